@@ -1,0 +1,144 @@
+"""The array switchboard: array module, default float dtype and random generators.
+
+Every kernel asks this module for its array module instead of importing NumPy's
+array-creation functions directly, so that CuPy can stand in for NumPy without
+touching kernel code::
+
+    xp = backend.get_array_module(x)
+    out = xp.zeros_like(x)
+
+The default float dtype (``floatx``) is the one documented global of glassnet:
+float32 unless changed with :func:`set_floatx`. Gradient checks use float64.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any, TypeAlias
+
+import numpy as np
+
+Array: TypeAlias = Any
+"""A NumPy (or CuPy) ndarray. Shapes are documented in docstrings, not in types."""
+
+Cache: TypeAlias = Any
+"""Whatever a ``*_forward`` kernel hands to its own ``*_backward``; opaque to others."""
+
+_BACKENDS = ("numpy", "cupy")
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+_state: dict[str, Any] = {"name": "numpy", "xp": np, "floatx": np.dtype(np.float32)}
+
+
+def get_array_module(*arrays: Any) -> ModuleType:
+    """Return the array module (``numpy`` or ``cupy``) that owns ``arrays``.
+
+    With no CuPy array among the arguments this is NumPy; CuPy is never imported
+    here, only recognised when the caller already uses it.
+
+    Args:
+        *arrays: arrays (or scalars) to inspect.
+
+    Returns:
+        The module whose functions operate on these arrays.
+    """
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return np
+
+
+def xp() -> ModuleType:
+    """Return the default array module used to create arrays from scratch."""
+    return _state["xp"]
+
+
+def backend_name() -> str:
+    """Return the name of the default array module: ``"numpy"`` or ``"cupy"``."""
+    return _state["name"]
+
+
+def set_backend(name: str) -> None:
+    """Choose the default array module.
+
+    Args:
+        name: ``"numpy"`` or ``"cupy"``.
+
+    Raises:
+        ValueError: for any other name.
+        ImportError: when ``"cupy"`` is asked for but is not installed.
+    """
+    if name not in _BACKENDS:
+        raise ValueError(f"name: expected one of {_BACKENDS}; received {name!r}")
+    if name == "cupy":
+        import cupy  # noqa: PLC0415  (optional dependency, imported on demand)
+
+        _state.update(name="cupy", xp=cupy)
+    else:
+        _state.update(name="numpy", xp=np)
+
+
+def floatx() -> np.dtype:
+    """Return the default float dtype (float32 unless changed)."""
+    return _state["floatx"]
+
+
+def set_floatx(dtype: Any) -> None:
+    """Set the default float dtype.
+
+    Args:
+        dtype: ``"float16"``, ``"float32"`` or ``"float64"`` (or the NumPy type).
+
+    Raises:
+        ValueError: for any other dtype.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype: expected one of {_FLOAT_DTYPES}; received {dtype!r}")
+    _state["floatx"] = dt
+
+
+def rng(seed: int | None | np.random.Generator = None) -> np.random.Generator:
+    """Return a random generator: a new one seeded with ``seed``, or ``seed`` itself.
+
+    Passing generators explicitly (never a global seed) keeps runs reproducible.
+
+    Args:
+        seed: an int, None (fresh entropy) or an existing ``Generator``.
+            Defaults to `None`.
+
+    Returns:
+        A ``numpy.random.Generator`` (``cupy.random.Generator`` on the CuPy backend).
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise ValueError(f"seed: expected an int, None or a Generator; received {seed!r}")
+    return _state["xp"].random.default_rng(seed)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Return ``x`` as a NumPy array (copying from the GPU when needed)."""
+    if hasattr(x, "get") and not isinstance(x, np.ndarray):
+        return x.get()
+    return np.asarray(x)
+
+
+__all__ = [
+    "Array",
+    "Cache",
+    "backend_name",
+    "floatx",
+    "get_array_module",
+    "rng",
+    "set_backend",
+    "set_floatx",
+    "to_numpy",
+    "xp",
+]

@@ -1,0 +1,1 @@
+"""The course models: a ``params`` dict and ``loss(X, y=None)``."""

@@ -1,0 +1,1 @@
+"""Kernels: pure ``<op>_forward -> (out, cache)`` / ``<op>_backward`` functions."""
