@@ -20,7 +20,7 @@ from glassnet.backend import get_array_module
 
 
 def fail(name: str, expected: str, received: Any) -> ValueError:
-    """Build the standard error: ``"<name>: expected <expected>; received <received>"``."""
+    """Build the standard error ``"<name>: expected <what>; received <value>"``."""
     return ValueError(f"{name}: expected {expected}; received {received}")
 
 
@@ -112,7 +112,9 @@ def check_number(
     if lo_bad or hi_bad:
         lo = "-inf" if low is None else repr(low)
         hi = "inf" if high is None else repr(high)
-        interval = ("(" if low_open else "[") + f"{lo}, {hi}" + (")" if high_open else "]")
+        interval = (
+            ("(" if low_open else "[") + f"{lo}, {hi}" + (")" if high_open else "]")
+        )
         raise fail(name, f"a number in {interval}", repr(value))
     return v
 
@@ -144,9 +146,7 @@ def check_labels(name: str, y: Any, num_classes: int, n: int | None = None) -> N
     if y.size:
         lo, hi = y.min(), y.max()
         if lo < 0 or hi >= num_classes:
-            raise fail(
-                name, f"labels in [0, {num_classes})", f"labels in [{lo}, {hi}]"
-            )
+            raise fail(name, f"labels in [0, {num_classes})", f"labels in [{lo}, {hi}]")
 
 
 def check_same_length(name_a: str, a: Any, name_b: str, b: Any) -> None:

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from typing import IO
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
-    """Write a file atomically: ``write(f)`` fills a temporary file that replaces ``path``.
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]
+) -> None:
+    """Write atomically: ``write(f)`` fills a temporary file that replaces ``path``.
 
     Args:
         path: the destination file.
@@ -28,7 +30,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    fd, tmp = tempfile.mkstemp(
+        prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -118,8 +118,12 @@ def rng(seed: int | None | np.random.Generator = None) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-        raise ValueError(f"seed: expected an int, None or a Generator; received {seed!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+    ):
+        raise ValueError(
+            f"seed: expected an int, None or a Generator; received {seed!r}"
+        )
     return _state["xp"].random.default_rng(seed)
 
 

@@ -2,14 +2,18 @@
 
 The first four functions keep the cs231n names and signatures exactly, so course
 notebooks run unchanged. :func:`check_kernel`, :func:`check_loss` and
-:func:`check_model` wrap them: each compares an analytic gradient with centred
-differences and returns the worst relative error per input or parameter,
+:func:`check_model` wrap them: each compares an analytic gradient ``a`` with
+centred differences ``n`` and returns, per input or parameter, the worst error
+relative to the larger of the two gradients,
 
-    max_i |a_i - n_i| / max(|a_i|, |n_i|, floor)
+    max_i |a_i - n_i| / max(max_i |a_i|, max_i |n_i|, floor)
 
-where ``a`` is the analytic and ``n`` the numerical gradient. Run them in float64:
-with float32 the rounding error of a centred difference (about 1e-7 / h) swamps the
-comparison, so a warning is issued.
+Dividing by the gradient's largest entry rather than entry by entry keeps entries
+that are tiny next to the rest (a bias before batchnorm, whose true gradient is
+zero; a weight in a nearly saturated unit) from reporting their rounding noise as
+a large relative error, while any wrong formula still shows as an error of order
+one. Run the checks in float64: in float32 the rounding error of a centred
+difference (about 1e-7 / h) swamps the comparison, so a warning is issued.
 """
 
 from __future__ import annotations
@@ -112,7 +116,9 @@ def grad_check_sparse(
         The relative error of each checked entry.
     """
     if analytic_grad.shape != x.shape:
-        raise fail("analytic_grad", f"shape {x.shape} like x", f"shape {analytic_grad.shape}")
+        raise fail(
+            "analytic_grad", f"shape {x.shape} like x", f"shape {analytic_grad.shape}"
+        )
     pick = Random(seed)
     errors = []
     for _ in range(num_checks):
@@ -138,17 +144,26 @@ def rel_error(x: Array, y: Array) -> float:
     return float(xp.max(xp.abs(x - y) / xp.maximum(1e-8, xp.abs(x) + xp.abs(y))))
 
 
-def max_relative_error(analytic: Array, numerical: Array, floor: float = DEFAULT_FLOOR) -> float:
-    """Worst entry of ``|a - n| / max(|a|, |n|, floor)``; 0.0 for empty arrays."""
+def max_relative_error(
+    analytic: Array, numerical: Array, floor: float = DEFAULT_FLOOR
+) -> float:
+    """``max |a - n| / max(max |a|, max |n|, floor)``; 0.0 for empty arrays.
+
+    ``floor`` keeps the ratio finite for gradients that are zero everywhere.
+    """
     xp = get_array_module(analytic, numerical)
     a = xp.asarray(analytic, dtype=np.float64)
     n = xp.asarray(numerical, dtype=np.float64)
     if a.shape != n.shape:
-        raise fail("analytic", f"shape {n.shape} like the numerical gradient", f"shape {a.shape}")
+        raise fail(
+            "analytic",
+            f"shape {n.shape} like the numerical gradient",
+            f"shape {a.shape}",
+        )
     if a.size == 0:
         return 0.0
-    denom = xp.maximum(xp.maximum(xp.abs(a), xp.abs(n)), floor)
-    return float(xp.max(xp.abs(a - n) / denom))
+    scale = max(float(xp.abs(a).max()), float(xp.abs(n).max()), floor)
+    return float(xp.abs(a - n).max()) / scale
 
 
 def _warn_if_low_precision(named: dict[str, Array]) -> None:
@@ -181,7 +196,7 @@ def check_kernel(
     dout: Array | None = None,
     h: float = 1e-5,
     floor: float = DEFAULT_FLOOR,
-    seed: int = 0,
+    seed: int = 20231,
 ) -> dict[str, float]:
     """Check a ``forward``/``backward`` kernel pair against numerical gradients.
 
@@ -197,7 +212,8 @@ def check_kernel(
         dout: the upstream gradient. Defaults to a seeded standard normal.
         h: the finite-difference step. Defaults to `1e-5`.
         floor: the smallest denominator of the relative error. Defaults to `1e-8`.
-        seed: seed for the default ``dout``. Defaults to `0`.
+        seed: seed for the default ``dout``; unlike 0, it does not collide with
+            a test's own ``default_rng(0)``. Defaults to `20231`.
 
     Returns:
         The worst relative error for each argument in ``wrt``, keyed by its name in
@@ -211,7 +227,8 @@ def check_kernel(
         >>> import numpy as np
         >>> from glassnet.functional import affine_forward, affine_backward
         >>> rng = np.random.default_rng(0)
-        >>> x, w, b = rng.normal(size=(2, 3)), rng.normal(size=(3, 4)), rng.normal(size=4)
+        >>> x, w = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
+        >>> b = rng.normal(size=4)
         >>> errs = check_kernel(affine_forward, affine_backward, x, w, b)
         >>> sorted(errs), max(errs.values()) < 1e-7
         (['b', 'w', 'x'], True)
@@ -220,7 +237,9 @@ def check_kernel(
     args = list(args)
     names = _arg_names(forward, len(args))
     if wrt is None:
-        idx = [i for i, a in enumerate(args) if hasattr(a, "dtype") and a.dtype.kind == "f"]
+        idx = [
+            i for i, a in enumerate(args) if hasattr(a, "dtype") and a.dtype.kind == "f"
+        ]
     else:
         idx = [names.index(k) if isinstance(k, str) else int(k) for k in wrt]
     _warn_if_low_precision({names[i]: args[i] for i in idx})
@@ -228,7 +247,9 @@ def check_kernel(
     out, cache = forward(*args)
     xp = get_array_module(out)
     if dout is None:
-        dout = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape), dtype=out.dtype)
+        dout = xp.asarray(
+            np.random.default_rng(seed).standard_normal(out.shape), dtype=out.dtype
+        )
     grads = backward(dout, cache)
     grads = list(grads) if isinstance(grads, tuple | list) else [grads]
     if len(grads) != len(idx):
@@ -240,6 +261,7 @@ def check_kernel(
 
     errors: dict[str, float] = {}
     for i, g in zip(idx, grads, strict=True):
+
         def f_i(v: Array, i: int = i) -> Array:
             call = list(args)
             call[i] = v
@@ -247,7 +269,9 @@ def check_kernel(
 
         num = eval_numerical_gradient_array(f_i, args[i], dout, h=h)
         if g.shape != num.shape:
-            raise fail(f"gradient of {names[i]}", f"shape {num.shape}", f"shape {g.shape}")
+            raise fail(
+                f"gradient of {names[i]}", f"shape {num.shape}", f"shape {g.shape}"
+            )
         errors[names[i]] = max_relative_error(g, num, floor)
     return errors
 
@@ -280,7 +304,7 @@ def check_model(
     h: float = 1e-5,
     floor: float = DEFAULT_FLOOR,
 ) -> dict[str, float]:
-    """Check a course model's ``loss(X, y) -> (loss, grads)`` against numerical gradients.
+    """Check a course model's ``loss(X, y) -> (loss, grads)`` numerically.
 
     Every parameter in ``model.params`` is checked (weights, biases and
     normalisation scales alike) unless ``params`` narrows the list. Dropout must be
@@ -297,6 +321,7 @@ def check_model(
     _, grads = model.loss(X, y)
     errors = {}
     for k in names:
+
         def f(_: Array) -> float:
             return model.loss(X, y)[0]
 

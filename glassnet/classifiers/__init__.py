@@ -1,1 +1,6 @@
 """The course models: a ``params`` dict and ``loss(X, y=None)``."""
+
+from glassnet.classifiers.cnn import ThreeLayerConvNet
+from glassnet.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+
+__all__ = ["FullyConnectedNet", "ThreeLayerConvNet", "TwoLayerNet"]

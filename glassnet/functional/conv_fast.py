@@ -1,0 +1,219 @@
+"""Convolution, the vectorised version: im2col by strided views plus one matmul.
+
+Same semantics, ``conv_param`` keys and output sizes as
+:mod:`glassnet.functional.conv` (the loop oracle); the two caches differ and are
+checked, so they cannot be mixed.
+
+One core works channels-last: the windows of a padded (N, H, W, C) input, read as
+a strided view, copy into a column matrix (N*H_out*W_out, HH*WW*C) whose product with
+the kernel (HH*WW*C, F) is already the (N, H_out, W_out, F) output, no transpose
+needed. The cs231n entry points (NCHW) only transpose views around that core;
+their outputs are transposed views of channels-last memory, which a following
+NCHW kernel of this family transposes straight back for free.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from glassnet._checks import fail
+from glassnet.backend import Array, Cache, get_array_module
+from glassnet.functional._im2col import (
+    Window,
+    col2im_nhwc,
+    conv_window,
+    crop_nhwc,
+    pad_nhwc,
+    windows_nhwc,
+)
+
+__all__ = [
+    "conv_backward_fast",
+    "conv_backward_nhwc",
+    "conv_forward_fast",
+    "conv_forward_nhwc",
+]
+
+
+class _FastConvCache(NamedTuple):
+    layout: str  # "NCHW" or "NHWC": which entry point made it
+    cols: Array  # (groups, N*H_out*W_out, HH*WW*C/groups)
+    kernel: Array  # (groups, HH*WW*C/groups, F/groups)
+    x_shape: tuple[int, ...]  # channels-last
+    w_dtype: Any
+    b_dtype: Any
+    win: Window
+    groups: int
+
+
+def _forward_core(
+    x: Array, w: Array, b: Array, win: Window, groups: int, layout: str
+) -> tuple[Array, _FastConvCache]:
+    """x (N, H, W, C) and w (HH, WW, C/G, F) -> out (N, H_out, W_out, F)."""
+    N, (Ho, Wo), G = x.shape[0], win.out, groups
+    HH, WW, Cg, F = w.shape
+    M, K, Fg = N * Ho * Wo, HH * WW * Cg, F // G
+    windows = windows_nhwc(pad_nhwc(x, win.pads, 0.0), win)
+    # Splitting C into (G, C/G) is a view; the reshape is the one im2col copy.
+    cols = (
+        windows.reshape(N, Ho, Wo, HH, WW, G, Cg)
+        .transpose(5, 0, 1, 2, 3, 4, 6)
+        .reshape(G, M, K)
+    )
+    kernel = (
+        w.astype(x.dtype, copy=False)
+        .reshape(HH, WW, Cg, G, Fg)
+        .transpose(3, 0, 1, 2, 4)
+        .reshape(G, K, Fg)
+    )
+    out = (cols @ kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
+    out += b
+    # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
+    # instead of x, trading memory for skipping a second im2col in backward,
+    # which needs it for dw; the padded input itself is never kept.
+    cache = _FastConvCache(layout, cols, kernel, x.shape, w.dtype, b.dtype, win, G)
+    return out, cache
+
+
+def _backward_core(dout: Array, cache: _FastConvCache) -> tuple[Array, Array, Array]:
+    """dout (N, H_out, W_out, F) -> dx (N, H, W, C), dw (HH, WW, C/G, F), db (F,)."""
+    _, cols, kernel, x_shape, w_dtype, b_dtype, win, G = cache
+    xp = get_array_module(dout, cols)
+    N, H, W, C = x_shape
+    (Ho, Wo), (HH, WW) = win.out, win.kernel
+    F = kernel.shape[2] * G
+    dout_g = dout.reshape(N * Ho * Wo, G, F // G).transpose(1, 0, 2)
+    db = xp.sum(dout, axis=(0, 1, 2)).astype(b_dtype, copy=False)
+    # out = cols @ kernel, so dkernel = cols.T @ dout and dcols = dout @ kernel.T.
+    dkernel = cols.transpose(0, 2, 1) @ dout_g
+    dw = dkernel.reshape(G, HH, WW, C // G, F // G).transpose(1, 2, 3, 0, 4)
+    dw = dw.reshape(HH, WW, C // G, F).astype(w_dtype, copy=False)
+    dcols = dout_g @ kernel.transpose(0, 2, 1)
+    dwin = dcols.reshape(G, N, Ho, Wo, HH, WW, C // G).transpose(1, 2, 3, 4, 5, 0, 6)
+    (top, bottom), (left, right) = win.pads
+    dxpad = xp.zeros((N, H + top + bottom, W + left + right, G, C // G), cols.dtype)
+    col2im_nhwc(dxpad, lambda p, q: dwin[:, :, :, p, q], win)
+    dx = crop_nhwc(dxpad.reshape(*dxpad.shape[:3], C), win.pads, (H, W))
+    return dx, dw, db
+
+
+def _check_backward_args(dout: Any, cache: Any, layout: str, forward: str) -> None:
+    if not isinstance(cache, _FastConvCache) or cache.layout != layout:
+        raise fail("cache", f"the cache of {forward}", type(cache).__name__)
+    N, (Ho, Wo), F = (
+        cache.x_shape[0],
+        cache.win.out,
+        cache.kernel.shape[2] * cache.groups,
+    )
+    want = (N, Ho, Wo, F) if layout == "NHWC" else (N, F, Ho, Wo)
+    if getattr(dout, "shape", None) != want:
+        raise fail("dout", f"shape {want}", getattr(dout, "shape", type(dout).__name__))
+
+
+def conv_forward_fast(
+    x: Array, w: Array, b: Array, conv_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Convolution by im2col and one matrix product per group (cs231n layout).
+
+    Same result as :func:`glassnet.functional.conv.conv_forward_naive`; the output
+    is in x's dtype (w is cast to it).
+
+    Shapes:
+        x: (N, C, H, W)
+        w: (F, C // groups, HH, WW)
+        b: (F,)
+        out: (N, F, H_out, W_out)
+
+    Args:
+        x: input images.
+        w: filters.
+        b: biases.
+        conv_param: ``'stride'``, ``'pad'`` and optionally ``'dilation'`` (defaults
+            to `1`) and ``'groups'`` (defaults to `1`); see
+            :mod:`glassnet.functional.conv`.
+
+    Returns:
+        out (a transposed view of channels-last memory), and a cache that only
+        :func:`conv_backward_fast` should open.
+
+    Raises:
+        ValueError: for a wrong rank or shape of x, w or b, groups that do not
+            divide C and F, missing or invalid conv_param entries, or an output
+            smaller than 1 x 1.
+    """
+    win, groups = conv_window(x, w, b, conv_param, channels_last=False)
+    x_nhwc, w_hwcf = x.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0)
+    out, cache = _forward_core(x_nhwc, w_hwcf, b, win, groups, "NCHW")
+    return out.transpose(0, 3, 1, 2), cache
+
+
+def conv_backward_fast(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of :func:`conv_forward_fast`.
+
+    Shapes:
+        dout: (N, F, H_out, W_out)
+        dx: (N, C, H, W);  dw: (F, C // groups, HH, WW);  db: (F,)
+
+    Args:
+        dout: upstream gradient.
+        cache: the cache returned by :func:`conv_forward_fast`.
+
+    Returns:
+        (dx, dw, db).
+
+    Raises:
+        ValueError: when cache does not come from conv_forward_fast or dout has
+            the wrong shape.
+    """
+    _check_backward_args(dout, cache, "NCHW", "conv_forward_fast")
+    dx, dw, db = _backward_core(dout.transpose(0, 2, 3, 1), cache)
+    return dx.transpose(0, 3, 1, 2), dw.transpose(3, 2, 0, 1), db
+
+
+def conv_forward_nhwc(
+    x: Array, w: Array, b: Array, conv_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Channels-last convolution with a Keras-layout kernel; the fast core itself.
+
+    Shapes:
+        x: (N, H, W, C)
+        w: (HH, WW, C // groups, F)
+        b: (F,)
+        out: (N, H_out, W_out, F)
+
+    Args:
+        x: input images, channels last.
+        w: kernel in Keras layout.
+        b: biases.
+        conv_param: as for :func:`conv_forward_fast`.
+
+    Returns:
+        out, and a cache that only :func:`conv_backward_nhwc` should open.
+
+    Raises:
+        ValueError: as :func:`conv_forward_fast`.
+    """
+    win, groups = conv_window(x, w, b, conv_param, channels_last=True)
+    return _forward_core(x, w, b, win, groups, "NHWC")
+
+
+def conv_backward_nhwc(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of :func:`conv_forward_nhwc`.
+
+    Shapes:
+        dout: (N, H_out, W_out, F)
+        dx: (N, H, W, C);  dw: (HH, WW, C // groups, F);  db: (F,)
+
+    Args:
+        dout: upstream gradient.
+        cache: the cache returned by :func:`conv_forward_nhwc`.
+
+    Returns:
+        (dx, dw, db).
+
+    Raises:
+        ValueError: when cache does not come from conv_forward_nhwc or dout has
+            the wrong shape.
+    """
+    _check_backward_args(dout, cache, "NHWC", "conv_forward_nhwc")
+    return _backward_core(dout, cache)

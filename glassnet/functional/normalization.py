@@ -1,0 +1,471 @@
+"""Normalisation kernels: batch, layer, spatial batch and group normalisation.
+
+Every variant standardises slices of a 2-D view of its input with one shared core,
+``_normalize`` and its gradient ``_normalize_backward``, then scales and shifts:
+
+- batchnorm: each of the D columns of an (N, D) array (statistics over the batch);
+- layernorm: each of the N rows (statistics over the features of one sample);
+- spatial batchnorm: reshapes (N, C, H, W) or (N, H, W, C) to (N*H*W, C) and calls
+  batchnorm;
+- groupnorm: reshapes (N, C, H, W) to (N*G, C//G*H*W) and normalises its rows.
+
+``batchnorm_backward`` also keeps the course's step-by-step derivation through the
+computation graph; ``batchnorm_backward_alt`` uses the closed form of the core, and
+the tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet._checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_number,
+    check_param_dict,
+    fail,
+)
+from glassnet.backend import Array, Cache, get_array_module
+
+__all__ = [
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_backward_nhwc",
+    "spatial_batchnorm_forward",
+    "spatial_batchnorm_forward_nhwc",
+    "spatial_groupnorm_backward",
+    "spatial_groupnorm_forward",
+]
+
+_DEFAULT_EPS = 1e-5
+_DEFAULT_MOMENTUM = 0.9
+
+
+def _normalize(x: Array, eps: float, axis: int) -> tuple[Array, Array, Array, Array]:
+    """Standardise a 2-D array along ``axis``: xhat = (x - mean) / sqrt(var + eps).
+
+    Returns ``(xhat, mean, var, inv_std)``; the statistics keep their reduced axis
+    (size 1) so they broadcast against ``x``. ``var`` is the biased variance.
+    """
+    xp = get_array_module(x)
+    mu = x.mean(axis=axis, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axis, keepdims=True)
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    return xc * inv_std, mu, var, inv_std
+
+
+def _normalize_backward(dxhat: Array, xhat: Array, inv_std: Array, axis: int) -> Array:
+    """Gradient of ``_normalize`` with respect to ``x``, given ``dL/dxhat``."""
+    # With M entries per slice, differentiating through the mean and the variance:
+    #   dx = (1/M) * inv_std * (M*dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)).
+    # dxhat loses its component along the constant vector (the mean) and along
+    # xhat itself (the variance), then is rescaled like x was.
+    m = dxhat.shape[axis]
+    total = dxhat.sum(axis=axis, keepdims=True)
+    proj = (dxhat * xhat).sum(axis=axis, keepdims=True)
+    return (1.0 / m) * inv_std * (m * dxhat - total - xhat * proj)
+
+
+def _scale_shift_backward(
+    dout: Array, xhat: Array, gamma: Array, axis: int | tuple[int, ...]
+) -> tuple[Array, Array, Array]:
+    """Gradients of ``out = gamma * xhat + beta``: ``(dxhat, dgamma, dbeta)``."""
+    dgamma = (dout * xhat).sum(axis=axis).reshape(gamma.shape)
+    dbeta = dout.sum(axis=axis).reshape(gamma.shape)
+    return dout * gamma, dgamma, dbeta
+
+
+def _check_eps(name: str, params: Any) -> float:
+    check_param_dict(name, params, ())
+    eps = params.get("eps", _DEFAULT_EPS)
+    return check_number(f"{name}['eps']", eps, low=0, low_open=True)
+
+
+def _check_scale_shift(gamma: Array, beta: Array, shape: tuple[int, ...]) -> None:
+    check_array("gamma", gamma, shape=shape)
+    check_array("beta", beta, shape=shape)
+
+
+def _check_bn_param(bn_param: Any, x: Array) -> tuple[str, float, float]:
+    """Validate ``bn_param``, create missing running statistics, return its scalars."""
+    check_param_dict("bn_param", bn_param, ("mode",))
+    mode = check_choice("bn_param['mode']", bn_param["mode"], ("train", "test"))
+    eps = _check_eps("bn_param", bn_param)
+    momentum = bn_param.get("momentum", _DEFAULT_MOMENTUM)
+    momentum = check_number("bn_param['momentum']", momentum, low=0, high=1)
+    xp = get_array_module(x)
+    for key in ("running_mean", "running_var"):
+        if key not in bn_param:
+            bn_param[key] = xp.zeros(x.shape[1], dtype=x.dtype)
+        check_array(f"bn_param['{key}']", bn_param[key], shape=(x.shape[1],))
+    return mode, eps, momentum
+
+
+def batchnorm_forward(
+    x: Array, gamma: Array, beta: Array, bn_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Batch normalisation: normalise each feature over the batch, then scale and shift.
+
+    In ``'train'`` mode the batch mean and biased variance normalise ``x`` and
+    update the running statistics,
+    ``running = momentum * running + (1 - momentum) * batch_statistic``; in
+    ``'test'`` mode the running statistics normalise ``x``.
+
+    Shapes:
+        x: (N, D);  gamma: (D,);  beta: (D,);  out: (N, D)
+        bn_param['running_mean'], bn_param['running_var']: (D,)
+
+    Args:
+        x: the input batch, floating point.
+        gamma: the per-feature scale.
+        beta: the per-feature shift.
+        bn_param: a dict with keys ``'mode'`` (``'train'`` or ``'test'``,
+            required), ``'eps'`` (added to the variance for numerical stability,
+            defaults to `1e-5`), ``'momentum'`` (defaults to `0.9`),
+            ``'running_mean'`` and ``'running_var'`` (defaults to zeros of x's
+            dtype).
+
+    Returns:
+        out, and a cache that both ``batchnorm_backward`` and
+        ``batchnorm_backward_alt`` accept.
+
+    Mutates:
+        ``bn_param``: stores ``'running_mean'`` and ``'running_var'`` (created as
+        zeros when missing), replaced by their updated values in ``'train'`` mode.
+
+    Raises:
+        ValueError: for a wrong rank or shape of ``x``, ``gamma``, ``beta`` or the
+            running statistics, a missing or unknown mode, ``eps <= 0`` or a
+            momentum outside [0, 1].
+    """
+    check_array("x", x, ndim=2, floating=True)
+    _check_scale_shift(gamma, beta, (x.shape[1],))
+    mode, eps, momentum = _check_bn_param(bn_param, x)
+    if mode == "train":
+        xhat, mu, var, inv_std = _normalize(x, eps, axis=0)
+        keep = 1.0 - momentum
+        bn_param["running_mean"] = momentum * bn_param["running_mean"] + keep * mu[0]
+        bn_param["running_var"] = momentum * bn_param["running_var"] + keep * var[0]
+        cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std, "xhat": xhat}
+    else:
+        mu = bn_param["running_mean"].astype(x.dtype, copy=False)
+        var = bn_param["running_var"].astype(x.dtype, copy=False)
+        inv_std = 1.0 / get_array_module(x).sqrt(var + eps)
+        xhat = (x - mu) * inv_std
+        cache = {"mode": mode, "inv_std": inv_std, "xhat": xhat}
+    cache["gamma"] = gamma
+    return gamma * xhat + beta, cache
+
+
+def _frozen_statistics_backward(dout: Array, cache: Cache) -> tuple[Array, ...]:
+    # In test mode mean and variance are constants, so x -> xhat is affine.
+    xhat, gamma = cache["xhat"], cache["gamma"]
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, 0)
+    return dxhat * cache["inv_std"], dgamma, dbeta
+
+
+def batchnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of batch normalisation, derived node by node through the graph.
+
+    The forward graph is ``mu = mean(x)``, ``xc = x - mu``, ``var = mean(xc**2)``,
+    ``inv_std = (var + eps)**-0.5``, ``xhat = xc * inv_std``,
+    ``out = gamma * xhat + beta``; the gradient is pushed back through each node in
+    reverse order. ``batchnorm_backward_alt`` gives the same result in closed form.
+
+    Shapes:
+        dout: (N, D);  dx: (N, D);  dgamma: (D,);  dbeta: (D,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``batchnorm_forward``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout``'s shape differs from the forward output's.
+    """
+    xhat = cache["xhat"]
+    check_array("dout", dout, shape=xhat.shape)
+    if cache["mode"] == "test":
+        return _frozen_statistics_backward(dout, cache)
+    N = dout.shape[0]
+    x, mu, inv_std = cache["x"], cache["mu"], cache["inv_std"]
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, cache["gamma"], 0)
+    xc = x - mu
+    # xhat = xc * inv_std: xc reaches the output here and again through var below.
+    dxc = dxhat * inv_std
+    dinv_std = (dxhat * xc).sum(axis=0, keepdims=True)
+    # inv_std = (var + eps)**-0.5, so d inv_std / d var = -0.5 * inv_std**3.
+    dvar = -0.5 * inv_std**3 * dinv_std
+    # var = mean(xc**2) over N rows.
+    dxc = dxc + (2.0 / N) * xc * dvar
+    # xc = x - mu: x passes straight through, mu collects minus the column sum.
+    dmu = -dxc.sum(axis=0, keepdims=True)
+    # mu = mean(x) spreads its gradient evenly over the N rows.
+    dx = dxc + dmu / N
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of batch normalisation in simplified closed form.
+
+    ``dx = (1/N) * inv_std * gamma * (N*dout - sum(dout) - xhat*sum(dout*xhat))``,
+    sums over the batch axis; equal to ``batchnorm_backward`` and cheaper.
+
+    Shapes:
+        dout: (N, D);  dx: (N, D);  dgamma: (D,);  dbeta: (D,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``batchnorm_forward``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout``'s shape differs from the forward output's.
+    """
+    xhat = cache["xhat"]
+    check_array("dout", dout, shape=xhat.shape)
+    if cache["mode"] == "test":
+        return _frozen_statistics_backward(dout, cache)
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, cache["gamma"], 0)
+    return _normalize_backward(dxhat, xhat, cache["inv_std"], axis=0), dgamma, dbeta
+
+
+def layernorm_forward(
+    x: Array, gamma: Array, beta: Array, ln_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Layer normalisation: normalise each sample over its features, scale and shift.
+
+    The statistics belong to one sample, so train and test behave identically and
+    nothing is stored in ``ln_param``.
+
+    Shapes:
+        x: (N, D);  gamma: (D,);  beta: (D,);  out: (N, D)
+
+    Args:
+        x: the input batch, floating point.
+        gamma: the per-feature scale.
+        beta: the per-feature shift.
+        ln_param: a dict with optional key ``'eps'`` (added to the variance for
+            numerical stability). Defaults to `1e-5` for ``'eps'``; other keys
+            (such as ``'mode'``) are ignored.
+
+    Returns:
+        out, and a cache for ``layernorm_backward``.
+
+    Raises:
+        ValueError: for a wrong rank or shape of ``x``, ``gamma`` or ``beta``, or
+            ``eps <= 0``.
+    """
+    check_array("x", x, ndim=2, floating=True)
+    _check_scale_shift(gamma, beta, (x.shape[1],))
+    eps = _check_eps("ln_param", ln_param)
+    xhat, _, _, inv_std = _normalize(x, eps, axis=1)
+    return gamma * xhat + beta, (xhat, inv_std, gamma)
+
+
+def layernorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of layer normalisation.
+
+    Shapes:
+        dout: (N, D);  dx: (N, D);  dgamma: (D,);  dbeta: (D,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``layernorm_forward``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout``'s shape differs from the forward output's.
+    """
+    xhat, inv_std, gamma = cache
+    check_array("dout", dout, shape=xhat.shape)
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, 0)
+    return _normalize_backward(dxhat, xhat, inv_std, axis=1), dgamma, dbeta
+
+
+def spatial_batchnorm_forward(
+    x: Array, gamma: Array, beta: Array, bn_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Batch normalisation of (N, C, H, W) maps, one set of statistics per channel.
+
+    Every pixel of every sample is one observation of its channel's C features:
+    ``x`` is viewed as (N*H*W, C) and handed to ``batchnorm_forward``.
+
+    Shapes:
+        x: (N, C, H, W);  gamma: (C,);  beta: (C,);  out: (N, C, H, W)
+
+    Args:
+        x: the input maps, channels first.
+        gamma: the per-channel scale.
+        beta: the per-channel shift.
+        bn_param: as for ``batchnorm_forward``.
+
+    Returns:
+        out, and a cache for ``spatial_batchnorm_backward``.
+
+    Mutates:
+        ``bn_param``: the running statistics, as in ``batchnorm_forward``.
+
+    Raises:
+        ValueError: when ``x`` is not of rank 4, or as ``batchnorm_forward``.
+    """
+    check_array("x", x, ndim=4)
+    N, C, H, W = x.shape
+    flat = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    out, cache = batchnorm_forward(flat, gamma, beta, bn_param)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of ``spatial_batchnorm_forward`` (reshapes, then batchnorm's).
+
+    Shapes:
+        dout: (N, C, H, W);  dx: (N, C, H, W);  dgamma: (C,);  dbeta: (C,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``spatial_batchnorm_forward``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout`` does not match the forward output's shape.
+    """
+    check_array("dout", dout, ndim=4)
+    N, C, H, W = dout.shape
+    flat = dout.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    dx, dgamma, dbeta = batchnorm_backward_alt(flat, cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
+def spatial_batchnorm_forward_nhwc(
+    x: Array, gamma: Array, beta: Array, bn_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Channels-last twin of ``spatial_batchnorm_forward``.
+
+    The channel is already the last axis, so viewing ``x`` as (N*H*W, C) needs no
+    transpose.
+
+    Shapes:
+        x: (N, H, W, C);  gamma: (C,);  beta: (C,);  out: (N, H, W, C)
+
+    Args:
+        x: the input maps, channels last.
+        gamma: the per-channel scale.
+        beta: the per-channel shift.
+        bn_param: as for ``batchnorm_forward``.
+
+    Returns:
+        out, and a cache for ``spatial_batchnorm_backward_nhwc``.
+
+    Mutates:
+        ``bn_param``: the running statistics, as in ``batchnorm_forward``.
+
+    Raises:
+        ValueError: when ``x`` is not of rank 4, or as ``batchnorm_forward``.
+    """
+    check_array("x", x, ndim=4)
+    out, cache = batchnorm_forward(x.reshape(-1, x.shape[3]), gamma, beta, bn_param)
+    return out.reshape(x.shape), cache
+
+
+def spatial_batchnorm_backward_nhwc(
+    dout: Array, cache: Cache
+) -> tuple[Array, Array, Array]:
+    """Backward pass of ``spatial_batchnorm_forward_nhwc``.
+
+    Shapes:
+        dout: (N, H, W, C);  dx: (N, H, W, C);  dgamma: (C,);  dbeta: (C,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``spatial_batchnorm_forward_nhwc``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout`` does not match the forward output's shape.
+    """
+    check_array("dout", dout, ndim=4)
+    dx, dgamma, dbeta = batchnorm_backward_alt(dout.reshape(-1, dout.shape[3]), cache)
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def spatial_groupnorm_forward(
+    x: Array, gamma: Array, beta: Array, G: int, gn_param: dict[str, Any]
+) -> tuple[Array, Cache]:
+    """Group normalisation: normalise each sample over groups of C//G channels.
+
+    Each sample's channels are split into G consecutive groups; each group is
+    normalised over its (C//G, H, W) entries, then every channel is scaled and
+    shifted. G = 1 is layer normalisation over (C, H, W); G = C is instance
+    normalisation.
+
+    Shapes:
+        x: (N, C, H, W);  gamma: (1, C, 1, 1);  beta: (1, C, 1, 1);
+        out: (N, C, H, W)
+
+    Args:
+        x: the input maps, channels first.
+        gamma: the per-channel scale.
+        beta: the per-channel shift.
+        G: the number of groups; must divide C.
+        gn_param: a dict with optional key ``'eps'`` (added to the variance for
+            numerical stability). Defaults to `1e-5` for ``'eps'``.
+
+    Returns:
+        out, and a cache for ``spatial_groupnorm_backward``.
+
+    Raises:
+        ValueError: for a wrong rank or shape of ``x``, ``gamma`` or ``beta``, a
+            ``G`` that does not divide C, or ``eps <= 0``.
+    """
+    check_array("x", x, ndim=4, floating=True)
+    N, C, H, W = x.shape
+    _check_scale_shift(gamma, beta, (1, C, 1, 1))
+    G = check_int("G", G, min_value=1)
+    if C % G:
+        raise fail("G", f"a divisor of the {C} channels", G)
+    eps = _check_eps("gn_param", gn_param)
+    xhat, _, _, inv_std = _normalize(x.reshape(N * G, -1), eps, axis=1)
+    xhat = xhat.reshape(x.shape)
+    return gamma * xhat + beta, (xhat, inv_std, gamma, G)
+
+
+def spatial_groupnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    """Backward pass of group normalisation.
+
+    Shapes:
+        dout: (N, C, H, W);  dx: (N, C, H, W);  dgamma: (1, C, 1, 1);
+        dbeta: (1, C, 1, 1)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from ``spatial_groupnorm_forward``.
+
+    Returns:
+        ``(dx, dgamma, dbeta)``.
+
+    Raises:
+        ValueError: when ``dout``'s shape differs from the forward output's.
+    """
+    xhat, inv_std, gamma, G = cache
+    check_array("dout", dout, shape=xhat.shape)
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, (0, 2, 3))
+    rows = (dout.shape[0] * G, -1)
+    dx = _normalize_backward(dxhat.reshape(rows), xhat.reshape(rows), inv_std, axis=1)
+    return dx.reshape(dout.shape), dgamma, dbeta

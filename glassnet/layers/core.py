@@ -1,0 +1,168 @@
+"""Core layers: ``Dense`` and the activation glue shared by layers that have one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet import activations as activations_mod
+from glassnet import constraints as constraints_mod
+from glassnet import initializers as initializers_mod
+from glassnet import regularizers as regularizers_mod
+from glassnet._checks import check_int, fail
+from glassnet.backend import Array, get_array_module
+from glassnet.functional.affine import affine_backward, affine_forward
+from glassnet.layers.base import Layer, Shape
+
+
+class ActivationMixin:
+    """An ``activation=`` argument: applied after the layer's own kernel.
+
+    ``activate(z)`` runs the activation's forward kernel and keeps its cache and,
+    for softmax, the logits ``z``: a model whose loss is cross-entropy on the
+    probabilities computes it from these logits instead (the stable fused form)
+    and calls ``backward_logits``, skipping the softmax's backward.
+    """
+
+    activation: str
+    _act_cache: Any = None
+    logits: Array | None = None
+
+    def activate(self, z: Array) -> Array:
+        forward = activations_mod.ACTIVATIONS[self.activation][0]
+        out, self._act_cache = forward(z)
+        self.logits = z if self.activation == "softmax" else None
+        return out
+
+    def deactivate(self, dout: Array) -> Array:
+        backward = activations_mod.ACTIVATIONS[self.activation][1]
+        cache, self._act_cache, self.logits = self._act_cache, None, None
+        return backward(dout, cache)
+
+
+class Dense(ActivationMixin, Layer):
+    """A fully connected layer: ``activation(x @ kernel + bias)``.
+
+    Calls :func:`glassnet.functional.affine_forward`. Inputs of rank > 2 are
+    applied on the last axis, as in Keras.
+
+    Shapes:
+        x: (N, ..., D);  kernel: (D, units);  bias: (units,);  out: (N, ..., units)
+
+    Args:
+        units: the output size, a positive int.
+        activation: an activation name or None. Defaults to `None`.
+        use_bias: whether to add a bias. Defaults to `True`.
+        kernel_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties.
+            Default to `None`.
+        kernel_constraint, bias_constraint: projections applied after each update.
+            Default to `None`.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = Dense(3, activation="relu")
+        >>> layer(np.ones((2, 4))).shape
+        (2, 3)
+        >>> [w.shape for w in layer.get_weights()]
+        [(4, 3), (3,)]
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = check_int("units", units, min_value=1)
+        self.activation = activations_mod.get(activation)
+        if not isinstance(use_bias, bool):
+            raise fail("use_bias", "True or False", repr(use_bias))
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers_mod.get(kernel_initializer)
+        self.bias_initializer = initializers_mod.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self.kernel_constraint = constraints_mod.get(kernel_constraint)
+        self.bias_constraint = constraints_mod.get(bias_constraint)
+
+    def build(self, input_shape: Shape, rng: Any = None) -> None:
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise fail(
+                f"input of layer {self.name!r}", "shape (N, ..., D)", input_shape
+            )
+        d = int(input_shape[-1])
+        self.add_weight(
+            "kernel",
+            (d, self.units),
+            self.kernel_initializer,
+            rng,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                rng,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (*input_shape[:-1], self.units)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        lead = x.shape[:-1]
+        b = self.params["bias"] if self.use_bias else _zero_bias(x, self.units)
+        z, cache = affine_forward(x.reshape(-1, x.shape[-1]), self.params["kernel"], b)
+        self._cache = (lead, cache)
+        return self.activate(z).reshape(*lead, self.units)
+
+    def backward(self, dout: Array) -> Array:
+        return self.backward_logits(self.deactivate(dout.reshape(-1, self.units)))
+
+    def backward_logits(self, dz: Array) -> Array:
+        """Backward from the gradient of the pre-activation output ``z``."""
+        (lead, cache), self._cache = self._cache, None
+        dx, dw, db = affine_backward(dz.reshape(-1, self.units), cache)
+        self.grads = {"kernel": dw, "bias": db} if self.use_bias else {"kernel": dw}
+        return dx.reshape(*lead, dx.shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_mod.serialize(
+                self.activity_regularizer
+            ),
+            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+        }
+
+
+def _zero_bias(x: Array, units: int) -> Array:
+    # affine_forward always adds a bias; a layer without one adds zeros.
+    return get_array_module(x).zeros(units, dtype=x.dtype)
+
+
+__all__ = ["ActivationMixin", "Dense"]

@@ -1,0 +1,293 @@
+"""``Model``: compile, fit, evaluate and predict over a list of layers.
+
+The loop follows Keras' documented semantics: ``validation_split`` takes the last
+fraction of the samples before shuffling; each epoch visits every sample once in a
+fresh random order; ``logs`` hold ``loss``, each metric, their ``val_`` versions
+and ``learning_rate``; ``model.stop_training`` set by a callback ends training.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from glassnet import losses as losses_mod
+from glassnet import metrics as metrics_mod
+from glassnet import optimizers as optimizers_mod
+from glassnet._checks import (
+    check_array,
+    check_choice,
+    check_finite,
+    check_int,
+    fail,
+)
+from glassnet.backend import Array, to_numpy
+from glassnet.backend import rng as make_rng
+from glassnet.callbacks.base import Callback, CallbackList, History
+from glassnet.models import training
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise fail(name, "a numeric array", f"dtype {arr.dtype}")
+    return arr
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return check_choice("verbose", verbose, (0, 1, 2))
+
+
+class Model:
+    """Base of ``Sequential``: the Keras training API over ``self.layers``."""
+
+    def __init__(self, name: str | None = None, *, seed: int | None = None) -> None:
+        self.name = name or "model"
+        self.layers: list[Any] = []
+        self.optimizer: optimizers_mod.Optimizer | None = None
+        self.loss: losses_mod.Loss | None = None
+        self.compiled_metrics: list[metrics_mod.Metric] = []
+        self.stop_training = False
+        self.history: History | None = None
+        self.rng = make_rng(seed)
+
+    # -- compile --
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: Any = None,
+        steps_per_execution: Any = None,
+    ) -> None:
+        """Configure training: optimizer, loss and metrics by name or object.
+
+        ``loss_weights``, ``run_eagerly`` and ``steps_per_execution`` are accepted
+        for compatibility; with one output and eager NumPy they change nothing.
+        """
+        if loss is None:
+            raise fail("loss", "a loss name or Loss object", "None")
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss = losses_mod.get(loss)
+        names = (
+            []
+            if metrics is None
+            else list(metrics)
+            if isinstance(metrics, list | tuple)
+            else [metrics]
+        )
+        self.compiled_metrics = [metrics_mod.get(m, self.loss.name) for m in names]
+        weighted = [] if weighted_metrics is None else list(weighted_metrics)
+        self.weighted_metrics = [metrics_mod.get(m, self.loss.name) for m in weighted]
+        self.compile_config = {
+            "optimizer": optimizers_mod.serialize(self.optimizer),
+            "loss": losses_mod.serialize(self.loss),
+            "metrics": [m if isinstance(m, str) else m.name for m in names],
+        }
+
+    def _check_compiled(self) -> None:
+        if self.optimizer is None or self.loss is None:
+            raise RuntimeError(
+                "the model must be compiled first: call model.compile(...)"
+            )
+
+    # -- calling --
+
+    def _ensure_built(self, x: Array) -> None:
+        raise NotImplementedError
+
+    def __call__(self, x: Any, training: bool = False) -> Array:
+        """Outputs for ``x`` in one pass, without ``predict``'s batching."""
+        x = _as_array("x", x)
+        self._ensure_built(x)
+        out, _, _ = training_forward(self, x, training)
+        return out
+
+    # -- data --
+
+    def _check_xy(self, x: Any, y: Any, sample_weight: Any = None):
+        x = _as_array("x", x)
+        self._ensure_built(x)
+        y = _as_array("y", y)
+        if len(x) != len(y):
+            raise ValueError(
+                f"x and y: expected the same number of samples; "
+                f"received {len(x)} and {len(y)}"
+            )
+        if len(x) == 0:
+            raise fail("x", "at least one sample", "an empty array")
+        check_finite("x", x)
+        if sample_weight is not None:
+            sample_weight = _as_array("sample_weight", sample_weight).astype(np.float64)
+            check_array("sample_weight", sample_weight, shape=(len(x),))
+        return x, y, sample_weight
+
+    # -- training --
+
+    def train_on_batch(
+        self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """One gradient step on one batch; returns the loss (and metrics)."""
+        self._check_compiled()
+        x, y, sw = self._check_xy(x, y, sample_weight)
+        for m in self.compiled_metrics:
+            m.reset_state()
+        loss, out = training.train_step(self, self._cast(x), y, sw)
+        logs = {"loss": loss, **self._update_metrics(y, out, sw)}
+        return logs if return_dict else _flatten_logs(logs)
+
+    def _cast(self, x: Array) -> Array:
+        return x.astype(self.layers[0].dtype, copy=False)
+
+    def _update_metrics(
+        self, y: Array, out: Array, sw: Array | None
+    ) -> dict[str, float]:
+        for m in self.compiled_metrics:
+            m.update_state(y, out)
+        for m in self.weighted_metrics if hasattr(self, "weighted_metrics") else []:
+            m.update_state(y, out, sw)
+        return {m.name: m.result() for m in self._all_metrics()}
+
+    def _all_metrics(self) -> list[metrics_mod.Metric]:
+        return [*self.compiled_metrics, *getattr(self, "weighted_metrics", [])]
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: list[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+    ) -> History:
+        """Train for ``epochs`` epochs; returns the :class:`History`."""
+        from glassnet.models.fit_loop import run_fit
+
+        return run_fit(self, locals())
+
+    # -- inference --
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        return_dict: bool = False,
+        callbacks: list[Callback] | None = None,
+    ) -> Any:
+        """Loss and metrics over ``(x, y)``, batch by batch (weighted by batch size)."""
+        from glassnet.models.fit_loop import run_evaluate
+
+        self._check_compiled()
+        x, y, sw = self._check_xy(x, y, sample_weight)
+        batch_size = (
+            32
+            if batch_size is None
+            else check_int("batch_size", batch_size, min_value=1)
+        )
+        logs = run_evaluate(
+            self, x, y, sw, batch_size, CallbackList(callbacks or [], self, {})
+        )
+        return logs if return_dict else _flatten_logs(logs)
+
+    def test_on_batch(
+        self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Loss and metrics of one batch, without updating the weights."""
+        return self.evaluate(
+            x,
+            y,
+            batch_size=max(len(x), 1),
+            verbose=0,
+            sample_weight=sample_weight,
+            return_dict=return_dict,
+        )
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        callbacks: list[Callback] | None = None,
+    ) -> np.ndarray:
+        """Outputs for ``x``, computed in batches of ``batch_size`` (32)."""
+        x = _as_array("x", x)
+        self._ensure_built(x)
+        batch_size = (
+            32
+            if batch_size is None
+            else check_int("batch_size", batch_size, min_value=1)
+        )
+        cbs = CallbackList(callbacks or [], self, {})
+        cbs.on_predict_begin()
+        outs = []
+        for i, start in enumerate(range(0, len(x), batch_size)):
+            cbs.on_predict_batch_begin(i)
+            outs.append(to_numpy(self(x[start : start + batch_size])))
+            cbs.on_predict_batch_end(i, {})
+        cbs.on_predict_end()
+        return np.concatenate(outs) if outs else np.zeros((0,))
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """Outputs for one batch."""
+        return to_numpy(self(x))
+
+    # -- weights --
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        weights = list(weights)
+        expected = sum(len(layer.weight_names) for layer in self.layers)
+        if len(weights) != expected:
+            raise fail(
+                "weights", f"a list of {expected} arrays", f"{len(weights)} arrays"
+            )
+        i = 0
+        for layer in self.layers:
+            n = len(layer.weight_names)
+            layer.set_weights(weights[i : i + n])
+            i += n
+
+    @property
+    def trainable_weights(self) -> list[Array]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def weights(self) -> list[Array]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+
+def training_forward(model: Model, x: Array, training_mode: bool):
+    return training.forward(model.layers, model._cast(x), training_mode)
+
+
+def _flatten_logs(logs: dict[str, float]) -> Any:
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+__all__ = ["Model"]

@@ -1,0 +1,167 @@
+"""``Sequential``: a plain stack of layers with the Keras training API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassnet._checks import fail
+from glassnet.backend import Array
+from glassnet.layers.base import Layer, Shape
+from glassnet.layers.input_layer import InputLayer
+from glassnet.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: the layers, in order; an ``Input(shape=...)`` first, or a first
+            layer with ``input_shape=``, builds the model at once. Defaults to `None`.
+        name: the model's name. Defaults to `"sequential"`.
+        seed: seeds weight initialisation and shuffling. Defaults to `None`.
+
+    Example:
+        >>> from glassnet import layers
+        >>> model = Sequential([layers.Input(shape=(28, 28)), layers.Flatten(),
+        ...                     layers.Dense(128, activation="relu"),
+        ...                     layers.Dense(10, activation="softmax")])
+        >>> model.count_params()
+        101770
+    """
+
+    def __init__(
+        self,
+        layers: list[Any] | None = None,
+        name: str | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(name or "sequential", seed=seed)
+        self.input_spec: Shape | None = None
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Any) -> None:
+        """Append a layer (an ``Input`` sets the input shape instead)."""
+        if isinstance(layer, InputLayer):
+            if self.layers:
+                raise fail(
+                    "layer", "Input only as the first layer", "Input after other layers"
+                )
+            self.input_spec = (None, *layer.shape)
+            self._build_if_possible()
+            return
+        if not isinstance(layer, Layer):
+            raise fail("layer", "a glassnet Layer", type(layer).__name__)
+        if layer.name is None:
+            layer.name = self._unique_name(layer.default_name())
+        elif any(other.name == layer.name for other in self.layers):
+            raise fail("layer", "a name not used yet in the model", repr(layer.name))
+        if (
+            not self.layers
+            and self.input_spec is None
+            and layer.input_shape_arg is not None
+        ):
+            self.input_spec = (None, *layer.input_shape_arg)
+        self.layers.append(layer)
+        self.built = False
+        self._build_if_possible()
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise fail("model", "at least one layer to pop", "no layers")
+        layer = self.layers.pop()
+        return layer
+
+    def _unique_name(self, base: str) -> str:
+        taken = {layer.name for layer in self.layers}
+        if base not in taken:
+            return base
+        i = 1
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def _build_if_possible(self) -> None:
+        if self.input_spec is not None and self.layers:
+            self.build(self.input_spec)
+
+    def build(self, input_shape: Shape) -> None:
+        """Build every layer in turn for inputs of ``input_shape`` (batch axis None)."""
+        shape = tuple(input_shape)
+        self.input_spec = shape
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape, self.rng)
+            shape = layer.compute_output_shape(shape)
+        self.built = True
+
+    def _ensure_built(self, x: Array) -> None:
+        if not self.layers:
+            raise fail("model", "at least one layer", "an empty Sequential")
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        expected = self.input_spec[1:] if self.input_spec else None
+        if expected is not None and tuple(x.shape[1:]) != tuple(expected):
+            raise fail(
+                "x", f"samples of shape {tuple(expected)}", f"shape {tuple(x.shape)}"
+            )
+
+    @property
+    def output_shape(self) -> Shape:
+        shape = self.input_spec
+        if shape is None:
+            raise fail(
+                "model", "a built model (give an Input or call it once)", "unbuilt"
+            )
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def summary(self, print_fn: Any = print) -> str:
+        """Print (and return) a table of layers, output shapes and parameter counts."""
+        if not self.built:
+            raise fail(
+                "model", "a built model (give an Input or call it once)", "unbuilt"
+            )
+        rows, shape = [], self.input_spec
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+            rows.append(
+                (
+                    f"{layer.name} ({type(layer).__name__})",
+                    str(shape),
+                    f"{layer.count_params():,}",
+                )
+            )
+        total = self.count_params()
+        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+        widths = [
+            max(len(r[i]) for r in [*rows, ("Layer (type)", "Output Shape", "Param #")])
+            + 2
+            for i in range(3)
+        ]
+        line = "-" * sum(widths)
+        fmt = "".join(f"{{:<{w}}}" for w in widths)
+        out = [
+            f'Model: "{self.name}"',
+            line,
+            fmt.format("Layer (type)", "Output Shape", "Param #"),
+            "=" * sum(widths),
+            *(fmt.format(*r) for r in rows),
+            "=" * sum(widths),
+            f"Total params: {total:,}",
+            f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
+            line,
+        ]
+        text = "\n".join(out)
+        print_fn(text)
+        return text
+
+
+__all__ = ["Sequential"]

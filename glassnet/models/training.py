@@ -1,0 +1,106 @@
+"""One training step, shared by ``fit`` and ``train_on_batch``.
+
+Forward through the layers, the loss (fused with a softmax or sigmoid output when
+the loss allows it), the weight and activity penalties, backward through the
+layers, one optimizer step and the constraints. The optimizer sees every
+trainable weight under a unique key ``"<layer name>/<weight name>"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet.backend import Array
+
+
+def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, dict]:
+    """Run the layers; return the output, the activity penalty and its gradients."""
+    penalty, activity_grads = 0.0, {}
+    for i, layer in enumerate(layers):
+        x = layer.forward(x, training)
+        if training and layer.activity_regularizer is not None:
+            p, g = layer.activity_regularizer.penalty(x)
+            # Keras divides the activity penalty by the batch size.
+            penalty += float(p) / x.shape[0]
+            activity_grads[i] = g / x.shape[0]
+    return x, penalty, activity_grads
+
+
+def loss_and_output_grad(
+    model: Any, y: Array, out: Array, sample_weight: Array | None
+) -> tuple[float, Array, bool]:
+    """The data loss and its gradient; the flag says whether it is w.r.t. logits."""
+    last = model.layers[-1]
+    fused = model.loss.fused_activation()
+    if (
+        fused is not None
+        and getattr(last, "activation", None) == fused
+        and last.logits is not None
+    ):
+        loss, dz = model.loss.compute(y, last.logits, sample_weight, from_logits=True)
+        return loss, dz, True
+    loss, dout = model.loss.compute(y, out, sample_weight)
+    return loss, dout, False
+
+
+def backward(
+    layers: list[Any], dout: Array, from_logits: bool, activity_grads: dict
+) -> None:
+    """Backpropagate ``dout`` through every layer, filling each layer's ``grads``."""
+    for i in range(len(layers) - 1, -1, -1):
+        layer = layers[i]
+        if i in activity_grads:
+            dout = dout + activity_grads[i]
+        if i == len(layers) - 1 and from_logits:
+            dout = layer.backward_logits(dout)
+        else:
+            dout = layer.backward(dout)
+
+
+def weight_penalties(layers: list[Any], *, add_grads: bool = True) -> float:
+    """The weight penalties' total; with ``add_grads`` each regulariser's gradient
+    is added to its weight's gradient too."""
+    total = 0.0
+    for layer in layers:
+        for key, reg in layer.regularizers.items():
+            if key not in layer.params:
+                continue
+            p, g = reg.penalty(layer.params[key])
+            total += float(p)
+            if add_grads and key in layer.grads:
+                layer.grads[key] = layer.grads[key] + g
+    return total
+
+
+def apply_gradients(model: Any) -> None:
+    """One optimizer step over every trainable weight, then the constraints."""
+    params, grads, owners = {}, {}, {}
+    for layer in model.layers:
+        if not layer.trainable:
+            continue
+        for key in layer.params:
+            if key in layer.grads:
+                name = f"{layer.name}/{key}"
+                params[name], grads[name], owners[name] = (
+                    layer.params[key],
+                    layer.grads[key],
+                    (layer, key),
+                )
+    model.optimizer.apply(params, grads)
+    for name, (layer, key) in owners.items():
+        value = params[name]
+        if key in layer.constraints:
+            value = layer.constraints[key](value)
+        layer.params[key] = value
+
+
+def train_step(
+    model: Any, x: Array, y: Array, sample_weight: Array | None
+) -> tuple[float, Array]:
+    """One gradient step on a batch; returns the total loss and the outputs."""
+    out, activity_penalty, activity_grads = forward(model.layers, x, training=True)
+    loss, dout, from_logits = loss_and_output_grad(model, y, out, sample_weight)
+    backward(model.layers, dout, from_logits, activity_grads)
+    loss += activity_penalty + weight_penalties(model.layers)
+    apply_gradients(model)
+    return loss, out

@@ -1,0 +1,485 @@
+"""First-order update rules with the cs231n signature ``rule(w, dw, config)``.
+
+Every rule takes the current weights ``w``, their gradient ``dw`` and a ``config``
+dict of hyperparameters and per-parameter state, and returns ``(next_w, config)``::
+
+    next_w, config = adam(w, dw, config)   # config None: a new dict with defaults
+
+Missing hyperparameters are filled in with ``config.setdefault``; the dict that came
+in is the dict that goes out, holding the updated state (``velocity``, ``cache``,
+``m``, ``v``, ``t`` ...). Neither ``w`` nor any state array is changed in place:
+the rule builds new arrays and the caller assigns them, as in cs231n's ``Solver``.
+State arrays are created with ``w``'s dtype, and hyperparameters are used as Python
+floats, so float32 weights stay float32.
+
+Gradient centralisation (Yong et al., 2020) is available to every rule through two
+config keys. With ``gradient_centralization=True`` and ``w.ndim >= 2``, ``dw`` is
+replaced by ``dw`` minus its mean over every axis except the output axis
+``gc_axis`` before the rule runs; rank-1 parameters (biases, batchnorm gamma/beta)
+are left alone. The output axis is the one that indexes output units:
+
+* affine weights ``(D, M)`` of the course and the Keras ``Dense`` kernel
+  ``(in, out)``: the last axis, ``gc_axis=-1`` (the default);
+* Keras conv kernels ``(HH, WW, C, F)``: the last axis, ``gc_axis=-1``;
+* cs231n conv weights ``(F, C, HH, WW)``: the first axis, so pass ``gc_axis=0``.
+
+:data:`RULES` maps names to rules and :func:`get_rule` resolves a name (or passes a
+callable through); the ``Solver`` and the Keras optimizers look rules up there.
+:func:`clip_by_value` and :func:`clip_by_norm` clip one gradient the way Keras'
+``clipvalue`` and ``clipnorm`` do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from glassnet._checks import check_array, check_int, check_number, fail
+from glassnet.backend import Array, get_array_module
+
+Config = dict[str, Any]
+Rule = Callable[..., tuple[Array, Config]]
+
+
+def _key(key: str) -> str:
+    return f"config[{key!r}]"
+
+
+def _number(config: Config, key: str, default: float, **bounds: Any) -> float:
+    """Fill in ``config[key]``, check it is in range and return it as a Python float.
+
+    A Python float (never an ``np.float64``) keeps float32 arithmetic in float32.
+    """
+    return check_number(_key(key), config.setdefault(key, default), **bounds)
+
+
+def _flag(config: Config, key: str, default: bool) -> bool:
+    value = config.setdefault(key, default)
+    if not isinstance(value, bool):
+        raise fail(_key(key), "True or False", repr(value))
+    return value
+
+
+def _state(config: Config, key: str, w: Array, fill: float = 0.0) -> Array:
+    """Return ``config[key]``, created like ``w`` and filled with ``fill`` if absent."""
+    if key not in config:
+        config[key] = get_array_module(w).full_like(w, fill)
+    state = config[key]
+    check_array(_key(key), state, shape=tuple(w.shape))
+    if state.dtype != w.dtype:
+        raise fail(_key(key), f"dtype {w.dtype} (w's dtype)", f"dtype {state.dtype}")
+    return state
+
+
+def centralize_gradient(dw: Array, axis: int = -1) -> Array:
+    """Gradient centralisation: subtract the mean over every axis except ``axis``.
+
+    Each output unit's slice of the result sums to zero. Rank-0 and rank-1
+    gradients are returned unchanged: a bias has no fan-in to centre over.
+
+    Shapes:
+        dw: (d0, ..., dk), any rank; returns an array of the same shape.
+
+    Args:
+        dw: the gradient.
+        axis: the output axis, kept out of the mean: -1 for affine ``(D, M)`` and
+            Keras kernels, 0 for cs231n conv weights ``(F, C, HH, WW)``.
+            Defaults to `-1`.
+
+    Returns:
+        A new array with ``dw``'s dtype (``dw`` itself when its rank is below 2).
+
+    Raises:
+        ValueError: if ``dw`` is not a floating-point array or ``axis`` is out of range.
+    """
+    check_array("dw", dw, floating=True)
+    if dw.ndim < 2:
+        return dw
+    axis = check_int("axis", axis, min_value=-dw.ndim, max_value=dw.ndim - 1)
+    others = tuple(a for a in range(dw.ndim) if a != axis % dw.ndim)
+    return dw - dw.mean(axis=others, keepdims=True)
+
+
+def _start(w: Array, dw: Array, config: Config | None) -> tuple[Array, Config]:
+    """Checks shared by every rule; applies gradient centralisation when asked."""
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise fail("config", "a dict or None", type(config).__name__)
+    check_array("w", w, floating=True)
+    check_array("dw", dw, shape=tuple(w.shape))
+    if dw.dtype != w.dtype:
+        raise fail("dw", f"dtype {w.dtype} (w's dtype)", f"dtype {dw.dtype}")
+    centre = _flag(config, "gradient_centralization", False)
+    axis = config.setdefault("gc_axis", -1)
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise fail(_key("gc_axis"), "an integer axis", repr(axis))
+    if centre and w.ndim >= 2:
+        if not -w.ndim <= axis < w.ndim:
+            want = f"an axis in [{-w.ndim}, {w.ndim - 1}] for w of shape {w.shape}"
+            raise fail(_key("gc_axis"), want, repr(axis))
+        dw = centralize_gradient(dw, axis)
+    return dw, config
+
+
+def _learning_rate(config: Config, default: float) -> float:
+    return _number(config, "learning_rate", default, low=0.0, low_open=True)
+
+
+def _fraction(config: Config, key: str, default: float) -> float:
+    """A decay factor in [0, 1): 1 would freeze the running average."""
+    return _number(config, key, default, low=0.0, high=1.0, high_open=True)
+
+
+def _epsilon(config: Config) -> float:
+    return _number(config, "epsilon", 1e-8, low=0.0, low_open=True)
+
+
+def sgd(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
+
+    Shapes:
+        w, dw, next_w: the same shape, any rank.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: hyperparameters, filled in with defaults where missing:
+            ``learning_rate`` (1e-2), ``gradient_centralization`` (False),
+            ``gc_axis`` (-1). Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)``: new weights and the same config dict.
+
+    Raises:
+        ValueError: for mismatched ``w``/``dw`` or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    lr = _learning_rate(config, 1e-2)
+    return w - lr * dw, config
+
+
+def _momentum_velocity(
+    w: Array, dw: Array, config: Config
+) -> tuple[Array, float, float]:
+    """Heavy-ball velocity ``v = momentum * v - learning_rate * dw``, momentum, lr."""
+    lr = _learning_rate(config, 1e-2)
+    mu = _fraction(config, "momentum", 0.9)
+    v = mu * _state(config, "velocity", w) - lr * dw
+    config["velocity"] = v
+    return v, mu, lr
+
+
+def sgd_momentum(
+    w: Array, dw: Array, config: Config | None = None
+) -> tuple[Array, Config]:
+    """SGD with momentum: ``v = momentum * v - learning_rate * dw; next_w = w + v``.
+
+    Shapes:
+        w, dw, next_w, config["velocity"]: the same shape, any rank.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: ``learning_rate`` (1e-2), ``momentum`` in [0, 1) (0.9),
+            ``velocity`` (zeros like ``w``), and the gradient-centralisation keys.
+            Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with ``config["velocity"]`` updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    v, _, _ = _momentum_velocity(w, dw, config)
+    return w + v, config
+
+
+def nesterov(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """Nesterov momentum in the cs231n form, with the gradient taken at ``w``.
+
+    ``v_prev = v; v = momentum * v - learning_rate * dw;
+    next_w = w - momentum * v_prev + (1 + momentum) * v``.
+
+    Shapes:
+        w, dw, next_w, config["velocity"]: the same shape, any rank.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: the keys of :func:`sgd_momentum`, with the same defaults.
+            Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with ``config["velocity"]`` updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    v, mu, lr = _momentum_velocity(w, dw, config)
+    # -mu*v_prev + (1+mu)*v == mu*v - lr*dw, since v - mu*v_prev == -lr*dw
+    # (Keras' form); it needs no copy of the previous velocity.
+    return w + mu * v - lr * dw, config
+
+
+def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """RMSProp: divide the step by a running root mean square of the gradient.
+
+    ``cache = decay_rate * cache + (1 - decay_rate) * dw**2;
+    next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
+
+    With ``centered`` a running mean ``mg`` of ``dw`` is kept and the denominator
+    uses the variance estimate ``cache - mg**2``. With ``momentum > 0`` the step
+    is accumulated, ``m = momentum * m + step; next_w = w - m``, as Keras does.
+    Unlike Keras (which adds epsilon under the square root), epsilon is added
+    after it, as in cs231n and PyTorch.
+
+    Shapes:
+        w, dw, next_w and every state array in config: the same shape.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: ``learning_rate`` (1e-2), ``decay_rate`` in [0, 1) (0.99),
+            ``epsilon`` (1e-8), ``cache`` (zeros), ``momentum`` in [0, 1) (0.0;
+            state ``m``), ``centered`` (False; state ``mg``), and the
+            gradient-centralisation keys. Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with the state arrays updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    lr = _learning_rate(config, 1e-2)
+    rho = _fraction(config, "decay_rate", 0.99)
+    eps = _epsilon(config)
+    mu = _fraction(config, "momentum", 0.0)
+    centered = _flag(config, "centered", False)
+    xp = get_array_module(w)
+    cache = rho * _state(config, "cache", w) + (1 - rho) * (dw * dw)
+    config["cache"] = cache
+    if centered:
+        mg = rho * _state(config, "mg", w) + (1 - rho) * dw
+        config["mg"] = mg
+        # E[dw^2] - E[dw]^2 >= 0 in exact arithmetic; rounding can dip below zero.
+        cache = xp.maximum(cache - mg * mg, 0.0)
+    step = lr * dw / (xp.sqrt(cache) + eps)
+    if mu > 0:
+        step = mu * _state(config, "m", w) + step
+        config["m"] = step
+    return w - step, config
+
+
+def adagrad(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """Adagrad: divide the step by the root of the summed squared gradients.
+
+    ``cache = cache + dw**2; next_w = w - learning_rate * dw / (sqrt(cache) + eps)``.
+
+    Shapes:
+        w, dw, next_w, config["cache"]: the same shape, any rank.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: ``learning_rate`` (1e-2), ``epsilon`` (1e-8),
+            ``initial_accumulator_value`` >= 0 (0.0; the starting ``cache``),
+            ``cache``, and the gradient-centralisation keys.
+            Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with ``config["cache"]`` updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    lr = _learning_rate(config, 1e-2)
+    eps = _epsilon(config)
+    init = _number(config, "initial_accumulator_value", 0.0, low=0.0)
+    cache = _state(config, "cache", w, fill=init) + dw * dw
+    config["cache"] = cache
+    return w - lr * dw / (get_array_module(w).sqrt(cache) + eps), config
+
+
+def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:
+    """Adam's bias-corrected step ``lr * mt / (sqrt(vt) + eps)``, and ``lr``."""
+    lr = _learning_rate(config, 1e-3)
+    b1 = _fraction(config, "beta1", 0.9)
+    b2 = _fraction(config, "beta2", 0.999)
+    eps = _epsilon(config)
+    amsgrad = _flag(config, "amsgrad", False)
+    t = check_int(_key("t"), config.setdefault("t", 0), min_value=0) + 1
+    xp = get_array_module(w)
+    m = b1 * _state(config, "m", w) + (1 - b1) * dw
+    v = b2 * _state(config, "v", w) + (1 - b2) * (dw * dw)
+    config.update(m=m, v=v, t=t)
+    if amsgrad:
+        # AMSGrad never lets the second moment shrink, so steps cannot grow back.
+        v = xp.maximum(_state(config, "vhat", w), v)
+        config["vhat"] = v
+    # Both moments start at zero; dividing by 1 - beta**t undoes that bias.
+    mt = m / (1 - b1**t)
+    vt = v / (1 - b2**t)
+    return lr * mt / (xp.sqrt(vt) + eps), lr
+
+
+def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """Adam (Kingma & Ba, 2015), optionally AMSGrad (Reddi et al., 2018).
+
+    ``t += 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + (1-beta2)*dw**2;
+    next_w = w - learning_rate * (m/(1-beta1**t)) / (sqrt(v/(1-beta2**t)) + eps)``.
+    With ``amsgrad`` the running maximum ``vhat = max(vhat, v)`` replaces ``v``.
+
+    Shapes:
+        w, dw, next_w, config["m"], config["v"], config["vhat"]: the same shape.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: ``learning_rate`` (1e-3), ``beta1`` (0.9) and ``beta2`` (0.999)
+            in [0, 1), ``epsilon`` (1e-8), ``m`` and ``v`` (zeros), ``t`` (0;
+            incremented before use), ``amsgrad`` (False; state ``vhat``), and the
+            gradient-centralisation keys. Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with ``m``, ``v``, ``t`` (and ``vhat``) updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    step, _ = _adam_step(w, dw, config)
+    return w - step, config
+
+
+def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
+    """AdamW: Adam plus weight decay applied to the weights, not the gradient.
+
+    ``next_w = w - learning_rate * weight_decay * w - adam_step``, with the decay
+    computed from the weights before the step, as in Loshchilov & Hutter,
+    PyTorch's and Keras' AdamW. Decoupling keeps the decay out of Adam's
+    per-coordinate scaling, unlike L2 regularisation added to ``dw``.
+
+    Shapes:
+        w, dw, next_w and every state array in config: the same shape.
+
+    Args:
+        w: the weights.
+        dw: the gradient of the loss with respect to ``w``.
+        config: the keys of :func:`adam`, with the same defaults, plus
+            ``weight_decay`` >= 0 (1e-2). Defaults to `None` (a new dict).
+
+    Returns:
+        ``(next_w, config)`` with Adam's state updated.
+
+    Raises:
+        ValueError: for mismatched shapes or dtypes or an out-of-range config value.
+    """
+    dw, config = _start(w, dw, config)
+    wd = _number(config, "weight_decay", 1e-2, low=0.0)
+    step, lr = _adam_step(w, dw, config)
+    return w * (1 - lr * wd) - step, config
+
+
+RULES: dict[str, Rule] = {
+    "sgd": sgd,
+    "sgd_momentum": sgd_momentum,
+    "nesterov": nesterov,
+    "rmsprop": rmsprop,
+    "adagrad": adagrad,
+    "adam": adam,
+    "adamw": adamw,
+}
+"""Update rules by name; :func:`get_rule` looks names up here."""
+
+
+def get_rule(name_or_callable: str | Rule) -> Rule:
+    """Return the update rule called ``name_or_callable``, or the callable itself.
+
+    Args:
+        name_or_callable: a key of :data:`RULES` or a callable with the
+            signature ``rule(w, dw, config) -> (next_w, config)``.
+
+    Returns:
+        The update rule.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the valid ones) or a
+            value that is neither a string nor callable.
+    """
+    if callable(name_or_callable):
+        return name_or_callable
+    if isinstance(name_or_callable, str) and name_or_callable in RULES:
+        return RULES[name_or_callable]
+    names = ", ".join(repr(n) for n in RULES)
+    expected = f"one of {names} or a callable"
+    raise fail("name_or_callable", expected, repr(name_or_callable))
+
+
+def clip_by_value(dw: Array, clipvalue: float) -> Array:
+    """Clip every entry of ``dw`` to ``[-clipvalue, clipvalue]`` (Keras ``clipvalue``).
+
+    Shapes:
+        dw: any shape; returns an array of the same shape and dtype.
+
+    Args:
+        dw: the gradient.
+        clipvalue: the largest allowed magnitude, > 0.
+
+    Returns:
+        A new clipped array.
+
+    Raises:
+        ValueError: if ``dw`` is not a floating-point array or ``clipvalue`` <= 0.
+    """
+    check_array("dw", dw, floating=True)
+    c = check_number("clipvalue", clipvalue, low=0.0, low_open=True)
+    return get_array_module(dw).clip(dw, -c, c)
+
+
+def clip_by_norm(dw: Array, clipnorm: float) -> Array:
+    """Rescale ``dw`` so its L2 norm is at most ``clipnorm`` (Keras ``clipnorm``).
+
+    The norm is over all entries of this one gradient (per variable, not global):
+    ``dw * clipnorm / max(||dw||, clipnorm)``, so the direction never changes and
+    a gradient already inside the ball is returned as an equal copy.
+
+    Shapes:
+        dw: any shape; returns an array of the same shape and dtype.
+
+    Args:
+        dw: the gradient.
+        clipnorm: the largest allowed L2 norm, > 0.
+
+    Returns:
+        A new rescaled array.
+
+    Raises:
+        ValueError: if ``dw`` is not a floating-point array or ``clipnorm`` <= 0.
+    """
+    check_array("dw", dw, floating=True)
+    c = check_number("clipnorm", clipnorm, low=0.0, low_open=True)
+    xp = get_array_module(dw)
+    # Kept as an array in dw's dtype (no float() round trip) so CuPy never syncs.
+    norm = xp.sqrt(xp.sum(dw * dw))
+    return dw * (c / xp.maximum(norm, c))
+
+
+__all__ = [
+    "RULES",
+    "adagrad",
+    "adam",
+    "adamw",
+    "centralize_gradient",
+    "clip_by_norm",
+    "clip_by_value",
+    "get_rule",
+    "nesterov",
+    "rmsprop",
+    "sgd",
+    "sgd_momentum",
+]

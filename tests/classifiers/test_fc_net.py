@@ -1,0 +1,174 @@
+import math
+
+import numpy as np
+import pytest
+
+from glassnet.classifiers import FullyConnectedNet, TwoLayerNet
+from glassnet.gradcheck import check_model
+
+N, D, H1, H2, C = 2, 15, 20, 30, 10
+
+
+def small_problem(rng):
+    X = rng.normal(size=(N, D))
+    y = rng.integers(C, size=N)
+    return X, y
+
+
+def test_parameters_are_named_and_shaped_like_the_course(rng):
+    model = FullyConnectedNet(
+        [H1, H2], input_dim=D, num_classes=C, normalization="batchnorm"
+    )
+    shapes = {k: v.shape for k, v in model.params.items()}
+    assert shapes == {
+        "W1": (D, H1),
+        "b1": (H1,),
+        "gamma1": (H1,),
+        "beta1": (H1,),
+        "W2": (H1, H2),
+        "b2": (H2,),
+        "gamma2": (H2,),
+        "beta2": (H2,),
+        "W3": (H2, C),
+        "b3": (C,),
+    }
+    assert all(v.dtype == np.float32 for v in model.params.values())
+
+
+@pytest.mark.parametrize("model_cls", [FullyConnectedNet, TwoLayerNet])
+def test_initial_loss_with_small_weights_is_about_log_of_the_class_count(
+    rng, model_cls
+):
+    kwargs = {"hidden_dims": [50, 50]} if model_cls is FullyConnectedNet else {}
+    model = model_cls(input_dim=40, num_classes=C, weight_scale=1e-3, seed=0, **kwargs)
+    X, y = rng.normal(size=(100, 40)), rng.integers(C, size=100)
+    loss, _ = model.loss(X, y)
+    # Scores are ~0, so the softmax is uniform: loss = -ln(1/C).
+    assert abs(loss - math.log(C)) < 0.01
+
+
+def test_raising_reg_raises_the_loss(rng):
+    X, y = rng.normal(size=(20, D)), rng.integers(C, size=20)
+    losses = [
+        FullyConnectedNet([H1], input_dim=D, num_classes=C, reg=reg, seed=1).loss(X, y)[
+            0
+        ]
+        for reg in (0.0, 1.0, 10.0)
+    ]
+    assert losses[0] < losses[1] < losses[2]
+
+
+def test_scores_in_test_mode_match_an_independent_forward_pass(rng):
+    model = FullyConnectedNet(
+        [H1, H2], input_dim=D, num_classes=C, dtype=np.float64, seed=2
+    )
+    X = rng.normal(size=(N, D))
+    p = model.params
+    h = np.maximum(X @ p["W1"] + p["b1"], 0)
+    h = np.maximum(h @ p["W2"] + p["b2"], 0)
+    np.testing.assert_allclose(model.loss(X), h @ p["W3"] + p["b3"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("reg", [0.0, 3.14])
+@pytest.mark.parametrize("normalization", [None, "layernorm"])
+@pytest.mark.parametrize("keep", [1, 0.5])
+def test_every_parameter_passes_the_gradient_check(rng, reg, normalization, keep):
+    X, y = small_problem(rng)
+    model = FullyConnectedNet(
+        [H1, H2],
+        input_dim=D,
+        num_classes=C,
+        reg=reg,
+        weight_scale=5e-2,
+        normalization=normalization,
+        dropout_keep_ratio=keep,
+        dtype=np.float64,
+        seed=123,
+    )
+    errs = check_model(model, X, y)
+    assert set(errs) == set(model.params)
+    assert max(errs.values()) < 1e-6, errs
+
+
+@pytest.mark.parametrize("reg", [0.0, 3.14])
+@pytest.mark.parametrize("keep", [1, 0.5])
+def test_every_parameter_passes_the_gradient_check_with_batchnorm(rng, reg, keep):
+    X, y = small_problem(rng)
+    model = FullyConnectedNet(
+        [H1, H2],
+        input_dim=D,
+        num_classes=C,
+        reg=reg,
+        weight_scale=5e-2,
+        normalization="batchnorm",
+        dropout_keep_ratio=keep,
+        dtype=np.float64,
+        seed=123,
+    )
+    _, grads = model.loss(X, y)
+    # Batchnorm subtracts the batch mean, which cancels any shift b before it: the
+    # true gradient of b1 and b2 is exactly zero.
+    assert np.abs(grads["b1"]).max() < 1e-12 and np.abs(grads["b2"]).max() < 1e-12
+    # With N = 2 a feature whose two samples nearly coincide sits on the steep part
+    # of d / sqrt(d**2 + eps), so the centred difference's truncation error (~h**2)
+    # dominates at h = 1e-5; at h = 1e-7 it is gone (measured worst over 12 data
+    # seeds: 1.6e-5, against errors of order 1 for a wrong formula).
+    others = [k for k in model.params if k not in ("b1", "b2")]
+    errs = check_model(model, X, y, params=others, h=1e-7)
+    assert max(errs.values()) < 1e-4, errs
+
+
+def test_batchnorm_test_mode_uses_running_statistics(rng):
+    model = FullyConnectedNet(
+        [H1],
+        input_dim=D,
+        num_classes=C,
+        normalization="batchnorm",
+        dtype=np.float64,
+        seed=0,
+    )
+    X, y = rng.normal(size=(50, D)), rng.integers(C, size=50)
+    model.loss(X, y)
+    assert model.bn_params[0]["mode"] == "train"
+    assert model.bn_params[0]["running_mean"].shape == (H1,)
+    scores_a = model.loss(X[:1])
+    scores_b = model.loss(X[:2])[:1]
+    assert model.bn_params[0]["mode"] == "test"
+    # In test mode a sample's scores do not depend on the rest of the batch.
+    np.testing.assert_allclose(scores_a, scores_b)
+
+
+def test_inputs_of_any_shape_with_the_right_size_are_flattened(rng):
+    model = FullyConnectedNet([H1], input_dim=12, num_classes=C)
+    assert model.loss(rng.normal(size=(3, 3, 4))).shape == (3, C)
+    assert model.loss(rng.integers(0, 255, size=(3, 12))).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"normalization": "groupnorm"}, "normalization"),
+        ({"hidden_dims": 10}, "hidden_dims"),
+        ({"hidden_dims": [10, 0]}, r"hidden_dims\[1\]"),
+        ({"dropout_keep_ratio": 0}, "dropout_keep_ratio"),
+        ({"dropout_keep_ratio": 1.5}, "dropout_keep_ratio"),
+        ({"reg": -1.0}, "reg"),
+        ({"weight_scale": 0}, "weight_scale"),
+        ({"dtype": np.int32}, "dtype"),
+        ({"num_classes": 1}, "num_classes"),
+    ],
+)
+def test_bad_arguments_are_refused_with_their_name(kwargs, name):
+    args = {"hidden_dims": [10], "input_dim": 5, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        FullyConnectedNet(**args)
+
+
+def test_bad_inputs_and_labels_are_refused(rng):
+    model = FullyConnectedNet([H1], input_dim=D, num_classes=C)
+    with pytest.raises(ValueError, match="X"):
+        model.loss(rng.normal(size=(2, D + 1)))
+    with pytest.raises(ValueError, match="y"):
+        model.loss(rng.normal(size=(2, D)), np.array([0, C]))
+    with pytest.raises(ValueError, match="y"):
+        model.loss(rng.normal(size=(2, D)), np.array([0, 1, 2]))

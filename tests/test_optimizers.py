@@ -1,0 +1,114 @@
+import math
+
+import numpy as np
+import pytest
+
+from glassnet import optim, optimizers
+
+
+def run(opt, w, grads):
+    params = {"w": w.copy()}
+    for g in grads:
+        opt.apply(params, {"w": g})
+    return params["w"]
+
+
+@pytest.mark.parametrize(
+    ("opt", "rule", "config"),
+    [
+        (optimizers.SGD(0.1), optim.sgd, {"learning_rate": 0.1}),
+        (
+            optimizers.SGD(0.1, momentum=0.9),
+            optim.sgd_momentum,
+            {"learning_rate": 0.1, "momentum": 0.9},
+        ),
+        (
+            optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+            optim.nesterov,
+            {"learning_rate": 0.1, "momentum": 0.9},
+        ),
+        (
+            optimizers.RMSprop(),
+            optim.rmsprop,
+            {"learning_rate": 1e-3, "decay_rate": 0.9, "epsilon": 1e-7},
+        ),
+        (optimizers.Adam(), optim.adam, {"learning_rate": 1e-3, "epsilon": 1e-7}),
+        (
+            optimizers.AdamW(),
+            optim.adamw,
+            {"learning_rate": 1e-3, "epsilon": 1e-7, "weight_decay": 0.004},
+        ),
+        (
+            optimizers.Adagrad(),
+            optim.adagrad,
+            {"learning_rate": 1e-3, "epsilon": 1e-7, "initial_accumulator_value": 0.1},
+        ),
+    ],
+)
+def test_each_optimizer_calls_its_update_rule_with_keras_defaults(
+    rng, opt, rule, config
+):
+    w = rng.normal(size=(3, 4))
+    grads = [rng.normal(size=(3, 4)) for _ in range(3)]
+    expected = w.copy()
+    for g in grads:
+        expected, config = rule(expected, g, config)
+    np.testing.assert_allclose(run(opt, w, grads), expected, rtol=1e-12)
+    assert opt.iterations == 3
+
+
+def test_learning_rate_is_writable_and_used_from_the_next_step(rng):
+    opt = optimizers.SGD(0.1)
+    params = {"w": np.ones(2)}
+    opt.apply(params, {"w": np.ones(2)})
+    opt.learning_rate = 0.5
+    opt.apply(params, {"w": np.ones(2)})
+    np.testing.assert_allclose(params["w"], 1 - 0.1 - 0.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.learning_rate = -1
+
+
+def test_schedules_follow_their_closed_forms():
+    s = optimizers.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert s(5) == pytest.approx(0.1 * 0.5**0.5)
+    s = optimizers.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    assert s(15) == pytest.approx(0.05)
+    s = optimizers.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    assert [s(0), s(10), s(11), s(20), s(21)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    s = optimizers.CosineDecay(1.0, decay_steps=10, alpha=0.1)
+    assert s(5) == pytest.approx(0.9 * 0.5 * (1 + math.cos(math.pi / 2)) + 0.1)
+    assert s(100) == pytest.approx(0.1)
+    opt = optimizers.SGD(optimizers.PiecewiseConstantDecay([0], [1.0, 0.1]))
+    params = {"w": np.zeros(1)}
+    opt.apply(params, {"w": np.ones(1)})
+    opt.apply(params, {"w": np.ones(1)})
+    np.testing.assert_allclose(params["w"], [-1.1])
+
+
+def test_clipping_limits_the_gradient_before_the_rule():
+    params = {"w": np.zeros(2)}
+    optimizers.SGD(1.0, clipnorm=1.0).apply(params, {"w": np.array([3.0, 4.0])})
+    np.testing.assert_allclose(params["w"], [-0.6, -0.8])
+    params = {"w": np.zeros(2)}
+    optimizers.SGD(1.0, clipvalue=0.5).apply(params, {"w": np.array([3.0, -0.1])})
+    np.testing.assert_allclose(params["w"], [-0.5, 0.1])
+
+
+def test_state_round_trip_resumes_exactly(rng):
+    w = rng.normal(size=(2, 3))
+    grads = [rng.normal(size=(2, 3)) for _ in range(4)]
+    full = run(optimizers.Adam(0.01), w, grads)
+    first = optimizers.Adam(0.01)
+    half = run(first, w, grads[:2])
+    arrays, scalars = first.get_state()
+    second = optimizers.Adam.from_config(first.get_config())
+    second.set_state(arrays, scalars)
+    np.testing.assert_array_equal(run(second, half, grads[2:]), full)
+
+
+def test_get_resolves_names_and_configs_and_refuses_unknowns():
+    assert isinstance(optimizers.get("Adam"), optimizers.Adam)
+    opt = optimizers.get(optimizers.serialize(optimizers.RMSprop(0.01, rho=0.8)))
+    assert opt.learning_rate == 0.01 and opt.rho == 0.8
+    with pytest.raises(ValueError, match="adam"):
+        optimizers.get("adamax")
