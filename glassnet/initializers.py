@@ -136,21 +136,11 @@ def _truncated_normal(shape: tuple[int, ...], stddev: float, gen: np.random.Gene
     return out * stddev
 
 
-class TruncatedNormal(Initializer):
+class TruncatedNormal(RandomNormal):
     """Normal with ``mean`` and ``stddev``, redrawn beyond two standard deviations."""
-
-    def __init__(
-        self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None
-    ):
-        self.mean = check_number("mean", mean)
-        self.stddev = check_number("stddev", stddev, low=0)
-        self.seed = seed
 
     def _sample(self, shape, gen):
         return self.mean + _truncated_normal(shape, self.stddev, gen)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class VarianceScaling(Initializer):

@@ -159,7 +159,7 @@ class Sequential(Model):
             f"Non-trainable params: {total - trainable:,}",
             line,
         ]
-        text = "\n".join(out)
+        text = "\n".join(row.rstrip() for row in out)
         print_fn(text)
         return text
 

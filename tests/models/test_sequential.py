@@ -1,0 +1,151 @@
+import numpy as np
+import pytest
+
+from glassnet import layers, losses, models, optimizers
+
+
+def blobs(rng, n=600, d=20, classes=3):
+    centres = rng.normal(size=(classes, d)) * 3
+    y = rng.integers(classes, size=n)
+    return (centres[y] + rng.normal(size=(n, d))).astype(np.float32), y
+
+
+def mlp(seed=0, **kwargs):
+    return models.Sequential(
+        [
+            layers.Input(shape=(20,)),
+            layers.Dense(32, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ],
+        seed=seed,
+        **kwargs,
+    )
+
+
+def test_the_seed_mlp_has_keras_parameter_count_and_summary():
+    model = models.Sequential(
+        [
+            layers.Input(shape=(28, 28)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    # Keras reports 101,770 parameters for this model: 784*128+128 + 128*10+10.
+    assert model.count_params() == 101_770
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = lines[0]
+    assert "dense_1 (Dense)" in text and "(None, 10)" in text
+    assert "Total params: 101,770" in text
+
+
+def test_an_mlp_learns_a_learnable_problem_and_logs_keras_keys(rng):
+    X, y = blobs(rng)
+    model = mlp()
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(X, y, epochs=5, batch_size=32, validation_split=0.2, verbose=0)
+    assert set(history.history) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    }
+    assert len(history.history["loss"]) == 5
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    loss, acc = model.evaluate(X, y, verbose=0)
+    assert acc > 0.95
+    probs = model.predict(X[:7], batch_size=3, verbose=0)
+    assert probs.shape == (7, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    # float32 matrix products may round differently with another batch size.
+    np.testing.assert_allclose(model(X[:7]), probs, rtol=1e-5)
+
+
+def test_validation_split_takes_the_last_samples_before_shuffling(rng):
+    X, y = blobs(rng, n=100)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=1, validation_split=0.25, verbose=0)
+    val_loss = model.history.history["val_loss"][0]
+    expected = model.evaluate(X[75:], y[75:], verbose=0)
+    assert val_loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_fused_softmax_crossentropy_equals_the_loss_on_probabilities(rng):
+    X, y = blobs(rng, n=40)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    probs = model.predict(X, verbose=0)
+    direct = losses.SparseCategoricalCrossentropy()(y, probs)
+    assert model.evaluate(X, y, verbose=0) == pytest.approx(direct, rel=1e-5)
+
+
+def test_train_on_batch_takes_one_sgd_step_with_the_right_gradient(rng):
+    X, y = blobs(rng, n=8)
+    model = models.Sequential([layers.Dense(3, input_shape=(20,))], seed=0)
+    model.compile(optimizer=optimizers.SGD(0.5), loss="mse")
+    target = rng.normal(size=(8, 3)).astype(np.float32)
+    kernel, bias = model.get_weights()
+    model.train_on_batch(X, target)
+    out = X @ kernel + bias
+    dout = 2 * (out - target) / (8 * 3)  # d/dout of mean over samples and outputs
+    np.testing.assert_allclose(
+        model.get_weights()[0], kernel - 0.5 * X.T @ dout, rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        model.get_weights()[1], bias - 0.5 * dout.sum(0), rtol=1e-4, atol=1e-6
+    )
+
+
+def test_layer_names_are_unique_and_weights_round_trip(rng):
+    model = mlp()
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+    other = mlp(seed=1)
+    other.set_weights(model.get_weights())
+    X, _ = blobs(rng, n=5)
+    np.testing.assert_array_equal(other(X), model(X))
+    with pytest.raises(ValueError, match="weights"):
+        other.set_weights(model.get_weights()[:1])
+
+
+def test_stop_training_set_by_a_callback_ends_training(rng):
+    from glassnet.callbacks import Callback
+
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    X, y = blobs(rng, n=64)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(X, y, epochs=10, callbacks=[StopAfterTwo()], verbose=0)
+    assert history.epoch == [0, 1]
+
+
+def test_bad_inputs_and_settings_raise_value_errors(rng):
+    X, y = blobs(rng, n=10)
+    model = mlp()
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(X, y, verbose=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="x and y"):
+        model.fit(X, y[:5], verbose=0)
+    with pytest.raises(ValueError, match="x"):
+        model.fit(X[:, :5], y, verbose=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.fit(X, y, batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="loss"):
+        model.compile(optimizer="adam", loss="crossentropy")
+    with pytest.raises(ValueError, match="optimizer"):
+        model.compile(optimizer="adamax", loss="mse")
+    with pytest.raises(ValueError, match="metrics"):
+        model.compile(optimizer="adam", loss="mse", metrics=["f1"])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, y, verbose=0)

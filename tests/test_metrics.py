@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from glassnet import metrics
+
+
+def test_accuracy_is_resolved_from_the_loss_as_keras_does():
+    assert metrics.resolve_accuracy("sparse_categorical_crossentropy") == (
+        "sparse_categorical_accuracy"
+    )
+    assert metrics.resolve_accuracy("binary_crossentropy") == "binary_accuracy"
+    assert (
+        metrics.resolve_accuracy("categorical_crossentropy") == "categorical_accuracy"
+    )
+    m = metrics.get("acc", "sparse_categorical_crossentropy")
+    assert m.name == "acc" and m.fn is metrics.sparse_categorical_accuracy
+
+
+def test_closed_forms():
+    y_pred = np.array([[0.1, 0.9, 0.0], [0.6, 0.3, 0.1], [0.2, 0.3, 0.5]])
+    np.testing.assert_array_equal(
+        metrics.sparse_categorical_accuracy(np.array([1, 1, 2]), y_pred), [1, 0, 1]
+    )
+    np.testing.assert_array_equal(
+        metrics.sparse_top_k_categorical_accuracy(np.array([1, 2, 0]), y_pred, k=2),
+        [1, 0, 0],
+    )
+    one_hot = np.eye(3)[[1, 1, 2]]
+    np.testing.assert_array_equal(
+        metrics.categorical_accuracy(one_hot, y_pred), [1, 0, 1]
+    )
+    np.testing.assert_array_equal(
+        metrics.binary_accuracy(np.array([[1.0], [0.0]]), np.array([[0.7], [0.6]])),
+        [1, 0],
+    )
+    np.testing.assert_allclose(
+        metrics.mean_absolute_error(
+            np.zeros((2, 2)), np.array([[1.0, 3.0], [2.0, 2.0]])
+        ),
+        [2, 2],
+    )
+
+
+def test_running_mean_is_weighted_by_samples_and_sample_weight():
+    m = metrics.get("sparse_categorical_accuracy")
+    m.update_state(np.array([0, 0]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    m.update_state(np.array([1]), np.array([[0.0, 1.0]]))
+    assert m.result() == pytest.approx(2 / 3)
+    m.reset_state()
+    m.update_state(
+        np.array([0, 0]), np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([3.0, 1.0])
+    )
+    assert m.result() == pytest.approx(0.75)
+
+
+def test_unknown_metric_names_are_refused():
+    with pytest.raises(ValueError, match="metrics"):
+        metrics.get("precision")
