@@ -2,20 +2,44 @@
 
 from glassnet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import Layer
+from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
 from glassnet.layers.input_layer import Input, InputLayer
+from glassnet.layers.normalization import BatchNormalization, LayerNormalization
+from glassnet.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
     "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Conv2D",
+    "Convolution2D",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
+    "MaxPool2D",
+    "MaxPooling2D",
     "ReLU",
     "Reshape",
     "Softmax",
