@@ -61,7 +61,8 @@ def check_array(
             s is None or s == d for s, d in zip(shape, x.shape, strict=False)
         )
         if not ok:
-            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            dims = ["*" if s is None else str(s) for s in shape]
+            want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
             raise fail(name, f"shape {want}", f"shape {tuple(x.shape)}")
     if floating and x.dtype.kind != "f":
         raise fail(name, "a floating-point array", f"dtype {x.dtype}")

@@ -83,6 +83,7 @@ def save_checkpoint(solver: Solver, path: str) -> None:
             raise fail(f"checkpoint entry {k!r}", "a numeric array", f"dtype {v.dtype}")
     blob = json.dumps(meta, default=_jsonable).encode("utf-8")
     payload["meta"] = np.frombuffer(blob, dtype=np.uint8)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write(path, lambda f: np.savez(f, **payload))
 
 

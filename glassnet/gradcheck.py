@@ -166,15 +166,20 @@ def max_relative_error(
     return float(xp.abs(a - n).max()) / scale
 
 
-def _warn_if_low_precision(named: dict[str, Array]) -> None:
+def _warn_if_low_precision(named: dict[str, Array], *, upcast: bool = False) -> None:
     low = [k for k, v in named.items() if v.dtype != np.float64]
     if low:
+        action = "they are checked as float64 copies" if upcast else "pass float64"
         warnings.warn(
             f"gradient check on non-float64 inputs {low}: centred differences are "
-            "unreliable in low precision; pass float64 arrays",
+            f"unreliable in low precision; {action}",
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+def _float64(x: Array) -> Array:
+    return x if x.dtype == np.float64 else x.astype(np.float64)
 
 
 def _arg_names(fn: Callable[..., Any], n: int) -> list[str]:
@@ -242,7 +247,9 @@ def check_kernel(
         ]
     else:
         idx = [names.index(k) if isinstance(k, str) else int(k) for k in wrt]
-    _warn_if_low_precision({names[i]: args[i] for i in idx})
+    _warn_if_low_precision({names[i]: args[i] for i in idx}, upcast=True)
+    for i in idx:
+        args[i] = _float64(args[i])
 
     out, cache = forward(*args)
     xp = get_array_module(out)
@@ -289,7 +296,8 @@ def check_loss(
     Returns:
         ``{"x": worst relative error of dx}``.
     """
-    _warn_if_low_precision({"x": x})
+    _warn_if_low_precision({"x": x}, upcast=True)
+    x = _float64(x)
     _, dx = loss_fn(x, *args, **kwargs)
     num = eval_numerical_gradient(lambda v: loss_fn(v, *args, **kwargs)[0], x, False, h)
     return {"x": max_relative_error(dx, num, floor)}
@@ -318,15 +326,28 @@ def check_model(
     if unknown:
         raise fail("params", f"names from {sorted(model.params)}", unknown)
     _warn_if_low_precision({k: model.params[k] for k in names})
-    _, grads = model.loss(X, y)
-    errors = {}
-    for k in names:
+    # Each evaluation in train mode updates batchnorm running statistics; the
+    # check must leave the model as it found it.
+    saved = [
+        {k: v.copy() for k, v in p.items() if hasattr(v, "copy")}
+        for p in getattr(model, "bn_params", [])
+    ]
+    try:
+        _, grads = model.loss(X, y)
+        errors = {}
+        for k in names:
 
-        def f(_: Array) -> float:
-            return model.loss(X, y)[0]
+            def f(_: Array) -> float:
+                return model.loss(X, y)[0]
 
-        num = eval_numerical_gradient(f, model.params[k], verbose=False, h=h)
-        errors[k] = max_relative_error(grads[k], num, floor)
+            num = eval_numerical_gradient(f, model.params[k], verbose=False, h=h)
+            errors[k] = max_relative_error(grads[k], num, floor)
+    finally:
+        for param, snapshot in zip(getattr(model, "bn_params", []), saved, strict=True):
+            param.update(snapshot)
+            for key in set(param) - set(snapshot):
+                if key.startswith("running_"):
+                    del param[key]
     return errors
 
 

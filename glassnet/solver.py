@@ -21,6 +21,7 @@ from glassnet._checks import (
     check_array,
     check_finite,
     check_int,
+    check_labels,
     check_number,
     check_param_dict,
     check_same_length,
@@ -223,6 +224,8 @@ class Solver:
             scores = self.model.loss(X[start : start + batch_size])
             rows = min(batch_size, N - start)
             check_array("model.loss(X)", scores, shape=(rows, None))
+            if start == 0:
+                check_labels("y", y, num_classes=scores.shape[1])
             y_pred.append(xp.argmax(scores, axis=1))
         return float(xp.mean(xp.concatenate(y_pred) == y))
 
@@ -258,6 +261,11 @@ class Solver:
                 bn_param.update({k: v.copy() for k, v in stats.items()})
 
     def _record_accuracy(self) -> None:
+        if not self.train_acc_history:
+            # The first check knows the class count C: every label must be in [0, C).
+            num_classes = self.model.loss(self.X_val[:1]).shape[1]
+            check_labels("data['y_train']", self.y_train, num_classes)
+            check_labels("data['y_val']", self.y_val, num_classes)
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )

@@ -348,3 +348,17 @@ def test_check_accuracy_rejects_mismatched_inputs(rng):
         solver.check_accuracy(solver.X_val, solver.y_val[:-1])
     with pytest.raises(ValueError, match="num_samples"):
         solver.check_accuracy(solver.X_val, solver.y_val, num_samples=0)
+
+
+def test_labels_outside_the_models_classes_are_refused_at_the_first_check():
+    model = SoftmaxRegression(np.random.default_rng(0))
+    data = blobs(np.random.default_rng(1))
+    data["y_val"] = data["y_val"].copy()
+    data["y_val"][0] = C + 4
+    solver = Solver(model, data, num_epochs=1, verbose=False, seed=0)
+    with pytest.raises(
+        ValueError, match=rf"data\['y_val'\]: expected labels in \[0, {C}\)"
+    ):
+        solver.train()
+    with pytest.raises(ValueError, match=r"y: expected labels"):
+        solver.check_accuracy(data["X_val"], data["y_val"])

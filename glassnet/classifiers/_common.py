@@ -55,9 +55,15 @@ def prepare_input(X: Array, sample_shape: tuple[int, ...], dtype: np.dtype) -> A
         ValueError: naming ``X`` and both shapes when they do not match.
     """
     check_array("X", X, min_ndim=2)
-    if tuple(X.shape[1:]) != sample_shape and int(np.prod(X.shape[1:])) != int(
-        np.prod(sample_shape)
-    ):
+    size = int(np.prod(sample_shape))
+    if len(sample_shape) == 1:
+        # An affine first layer flattens each sample, whatever its shape (cs231n).
+        ok = int(np.prod(X.shape[1:])) == size
+    else:
+        # Images must come in the model's layout, or flattened from it; a
+        # same-sized array in another layout (channels last) is refused.
+        ok = tuple(X.shape[1:]) in (sample_shape, (size,))
+    if not ok:
         raise fail("X", f"samples of shape {sample_shape}", f"shape {tuple(X.shape)}")
     return X.reshape((X.shape[0], *sample_shape)).astype(dtype, copy=False)
 

@@ -59,7 +59,7 @@ class ThreeLayerConvNet:
         *,
         seed: int | None = None,
     ) -> None:
-        if len(input_dim) != 3:
+        if not isinstance(input_dim, tuple | list) or len(input_dim) != 3:
             raise fail("input_dim", "(C, H, W)", repr(input_dim))
         C, H, W = (
             check_int(f"input_dim[{i}]", d, min_value=1)

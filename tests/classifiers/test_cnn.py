@@ -58,3 +58,12 @@ def test_bad_arguments_are_refused():
     model = ThreeLayerConvNet(input_dim=(1, 8, 8), num_filters=2, filter_size=3)
     with pytest.raises(ValueError, match="X"):
         model.loss(np.zeros((2, 3, 8, 8)))
+
+
+def test_images_in_another_layout_are_refused_not_reshaped():
+    model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=2, filter_size=3)
+    assert model.loss(np.zeros((2, 3 * 8 * 8))).shape == (2, 10)
+    with pytest.raises(ValueError, match=r"X: expected samples of shape \(3, 8, 8\)"):
+        model.loss(np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="input_dim"):
+        ThreeLayerConvNet(input_dim=32)

@@ -172,3 +172,67 @@ def test_bad_inputs_and_labels_are_refused(rng):
         model.loss(rng.normal(size=(2, D)), np.array([0, C]))
     with pytest.raises(ValueError, match="y"):
         model.loss(rng.normal(size=(2, D)), np.array([0, 1, 2]))
+
+
+def test_two_layer_net_reproduces_the_course_notebook_values():
+    # The expected scores and losses are those printed in cs231n assignment 2's
+    # two-layer-net check (N, D, H, C = 3, 5, 50, 7 with linspace parameters).
+    N, D, H, C = 3, 5, 50, 7
+    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-3)
+    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
+    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
+    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
+    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
+    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    correct_scores = np.asarray(
+        [
+            [
+                11.53165108,
+                12.2917344,
+                13.05181771,
+                13.81190102,
+                14.57198434,
+                15.33206765,
+                16.09215096,
+            ],
+            [
+                12.05769098,
+                12.74614105,
+                13.43459113,
+                14.1230412,
+                14.81149128,
+                15.49994135,
+                16.18839143,
+            ],
+            [
+                12.58373087,
+                13.20054771,
+                13.81736455,
+                14.43418138,
+                15.05099822,
+                15.66781506,
+                16.2846319,
+            ],
+        ]
+    )
+    assert np.abs(model.loss(X) - correct_scores).sum() < 1e-6
+    y = np.asarray([0, 5, 1])
+    assert abs(model.loss(X, y)[0] - 3.4702243556) < 1e-10
+    model.reg = 1.0
+    assert abs(model.loss(X, y)[0] - 26.5948426952) < 1e-10
+
+
+def test_check_model_leaves_batchnorm_running_statistics_as_they_were(rng):
+    X, y = small_problem(rng)
+    model = FullyConnectedNet(
+        [H1],
+        input_dim=D,
+        num_classes=C,
+        normalization="batchnorm",
+        dtype=np.float64,
+        seed=0,
+    )
+    model.loss(X, y)
+    before = model.bn_params[0]["running_mean"].copy()
+    check_model(model, X, y, params=["b2"])
+    np.testing.assert_array_equal(model.bn_params[0]["running_mean"], before)

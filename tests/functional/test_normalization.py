@@ -27,8 +27,8 @@ SPATIAL = [
 
 
 def _inputs(rng, shape, param_shape):
-    # x is drawn last: check_kernel's default dout comes from default_rng(0) too,
-    # and a dout proportional to x would make dx vanish and the check meaningless.
+    # x is drawn last: were check_kernel's dout ever drawn from the same stream as
+    # x, a dout proportional to x would make dx vanish and the check meaningless.
     gamma = rng.uniform(0.5, 2.0, size=param_shape)
     beta = rng.standard_normal(param_shape)
     x = 3.0 * rng.standard_normal(shape) + 1.5
