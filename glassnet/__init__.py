@@ -15,6 +15,7 @@ from glassnet import (
     callbacks,
     classifiers,
     constraints,
+    errors,
     functional,
     gradcheck,
     initializers,
@@ -25,6 +26,7 @@ from glassnet import (
     optim,
     optimizers,
     regularizers,
+    saving,
     solver,
 )
 from glassnet.layers import Input
@@ -50,6 +52,8 @@ __all__ = [
     "models",
     "optim",
     "optimizers",
+    "errors",
     "regularizers",
+    "saving",
     "solver",
 ]

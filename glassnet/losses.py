@@ -3,8 +3,9 @@
 A loss is called Keras' way, ``loss(y_true, y_pred, sample_weight=None) -> float``;
 the training loop calls ``loss.compute(y_true, y_pred, sample_weight)`` for the
 value and the gradient with respect to ``y_pred``. The reduction is Keras'
-``sum_over_batch_size``. Targets are reshaped as Keras does: labels of shape (N,)
-against predictions (N, 1) become (N, 1), and sparse labels (N, 1) become (N,).
+``sum_over_batch_size``. Targets are reshaped as Keras does: targets of shape (N,)
+become (N, 1), a single target per sample broadcasts against every output unit,
+and sparse labels (N, 1) become (N,).
 
 Cross-entropy on probabilities (``from_logits=False``) after a softmax or sigmoid
 output is computed by the model from the logits instead (see
@@ -17,7 +18,7 @@ from typing import Any
 
 from glassnet import _registry
 from glassnet._checks import check_array, fail
-from glassnet.backend import Array
+from glassnet.backend import Array, get_array_module
 from glassnet.functional import losses as K
 
 
@@ -38,8 +39,11 @@ class Loss:
 
     def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
         """Reshape ``y_true`` to ``y_pred``'s shape when Keras would broadcast it."""
-        if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == y_pred.ndim - 1:
             y_true = y_true.reshape(*y_true.shape, 1)
+        if y_true.shape[:-1] == y_pred.shape[:-1] and y_true.shape[-1:] == (1,):
+            # Keras broadcasts one target per sample against every output unit.
+            y_true = get_array_module(y_true).broadcast_to(y_true, y_pred.shape)
         if y_true.shape != y_pred.shape:
             raise fail(
                 "y",

@@ -54,3 +54,12 @@ def test_get_resolves_names_and_aliases():
     assert loss.from_logits
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
         losses.get("xent")
+
+
+def test_one_target_per_sample_broadcasts_against_every_output_as_in_keras():
+    y_pred = np.array([[1.0, 3.0], [2.0, 2.0]])
+    expected = ((1 + 9) / 2 + (4 + 4) / 2) / 2
+    assert losses.MeanSquaredError()(np.zeros(2), y_pred) == pytest.approx(expected)
+    assert losses.MeanSquaredError()(np.zeros((2, 1)), y_pred) == pytest.approx(
+        expected
+    )

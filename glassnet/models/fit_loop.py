@@ -97,6 +97,10 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     x, y, sw, val = _validation(model, args, x, y, sw)
     sw = _class_weights(y, args["class_weight"], sw)
     val_batch = args["validation_batch_size"] or batch_size
+    val_batch = check_int("validation_batch_size", val_batch, min_value=1)
+    val_steps = args["validation_steps"]
+    if val_steps is not None:
+        val_steps = check_int("validation_steps", val_steps, min_value=1)
 
     history = History()
     cbs = list(args["callbacks"] or [])
@@ -135,7 +139,9 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
             if model.stop_training:
                 break
         if val is not None and (epoch + 1) % freq == 0:
-            val_logs = run_evaluate(model, *val, val_batch, CallbackList([], model, {}))
+            val_logs = run_evaluate(
+                model, *val, val_batch, CallbackList([], model, {}), val_steps
+            )
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["learning_rate"] = model.optimizer.learning_rate
         callbacks.on_epoch_end(epoch, logs)
@@ -152,13 +158,14 @@ def run_evaluate(
     sw: Array | None,
     batch_size: int,
     callbacks: CallbackList,
+    steps: int | None = None,
 ) -> dict[str, float]:
-    """Loss and metrics over all batches; the loss is averaged per sample."""
+    """Loss and metrics over all batches (or the first ``steps``), per sample."""
     for m in model._all_metrics():
         m.reset_state()
     callbacks.on_test_begin()
     total, count = 0.0, 0
-    for i, idx in _batches(len(x), batch_size, None, None):
+    for i, idx in _batches(len(x), batch_size, None, steps):
         callbacks.on_test_batch_begin(i)
         xb, yb = model._cast(x[idx]), y[idx]
         swb = None if sw is None else sw[idx]

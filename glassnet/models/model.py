@@ -251,6 +251,49 @@ class Model:
         """Outputs for one batch."""
         return to_numpy(self(x))
 
+    # -- saving --
+
+    def save(
+        self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True
+    ) -> None:
+        """Save the whole model to one file (see :mod:`glassnet.saving`).
+
+        Args:
+            filepath: the file to write; any name or suffix.
+            overwrite: replace an existing file; when False an existing file
+                raises ``FileExistsError``. Defaults to `True`.
+            include_optimizer: keep the optimizer state so that ``fit`` resumes
+                exactly after ``load_model``. Defaults to `True`.
+        """
+        from glassnet.saving import save_model
+
+        save_model(
+            self, filepath, include_optimizer=include_optimizer, overwrite=overwrite
+        )
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save the layers' weights to one file (see :mod:`glassnet.saving`).
+
+        Args:
+            filepath: the file to write; any name or suffix.
+            overwrite: replace an existing file; when False an existing file
+                raises ``FileExistsError``. Defaults to `True`.
+        """
+        from glassnet.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Load weights saved by ``save_weights`` or ``save`` into this model.
+
+        Raises:
+            ValueError: naming the layer and weight that do not match the file, or
+                for a file that is not a valid glassnet file.
+        """
+        from glassnet.saving import load_weights
+
+        load_weights(self, filepath)
+
     # -- weights --
 
     def get_weights(self) -> list[np.ndarray]:

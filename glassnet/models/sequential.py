@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import fail
+from glassnet._checks import check_param_dict, fail
 from glassnet.backend import Array
 from glassnet.layers.base import Layer, Shape
 from glassnet.layers.input_layer import InputLayer
@@ -121,6 +121,51 @@ class Sequential(Model):
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
         return shape
+
+    # -- configuration --
+
+    def get_config(self) -> dict[str, Any]:
+        """The name, the per-sample input shape (or None) and each layer's
+        ``{"class_name", "config"}``, as a JSON-safe dict."""
+        shape = self.input_spec
+        return {
+            "name": self.name,
+            "input_shape": None if shape is None else list(shape[1:]),
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Rebuild a (freshly initialised) model from :meth:`get_config`'s output.
+
+        Layer classes are looked up in :func:`glassnet.saving.layer_registry`.
+
+        Raises:
+            ValueError: for a malformed config or an unknown layer class.
+        """
+        from glassnet.saving import deserialize_layer
+
+        check_param_dict("config", config, ("layers",))
+        name, shape, specs = (
+            config.get("name"),
+            config.get("input_shape"),
+            config["layers"],
+        )
+        if name is not None and not isinstance(name, str):
+            raise fail("config['name']", "a string or None", repr(name))
+        if not isinstance(specs, list):
+            raise fail(
+                "config['layers']", "a list of layer specs", type(specs).__name__
+            )
+        model = cls(name=name)
+        if shape is not None:
+            model.add(InputLayer(shape))
+        for spec in specs:
+            model.add(deserialize_layer(spec))
+        return model
 
     def summary(self, print_fn: Any = print) -> str:
         """Print (and return) a table of layers, output shapes and parameter counts."""

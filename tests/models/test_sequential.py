@@ -149,3 +149,46 @@ def test_bad_inputs_and_settings_raise_value_errors(rng):
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         model.fit(bad, y, verbose=0)
+
+
+def test_validation_steps_limit_the_validation_batches(rng):
+    X, y = blobs(rng, n=100)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(
+        X[:60],
+        y[:60],
+        epochs=1,
+        validation_data=(X[60:], y[60:]),
+        validation_batch_size=10,
+        validation_steps=1,
+        verbose=0,
+    )
+    expected = model.evaluate(X[60:70], y[60:70], verbose=0)
+    assert model.history.history["val_loss"][0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_small_cnn_learns_a_synthetic_image_problem_to_high_accuracy(rng):
+    # The class is the quadrant holding a bright 3x3 blob on a noisy 12x12 image.
+    n = 400
+    y = rng.integers(4, size=n)
+    X = rng.normal(scale=0.3, size=(n, 12, 12, 1)).astype(np.float32)
+    for i, q in enumerate(y):
+        r, c = 6 * (q // 2) + rng.integers(0, 3), 6 * (q % 2) + rng.integers(0, 3)
+        X[i, r : r + 3, c : c + 3, 0] += 2.0
+    model = models.Sequential(
+        [
+            layers.Input(shape=(12, 12, 1)),
+            layers.Conv2D(8, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(8, 3, activation="relu"),
+            layers.GlobalMaxPooling2D(),
+            layers.Dense(4, activation="softmax"),
+        ],
+        seed=0,
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    model.fit(X[:300], y[:300], epochs=15, batch_size=32, verbose=0)
+    assert model.evaluate(X[300:], y[300:], verbose=0)[1] > 0.9

@@ -1,0 +1,110 @@
+"""``CSVLogger``: stream each epoch's ``logs`` to a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable
+from typing import IO, Any
+
+from glassnet._checks import fail
+from glassnet.callbacks.base import Callback, Logs
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: strings and numbers as they are, sequences as Keras writes them."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return value
+    if getattr(value, "ndim", 1) == 0:
+        return value
+    return f"[{', '.join(map(str, value))}]"
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch, ``epoch`` then the ``logs`` keys in sorted order.
+
+    The columns are fixed by the first epoch's keys; a key missing from a later
+    epoch is written as ``NA``, as in Keras.
+
+    Args:
+        filename: the CSV file's path.
+        separator: the one-character field separator. Defaults to `","`.
+        append: append to an existing file (writing the header only when the file
+            is empty) instead of overwriting it. Defaults to `False`.
+
+    Raises:
+        ValueError: naming ``filename``, ``separator`` or ``append`` when it is not
+            valid.
+
+    Example:
+
+    >>> import csv, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "training.log")
+    >>> logger = CSVLogger(path)
+    >>> logger.on_train_begin()
+    >>> logger.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75})
+    >>> logger.on_train_end()
+    >>> with open(path, newline="") as f:
+    ...     list(csv.reader(f))
+    [['epoch', 'accuracy', 'loss'], ['0', '0.75', '0.5']]
+    """
+
+    def __init__(
+        self, filename: str | os.PathLike, separator: str = ",", append: bool = False
+    ) -> None:
+        super().__init__()
+        if not isinstance(filename, str | os.PathLike) or not os.fspath(filename):
+            raise fail("filename", "a file path", repr(filename))
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise fail("separator", "a one-character string", repr(separator))
+        if not isinstance(append, bool):
+            raise fail("append", "True or False", repr(append))
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self.keys: list[str] | None = None
+        self.csv_file: IO[str] | None = None
+        self.writer: csv.DictWriter | None = None
+        self.append_header = True
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._close()
+        self.append_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as f:
+                self.append_header = not f.readline()
+        mode = "a" if self.append else "w"
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        self.keys = None
+        self.writer = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.csv_file is None:
+            raise RuntimeError("CSVLogger: on_train_begin must run before on_epoch_end")
+        logs = logs or {}
+        if self.writer is None:
+            self.keys = sorted(logs)
+            self.writer = csv.DictWriter(
+                self.csv_file,
+                fieldnames=["epoch", *self.keys],
+                delimiter=self.sep,
+                extrasaction="ignore",
+            )
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update({k: _cell(logs.get(k, "NA")) for k in self.keys or []})
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = None
+        self.writer = None
+
+
+__all__ = ["CSVLogger"]

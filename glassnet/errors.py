@@ -1,0 +1,21 @@
+"""Exceptions raised by glassnet beyond the plain ``ValueError`` of input checks.
+
+Every glassnet exception derives from :class:`GlassnetError`, and each one also
+derives from the built-in exception a caller would naturally catch, so
+``except ValueError`` keeps working where a more specific class is raised.
+"""
+
+from __future__ import annotations
+
+
+class GlassnetError(Exception):
+    """Base class of the exceptions that glassnet defines."""
+
+
+class InvalidFileError(GlassnetError, ValueError):
+    """A file given to a loader is not a valid glassnet file: a foreign format
+    (pickle, ``.npz``, HDF5, JSON...), a truncated or corrupted file, or one whose
+    contents do not match the model it is loaded into. Nothing was changed."""
+
+
+__all__ = ["GlassnetError", "InvalidFileError"]

@@ -1,0 +1,382 @@
+"""Model and weights files: safetensors plus glassnet's JSON metadata, never pickle.
+
+A save writes one file, whatever its name (``my_model``, ``my_model.h5``,
+``model.03-0.41.h5``): a safetensors file whose tensors are
+
+* ``layers/<layer name>/<weight name>``: every weight, trainable or not;
+* ``optimizer/<layer name>/<weight name>/<slot>``: the optimizer's slot arrays
+  (Adam's ``m`` and ``v``...), in whole-model files saved with the optimizer;
+
+and whose ``__metadata__`` (a string-to-string map) holds:
+
+* ``format`` = ``"glassnet"`` and ``format_version`` = ``"1"``, the marker;
+* ``content``: ``"model"`` (from :func:`save_model`) or ``"weights"``;
+* ``model``: JSON ``{"class_name": "Sequential", "config": ...}``, the architecture;
+* ``compile``: JSON of the optimizer, loss and metric names, when compiled;
+* ``optimizer_state``: JSON of the iteration count and non-array slot values;
+* ``rng_state``: JSON of the model's generator state, so that shuffling and
+  dropout masks go on where they stopped and a resumed ``fit`` is exact;
+* ``checksum``: ``"sha256:<hex>"`` over the tensors in name order (each name,
+  dtype, shape and bytes), then every other metadata entry in key order.
+
+Reading never unpickles and never evaluates code. The header length and the header
+JSON are checked before any tensor is read, so a forged length cannot make the
+reader allocate; then the layout, the checksum and every config field are checked
+against the model being rebuilt. Any failure raises
+:class:`glassnet.errors.InvalidFileError` (a ``ValueError``) naming the file and
+the problem, and changes nothing. Writes are atomic
+(:func:`glassnet._io.atomic_write`): a crash mid-save leaves the old file whole.
+
+Example:
+    >>> import os, tempfile
+    >>> from glassnet import layers, models
+    >>> model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.h5")
+    >>> model.save(path)
+    >>> clone = models.load_model(path)
+    >>> [w.shape for w in clone.get_weights()]
+    [(4, 2), (2,)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from glassnet import losses as losses_mod
+from glassnet import optimizers as optimizers_mod
+from glassnet._checks import fail
+from glassnet._safetensors_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    check_path,
+    invalid,
+    json_field,
+    read_file,
+    write_file,
+)
+from glassnet.layers.base import Layer
+from glassnet.models.model import Model
+from glassnet.models.sequential import Sequential
+
+MODELS: dict[str, type[Model]] = {"Sequential": Sequential}
+
+# -- the layer registry --
+
+
+def layer_registry() -> dict[str, type[Layer]]:
+    """The ``LAYERS`` registry: class name -> Layer class, for every Layer subclass
+    exported in ``glassnet.layers.__all__`` (an explicit allow-list).
+
+    Built on each call so that layers exported later register themselves.
+    """
+    from glassnet import layers
+
+    registry: dict[str, type[Layer]] = {}
+    for name in layers.__all__:
+        obj = getattr(layers, name)
+        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
+            registry[obj.__name__] = obj
+    return registry
+
+
+def deserialize_layer(spec: Any) -> Layer:
+    """Build a layer from ``{"class_name": ..., "config": {...}}``.
+
+    Raises:
+        ValueError: for a malformed spec, a class not in :func:`layer_registry`
+            (the message lists the known ones) or a config its class rejects.
+    """
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise fail(
+            "layer", "a dict {'class_name': str, 'config': dict}", repr(spec)[:200]
+        )
+    registry = layer_registry()
+    name = spec.get("class_name")
+    if not isinstance(name, str) or name not in registry:
+        raise fail("layer class_name", f"one of {sorted(registry)}", repr(name))
+    try:
+        return registry[name].from_config(dict(spec["config"]))
+    except TypeError as e:
+        raise fail(f"config of {name}", f"{name}'s constructor arguments", e) from None
+
+
+# -- public API --
+
+
+def save_model(
+    model: Model,
+    filepath: str | os.PathLike[str],
+    include_optimizer: bool = True,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Save the architecture, weights, compile settings and optimizer state.
+
+    Args:
+        model: a ``Sequential`` model.
+        filepath: the file to write; any name or suffix.
+        include_optimizer: save the optimizer's slots and iteration count, so
+            that training resumes exactly. Defaults to `True`.
+        overwrite: replace an existing file. Defaults to `True`.
+
+    Raises:
+        ValueError: for a model that is not a ``Sequential`` or a bad ``filepath``.
+        FileExistsError: when the file exists and ``overwrite`` is False.
+    """
+    path = _writable_path(filepath, overwrite)
+    _check_model(model)
+    spec = {"class_name": type(model).__name__, "config": model.get_config()}
+    tensors = _layer_tensors(model)
+    meta = {
+        "content": "model",
+        "model": _dumps("model config", spec),
+        "rng_state": _dumps("rng_state", _rng_state(model)),
+    }
+    if model.optimizer is not None and model.loss is not None:
+        meta["compile"] = _dumps("compile settings", _compile_config(model))
+        if include_optimizer:
+            arrays, scalars = model.optimizer.get_state()
+            tensors.update({f"optimizer/{k}": v for k, v in arrays.items()})
+            meta["optimizer_state"] = _dumps("optimizer state", scalars)
+    write_file(path, tensors, meta)
+
+
+def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
+    """Rebuild a model saved by :func:`save_model` (or ``Model.save``).
+
+    Args:
+        filepath: the file to read.
+        compile: compile the model with the saved settings and restore the
+            optimizer state, when the file has them. Defaults to `True`.
+
+    Returns:
+        The model, with its weights, optimizer state and generator state.
+
+    Raises:
+        InvalidFileError: for a foreign, truncated, corrupted or inconsistent file.
+        OSError: when the file cannot be read (``FileNotFoundError``...).
+    """
+    path = check_path(filepath)
+    meta, tensors = read_file(path)
+    if meta.get("content") != "model":
+        raise invalid(
+            path,
+            "a whole-model file",
+            "a weights-only file: build the model and call model.load_weights",
+        )
+    model = _rebuild(path, json_field(path, meta, "model"))
+    _assign_layer_weights(path, model, tensors)
+    if compile and "compile" in meta:
+        _compile(path, model, json_field(path, meta, "compile"))
+        if "optimizer_state" in meta:
+            scalars = json_field(path, meta, "optimizer_state")
+            _restore_optimizer(path, model, scalars, tensors)
+    _restore_rng(path, model, json_field(path, meta, "rng_state", allow_null=True))
+    return model
+
+
+def save_weights(
+    model: Model, filepath: str | os.PathLike[str], *, overwrite: bool = True
+) -> None:
+    """Save only the weights of ``model``'s layers, by layer and weight name.
+
+    Raises:
+        ValueError: for a model that is not a ``Sequential`` or a bad ``filepath``.
+        FileExistsError: when the file exists and ``overwrite`` is False.
+    """
+    path = _writable_path(filepath, overwrite)
+    _check_model(model)
+    write_file(path, _layer_tensors(model), {"content": "weights"})
+
+
+def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
+    """Load weights saved by :func:`save_weights` or :func:`save_model` into ``model``.
+
+    Every layer weight of the model must be in the file with the same shape, and
+    the file may hold no other layer weights; nothing is changed otherwise.
+
+    Raises:
+        ValueError: for an unbuilt model.
+        InvalidFileError: naming the layer and weight that do not match, or for
+            a foreign, truncated or corrupted file.
+        OSError: when the file cannot be read (``FileNotFoundError``...).
+    """
+    path = check_path(filepath)
+    _check_model(model)
+    if not model.built:
+        raise fail("model", "a built model (give an Input or call it once)", "unbuilt")
+    _, tensors = read_file(path)
+    _assign_layer_weights(path, model, tensors)
+
+
+# -- saving helpers --
+
+
+def _writable_path(filepath: Any, overwrite: bool) -> str:
+    path = check_path(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(
+            f"filepath {path!r}: expected a new file as overwrite=False; "
+            "received an existing file"
+        )
+    return path
+
+
+def _check_model(model: Any) -> None:
+    if type(model) not in MODELS.values():
+        raise fail("model", f"one of {sorted(MODELS)}", type(model).__name__)
+
+
+def _dumps(what: str, value: Any) -> str:
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, np.generic):
+            return obj.item()
+        raise fail(what, "JSON-safe values", f"a {type(obj).__name__}")
+
+    return json.dumps(value, default=plain)
+
+
+def _layer_tensors(model: Model) -> dict[str, np.ndarray]:
+    tensors: dict[str, np.ndarray] = {}
+    for layer in model.layers:
+        for key, value in zip(layer.weight_names, layer.get_weights(), strict=True):
+            name = f"layers/{layer.name}/{key}"
+            if name in tensors:
+                raise fail("model", "distinct layer/weight names", repr(name))
+            tensors[name] = value
+    return tensors
+
+
+def _compile_config(model: Model) -> dict[str, Any]:
+    # The optimizer as it is now, not as compiled: callbacks may have changed it.
+    return {
+        "optimizer": optimizers_mod.serialize(model.optimizer),
+        "loss": losses_mod.serialize(model.loss),
+        "metrics": list(getattr(model, "compile_config", {}).get("metrics", [])),
+    }
+
+
+def _rng_state(model: Model) -> dict[str, Any] | None:
+    bit_generator = getattr(model.rng, "bit_generator", None)
+    return None if bit_generator is None else bit_generator.state
+
+
+# -- rebuilding and restoring --
+
+
+def _rebuild(path: str, spec: dict[str, Any]) -> Model:
+    name = spec.get("class_name")
+    if not isinstance(name, str) or name not in MODELS:
+        raise invalid(path, f"a model class_name in {sorted(MODELS)}", repr(name))
+    try:
+        return MODELS[name].from_config(spec.get("config"))
+    except (ValueError, TypeError) as e:
+        raise invalid(path, "a valid model config", e) from None
+
+
+def _assign_layer_weights(
+    path: str, model: Model, tensors: dict[str, np.ndarray]
+) -> None:
+    """Check every layer weight of the model against the file, then set them all."""
+    stored = {k: v for k, v in tensors.items() if k.startswith("layers/")}
+    updates = []
+    for layer in model.layers:
+        values = []
+        for key, weight in zip(layer.weight_names, layer.weights, strict=True):
+            where = f"weight {key!r} of layer {layer.name!r}"
+            value = stored.pop(f"layers/{layer.name}/{key}", None)
+            if value is None:
+                raise invalid(path, f"{where} in the file", "no such tensor")
+            if value.shape != tuple(weight.shape):
+                raise invalid(
+                    path,
+                    f"{where} of shape {tuple(weight.shape)}",
+                    f"shape {value.shape}",
+                )
+            values.append(value)
+        updates.append((layer, values))
+    if stored:
+        raise invalid(path, "only weights of this model's layers", sorted(stored))
+    for layer, values in updates:
+        layer.set_weights(values)
+
+
+def _compile(path: str, model: Model, spec: dict[str, Any]) -> None:
+    metrics = spec.get("metrics")
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise invalid(path, "compile metrics as a list of names", repr(metrics))
+    try:
+        model.compile(spec.get("optimizer"), spec.get("loss"), metrics or None)
+    except (ValueError, TypeError, KeyError) as e:
+        raise invalid(path, "valid compile settings", e) from None
+
+
+def _restore_optimizer(
+    path: str, model: Model, scalars: dict, tensors: dict[str, np.ndarray]
+) -> None:
+    """Check the slots against the model's trainable weights, then restore them."""
+    weights = {
+        f"{layer.name}/{key}": weight
+        for layer in model.layers
+        for key, weight in zip(layer.weight_names, layer.weights, strict=True)
+        if key in layer.params
+    }
+    arrays = {
+        k.removeprefix("optimizer/"): v
+        for k, v in tensors.items()
+        if k.startswith("optimizer/")
+    }
+    for name, value in arrays.items():
+        key, _, slot = name.rpartition("/")
+        weight = weights.get(key)
+        if weight is None or not slot:
+            raise invalid(path, f"slots of the weights {sorted(weights)}", name)
+        if value.shape != weight.shape or value.dtype != weight.dtype:
+            raise invalid(
+                path,
+                f"slot {name!r} of shape {weight.shape} and dtype {weight.dtype}",
+                f"shape {value.shape} and dtype {value.dtype}",
+            )
+    slots = scalars.get("slots", {})
+    plain = str | int | float | bool | None
+    if not isinstance(slots, dict) or not all(
+        k in weights
+        and isinstance(v, dict)
+        and all(isinstance(s, plain) for s in v.values())
+        for k, v in slots.items()
+    ):
+        raise invalid(path, "scalar slots of the model's weights", repr(slots)[:200])
+    try:
+        model.optimizer.set_state(arrays, scalars)
+    except (ValueError, TypeError) as e:
+        raise invalid(path, "a valid optimizer state", e) from None
+
+
+def _restore_rng(path: str, model: Model, state: dict[str, Any] | None) -> None:
+    bit_generator = getattr(model.rng, "bit_generator", None)
+    if state is None or bit_generator is None:
+        return
+    expected = bit_generator.state["bit_generator"]
+    if state.get("bit_generator") != expected:
+        raise invalid(path, f"a {expected} generator state", state.get("bit_generator"))
+    try:
+        bit_generator.state = state
+    except (ValueError, TypeError, KeyError) as e:
+        raise invalid(path, "a valid generator state", e) from None
+
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODELS",
+    "deserialize_layer",
+    "layer_registry",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+]
