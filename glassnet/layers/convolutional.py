@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import activations as activations_mod
-from glassnet import constraints as constraints_mod
-from glassnet import initializers as initializers_mod
-from glassnet import regularizers as regularizers_mod
 from glassnet._checks import check_int, fail
 from glassnet.backend import Array
 from glassnet.layers import _layout as L
 from glassnet.layers.base import Layer, Shape
-from glassnet.layers.core import ActivationMixin, _zero_bias
+from glassnet.layers.core import KernelBiasMixin, _zero_bias
 
 
-class Conv2D(ActivationMixin, Layer):
+class Conv2D(KernelBiasMixin, Layer):
     """2-D convolution (cross-correlation): ``activation(conv(x, kernel) + bias)``.
 
     Shapes:
@@ -104,17 +100,17 @@ class Conv2D(ActivationMixin, Layer):
             raise fail(
                 "groups", f"a divisor of filters={self.filters}", repr(self.groups)
             )
-        self.activation = activations_mod.get(activation)
-        if not isinstance(use_bias, bool):
-            raise fail("use_bias", "True or False", repr(use_bias))
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        self.set_kernel_bias_args(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
+        )
 
     def build(self, input_shape: Shape, rng: Any = None) -> None:
         name = f"input of layer {self.name!r}"
@@ -122,23 +118,9 @@ class Conv2D(ActivationMixin, Layer):
         if channels is None or channels % self.groups:
             raise fail(name, f"channels divisible by groups={self.groups}", input_shape)
         self._channels = channels
-        self.add_weight(
-            "kernel",
-            (*self.kernel_size, channels // self.groups, self.filters),
-            self.kernel_initializer,
-            rng,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self.add_kernel_bias(
+            (*self.kernel_size, channels // self.groups, self.filters), rng
         )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.filters,),
-                self.bias_initializer,
-                rng,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
         super().build(input_shape)
 
     def check_input(self, x: Array) -> None:
@@ -200,17 +182,7 @@ class Conv2D(ActivationMixin, Layer):
             "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate),
             "groups": self.groups,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(
-                self.activity_regularizer
-            ),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **self.kernel_bias_config(),
         }
 
 

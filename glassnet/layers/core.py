@@ -39,7 +39,74 @@ class ActivationMixin:
         return backward(dout, cache)
 
 
-class Dense(ActivationMixin, Layer):
+class KernelBiasMixin(ActivationMixin):
+    """The arguments shared by layers with a kernel, a bias and an activation.
+
+    ``Dense`` and ``Conv2D`` take the same ten Keras arguments; they are checked,
+    turned into weights and written into the config here, once.
+    """
+
+    def set_kernel_bias_args(
+        self,
+        activation: Any,
+        use_bias: Any,
+        kernel_initializer: Any,
+        bias_initializer: Any,
+        kernel_regularizer: Any,
+        bias_regularizer: Any,
+        activity_regularizer: Any,
+        kernel_constraint: Any,
+        bias_constraint: Any,
+    ) -> None:
+        self.activation = activations_mod.get(activation)
+        if not isinstance(use_bias, bool):
+            raise fail("use_bias", "True or False", repr(use_bias))
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers_mod.get(kernel_initializer)
+        self.bias_initializer = initializers_mod.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self.kernel_constraint = constraints_mod.get(kernel_constraint)
+        self.bias_constraint = constraints_mod.get(bias_constraint)
+
+    def add_kernel_bias(self, kernel_shape: tuple[int, ...], rng: Any) -> None:
+        """Create ``kernel`` and, if used, a ``bias`` sized by its last axis."""
+        self.add_weight(  # type: ignore[attr-defined]
+            "kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            rng,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(  # type: ignore[attr-defined]
+                "bias",
+                (kernel_shape[-1],),
+                self.bias_initializer,
+                rng,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def kernel_bias_config(self) -> dict[str, Any]:
+        return {
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_mod.serialize(
+                self.activity_regularizer
+            ),
+            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+        }
+
+
+class Dense(KernelBiasMixin, Layer):
     """A fully connected layer: ``activation(x @ kernel + bias)``.
 
     Calls :func:`glassnet.functional.affine_forward`. Inputs of rank > 2 are
@@ -85,41 +152,24 @@ class Dense(ActivationMixin, Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.units = check_int("units", units, min_value=1)
-        self.activation = activations_mod.get(activation)
-        if not isinstance(use_bias, bool):
-            raise fail("use_bias", "True or False", repr(use_bias))
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
-        self.kernel_constraint = constraints_mod.get(kernel_constraint)
-        self.bias_constraint = constraints_mod.get(bias_constraint)
+        self.set_kernel_bias_args(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
+        )
 
     def build(self, input_shape: Shape, rng: Any = None) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise fail(
                 f"input of layer {self.name!r}", "shape (N, ..., D)", input_shape
             )
-        d = int(input_shape[-1])
-        self.add_weight(
-            "kernel",
-            (d, self.units),
-            self.kernel_initializer,
-            rng,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            self.add_weight(
-                "bias",
-                (self.units,),
-                self.bias_initializer,
-                rng,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self.add_kernel_bias((int(input_shape[-1]), self.units), rng)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -146,17 +196,7 @@ class Dense(ActivationMixin, Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-            "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers_mod.serialize(
-                self.activity_regularizer
-            ),
-            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
-            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
+            **self.kernel_bias_config(),
         }
 
 
@@ -165,4 +205,4 @@ def _zero_bias(x: Array, units: int) -> Array:
     return get_array_module(x).zeros(units, dtype=x.dtype)
 
 
-__all__ = ["ActivationMixin", "Dense"]
+__all__ = ["ActivationMixin", "Dense", "KernelBiasMixin"]
