@@ -39,6 +39,8 @@ def resolve(
     """
     if isinstance(identifier, base) or (allow_none and identifier is None):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, base):
+        return identifier()
     by_class = {cls.__name__: cls for cls in names.values()}
     if isinstance(identifier, dict) and identifier.get("class_name") in by_class:
         config = dict(identifier.get("config") or {})

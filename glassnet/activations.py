@@ -49,6 +49,11 @@ def get(identifier: Any) -> str:
         return "linear"
     if isinstance(identifier, str) and identifier in ACTIVATIONS:
         return identifier
+    if (
+        callable(identifier)
+        and _FUNCTIONS.get(getattr(identifier, "__name__", "")) is identifier
+    ):
+        return identifier.__name__
     raise fail("activation", f"None or one of {sorted(ACTIVATIONS)}", repr(identifier))
 
 
@@ -73,6 +78,11 @@ tanh = _output_only("tanh")
 softmax = _output_only("softmax")
 elu = _output_only("elu")
 gelu = _output_only("gelu")
+
+# Keras accepts the activation functions themselves: activation=activations.relu.
+_FUNCTIONS = {
+    f.__name__: f for f in (linear, relu, leaky_relu, sigmoid, tanh, softmax, elu, gelu)
+}
 
 __all__ = [
     "ACTIVATIONS",

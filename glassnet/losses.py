@@ -22,6 +22,28 @@ from glassnet.backend import Array, get_array_module
 from glassnet.functional import losses as K
 
 
+def broadcast_targets(y_true: Array, y_pred: Array) -> Array:
+    """Targets shaped like the outputs, as Keras broadcasts them.
+
+    (N,) becomes (N, 1); one target per sample, (N, 1), is repeated across the
+    outputs (N, k). Anything else must already match.
+
+    Raises:
+        ValueError: naming ``y`` and both shapes when they cannot be matched.
+    """
+    if y_true.ndim == y_pred.ndim - 1:
+        y_true = y_true.reshape(*y_true.shape, 1)
+    if y_true.shape[:-1] == y_pred.shape[:-1] and y_true.shape[-1:] == (1,):
+        y_true = get_array_module(y_true).broadcast_to(y_true, y_pred.shape)
+    if y_true.shape != y_pred.shape:
+        raise fail(
+            "y",
+            f"targets of shape {tuple(y_pred.shape)} like the outputs",
+            f"shape {tuple(y_true.shape)}",
+        )
+    return y_true.astype(y_pred.dtype, copy=False)
+
+
 class Loss:
     """Base class: subclasses set ``kernel`` and pass keyword options to it."""
 
@@ -39,18 +61,7 @@ class Loss:
 
     def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
         """Reshape ``y_true`` to ``y_pred``'s shape when Keras would broadcast it."""
-        if y_true.ndim == y_pred.ndim - 1:
-            y_true = y_true.reshape(*y_true.shape, 1)
-        if y_true.shape[:-1] == y_pred.shape[:-1] and y_true.shape[-1:] == (1,):
-            # Keras broadcasts one target per sample against every output unit.
-            y_true = get_array_module(y_true).broadcast_to(y_true, y_pred.shape)
-        if y_true.shape != y_pred.shape:
-            raise fail(
-                "y",
-                f"targets of shape {tuple(y_pred.shape)} like the outputs",
-                f"shape {tuple(y_true.shape)}",
-            )
-        return y_true.astype(y_pred.dtype, copy=False)
+        return broadcast_targets(y_true, y_pred)
 
     def compute(
         self,
@@ -106,6 +117,16 @@ class CategoricalCrossentropy(Loss):
     """Cross-entropy with one-hot (or soft) targets (N, C)."""
 
     name = "categorical_crossentropy"
+
+    def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
+        if y_true.shape != y_pred.shape:
+            raise fail(
+                "y",
+                f"one-hot targets of shape {tuple(y_pred.shape)} (integer labels "
+                "need sparse_categorical_crossentropy)",
+                f"shape {tuple(y_true.shape)}",
+            )
+        return y_true.astype(y_pred.dtype, copy=False)
 
     def kernel(self, y_pred, y_true, **kwargs):
         return K.categorical_crossentropy_loss(y_pred, y_true, **kwargs)

@@ -14,6 +14,7 @@ from typing import Any
 
 from glassnet._checks import check_int, fail
 from glassnet.backend import Array, get_array_module
+from glassnet.losses import broadcast_targets
 
 # -- per-sample metric functions --
 
@@ -37,7 +38,7 @@ def categorical_accuracy(y_true: Array, y_pred: Array) -> Array:
 
 def binary_accuracy(y_true: Array, y_pred: Array, threshold: float = 0.5) -> Array:
     """Mean over the last axis of ``(y_pred > threshold) == y_true``."""
-    y_true = y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
+    y_true = broadcast_targets(y_true, y_pred)
     hits = (y_pred > threshold) == (y_true > 0.5)
     return hits.reshape(len(hits), -1).mean(axis=-1).astype(y_pred.dtype)
 
@@ -60,7 +61,7 @@ def top_k_categorical_accuracy(y_true: Array, y_pred: Array, k: int = 5) -> Arra
 
 
 def _flat_pairs(y_true: Array, y_pred: Array) -> tuple[Array, Array]:
-    y_true = y_true.reshape(y_pred.shape).astype(y_pred.dtype, copy=False)
+    y_true = broadcast_targets(y_true, y_pred)
     return y_true.reshape(len(y_true), -1), y_pred.reshape(len(y_pred), -1)
 
 
@@ -133,13 +134,44 @@ METRICS: dict[str, Callable[..., Array]] = {
 _ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 
 
-def resolve_accuracy(loss_name: str) -> str:
-    """The accuracy Keras picks for ``metrics=["accuracy"]`` given the loss."""
+def resolve_accuracy(
+    loss_name: str, y_true: Array | None = None, y_pred: Array | None = None
+) -> str:
+    """The accuracy Keras picks for ``metrics=["accuracy"]``, from the shapes and loss.
+
+    One output column, or binary cross-entropy: binary accuracy. Labels of lower
+    rank than the outputs (or a last axis of 1 against several outputs), or the
+    sparse loss: sparse categorical accuracy. Otherwise categorical accuracy.
+    """
+    if loss_name == "binary_crossentropy" or (
+        y_pred is not None and y_pred.shape[-1] == 1
+    ):
+        return "binary_accuracy"
     if loss_name == "sparse_categorical_crossentropy":
         return "sparse_categorical_accuracy"
-    if loss_name == "binary_crossentropy":
-        return "binary_accuracy"
+    if (
+        y_true is not None
+        and y_pred is not None
+        and (
+            y_true.ndim < y_pred.ndim
+            or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+        )
+    ):
+        return "sparse_categorical_accuracy"
     return "categorical_accuracy"
+
+
+class Accuracy(MeanMetricWrapper):
+    """``"accuracy"``: resolved on the first batch from the shapes and the loss."""
+
+    def __init__(self, name: str = "accuracy", loss_name: str = "") -> None:
+        self.loss_name = loss_name
+        super().__init__(None, name)  # type: ignore[arg-type]
+
+    def scores(self, y_true: Array, y_pred: Array) -> Array:
+        if self.fn is None:
+            self.fn = METRICS[resolve_accuracy(self.loss_name, y_true, y_pred)]
+        return self.fn(y_true, y_pred)
 
 
 def get(identifier: Any, loss_name: str = "") -> Metric:
@@ -154,10 +186,9 @@ def get(identifier: Any, loss_name: str = "") -> Metric:
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
-        key = identifier
-        if key in ("accuracy", "acc"):
-            key = resolve_accuracy(loss_name)
-        key = _ALIASES.get(key, key)
+        if identifier in ("accuracy", "acc"):
+            return Accuracy(identifier, loss_name)
+        key = _ALIASES.get(identifier, identifier)
         if key in METRICS:
             return MeanMetricWrapper(METRICS[key], name=identifier)
     valid = sorted([*METRICS, *_ALIASES, "accuracy", "acc"])

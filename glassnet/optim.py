@@ -131,6 +131,15 @@ def _fraction(config: Config, key: str, default: float) -> float:
     return _number(config, key, default, low=0.0, high=1.0, high_open=True)
 
 
+def _root(config: Config, cache: Array, eps: float) -> Array:
+    """``sqrt(cache) + eps`` (cs231n, PyTorch), or ``sqrt(cache + eps)`` with the
+    config key ``epsilon_in_sqrt`` (Keras' RMSprop and Adagrad)."""
+    xp = get_array_module(cache)
+    if _flag(config, "epsilon_in_sqrt", False):
+        return xp.sqrt(cache + eps)
+    return xp.sqrt(cache) + eps
+
+
 def _epsilon(config: Config) -> float:
     return _number(config, "epsilon", 1e-8, low=0.0, low_open=True)
 
@@ -233,8 +242,8 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     With ``centered`` a running mean ``mg`` of ``dw`` is kept and the denominator
     uses the variance estimate ``cache - mg**2``. With ``momentum > 0`` the step
     is accumulated, ``m = momentum * m + step; next_w = w - m``, as Keras does.
-    Unlike Keras (which adds epsilon under the square root), epsilon is added
-    after it, as in cs231n and PyTorch.
+    Epsilon is added after the square root, as in cs231n and PyTorch; Keras adds
+    it under the root, which the config key ``epsilon_in_sqrt=True`` selects.
 
     Shapes:
         w, dw, next_w and every state array in config: the same shape.
@@ -267,7 +276,7 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
         config["mg"] = mg
         # E[dw^2] - E[dw]^2 >= 0 in exact arithmetic; rounding can dip below zero.
         cache = xp.maximum(cache - mg * mg, 0.0)
-    step = lr * dw / (xp.sqrt(cache) + eps)
+    step = lr * dw / _root(config, cache, eps)
     if mu > 0:
         step = mu * _state(config, "m", w) + step
         config["m"] = step
@@ -287,8 +296,9 @@ def adagrad(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
         dw: the gradient of the loss with respect to ``w``.
         config: ``learning_rate`` (1e-2), ``epsilon`` (1e-8),
             ``initial_accumulator_value`` >= 0 (0.0; the starting ``cache``),
-            ``cache``, and the gradient-centralisation keys.
-            Defaults to `None` (a new dict).
+            ``cache``, ``epsilon_in_sqrt`` (False; True divides by
+            ``sqrt(cache + eps)`` as Keras does), and the gradient-centralisation
+            keys. Defaults to `None` (a new dict).
 
     Returns:
         ``(next_w, config)`` with ``config["cache"]`` updated.
@@ -302,7 +312,7 @@ def adagrad(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     init = _number(config, "initial_accumulator_value", 0.0, low=0.0)
     cache = _state(config, "cache", w, fill=init) + dw * dw
     config["cache"] = cache
-    return w - lr * dw / (get_array_module(w).sqrt(cache) + eps), config
+    return w - lr * dw / _root(config, cache, eps), config
 
 
 def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:

@@ -336,6 +336,7 @@ class RMSprop(Optimizer):
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             "centered": self.centered,
+            "epsilon_in_sqrt": True,
         }
 
     def get_config(self) -> dict[str, Any]:
@@ -429,6 +430,7 @@ class Adagrad(Optimizer):
         return {
             "initial_accumulator_value": self.initial_accumulator_value,
             "epsilon": self.epsilon,
+            "epsilon_in_sqrt": True,
         }
 
     def get_config(self) -> dict[str, Any]:

@@ -25,3 +25,16 @@ def test_get_accepts_none_and_refuses_unknown_names():
     assert activations.get(None) == "linear"
     with pytest.raises(ValueError, match="activation"):
         activations.get("swish")
+
+
+def test_layers_accept_the_activation_functions_and_initializer_classes_as_keras():
+    from glassnet import initializers
+    from glassnet.layers import Dense
+
+    layer = Dense(
+        2, activation=activations.relu, kernel_initializer=initializers.HeNormal
+    )
+    assert layer.activation == "relu"
+    assert isinstance(layer.kernel_initializer, initializers.HeNormal)
+    with pytest.raises(ValueError, match="activation"):
+        activations.get(lambda x: x)

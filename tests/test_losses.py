@@ -63,3 +63,10 @@ def test_one_target_per_sample_broadcasts_against_every_output_as_in_keras():
     assert losses.MeanSquaredError()(np.zeros((2, 1)), y_pred) == pytest.approx(
         expected
     )
+
+
+def test_categorical_crossentropy_refuses_integer_labels_with_a_hint():
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        losses.CategoricalCrossentropy()(
+            np.array([0, 1]), np.array([[0.3, 0.7], [0.6, 0.4]])
+        )

@@ -13,6 +13,7 @@ def test_accuracy_is_resolved_from_the_loss_as_keras_does():
         metrics.resolve_accuracy("categorical_crossentropy") == "categorical_accuracy"
     )
     m = metrics.get("acc", "sparse_categorical_crossentropy")
+    m.update_state(np.array([1]), np.array([[0.2, 0.8]]))
     assert m.name == "acc" and m.fn is metrics.sparse_categorical_accuracy
 
 
@@ -56,3 +57,23 @@ def test_running_mean_is_weighted_by_samples_and_sample_weight():
 def test_unknown_metric_names_are_refused():
     with pytest.raises(ValueError, match="metrics"):
         metrics.get("precision")
+
+
+def test_accuracy_follows_keras_shape_rules_on_the_first_batch():
+    # One output column -> binary accuracy, whatever the loss.
+    m = metrics.get("accuracy", "mean_squared_error")
+    m.update_state(np.array([1.0, 0.0, 1.0]), np.array([[0.9], [0.2], [0.3]]))
+    assert m.fn is metrics.binary_accuracy and m.result() == pytest.approx(2 / 3)
+    # Integer labels against several outputs -> sparse categorical accuracy.
+    m = metrics.get("accuracy", "categorical_crossentropy")
+    m.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))
+    assert m.fn is metrics.sparse_categorical_accuracy and m.result() == 0.5
+    # One-hot targets -> categorical accuracy.
+    m = metrics.get("acc", "mean_squared_error")
+    m.update_state(np.eye(2)[[1, 0]], np.array([[0.1, 0.9], [0.2, 0.8]]))
+    assert m.fn is metrics.categorical_accuracy and m.result() == 0.5
+
+
+def test_regression_metrics_broadcast_one_target_per_sample():
+    out = metrics.mean_squared_error(np.zeros(2), np.array([[1.0, 3.0], [2.0, 2.0]]))
+    np.testing.assert_allclose(out, [5.0, 4.0])

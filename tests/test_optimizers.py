@@ -30,7 +30,12 @@ def run(opt, w, grads):
         (
             optimizers.RMSprop(),
             optim.rmsprop,
-            {"learning_rate": 1e-3, "decay_rate": 0.9, "epsilon": 1e-7},
+            {
+                "learning_rate": 1e-3,
+                "decay_rate": 0.9,
+                "epsilon": 1e-7,
+                "epsilon_in_sqrt": True,
+            },
         ),
         (optimizers.Adam(), optim.adam, {"learning_rate": 1e-3, "epsilon": 1e-7}),
         (
@@ -41,7 +46,12 @@ def run(opt, w, grads):
         (
             optimizers.Adagrad(),
             optim.adagrad,
-            {"learning_rate": 1e-3, "epsilon": 1e-7, "initial_accumulator_value": 0.1},
+            {
+                "learning_rate": 1e-3,
+                "epsilon": 1e-7,
+                "initial_accumulator_value": 0.1,
+                "epsilon_in_sqrt": True,
+            },
         ),
     ],
 )
@@ -112,3 +122,18 @@ def test_get_resolves_names_and_configs_and_refuses_unknowns():
     assert opt.learning_rate == 0.01 and opt.rho == 0.8
     with pytest.raises(ValueError, match="adam"):
         optimizers.get("adamax")
+
+
+def test_rmsprop_and_adagrad_put_epsilon_under_the_root_as_keras_does():
+    # Keras 3: w -= lr * g / sqrt(v + eps); with a tiny gradient the placement matters.
+    g = np.full(1, 1e-4)
+    params = {"w": np.zeros(1)}
+    optimizers.RMSprop(0.001).apply(params, {"w": g})
+    v = 0.1 * g**2
+    np.testing.assert_allclose(params["w"], -0.001 * g / np.sqrt(v + 1e-7), rtol=1e-12)
+    params = {"w": np.zeros(1)}
+    optimizers.Adagrad(0.001).apply(params, {"w": g})
+    acc = 0.1 + g**2
+    np.testing.assert_allclose(
+        params["w"], -0.001 * g / np.sqrt(acc + 1e-7), rtol=1e-12
+    )

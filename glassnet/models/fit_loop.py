@@ -104,7 +104,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
 
     history = History()
     cbs = list(args["callbacks"] or [])
-    if verbose:
+    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
         cbs.append(ProgbarLogger(verbose=verbose))
     cbs.append(history)
     n_steps = steps or -(-len(x) // batch_size)
@@ -139,9 +139,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
             if model.stop_training:
                 break
         if val is not None and (epoch + 1) % freq == 0:
-            val_logs = run_evaluate(
-                model, *val, val_batch, CallbackList([], model, {}), val_steps
-            )
+            val_logs = run_evaluate(model, *val, val_batch, callbacks, val_steps)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["learning_rate"] = model.optimizer.learning_rate
         callbacks.on_epoch_end(epoch, logs)

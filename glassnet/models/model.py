@@ -86,6 +86,11 @@ class Model:
         self.compiled_metrics = [metrics_mod.get(m, self.loss.name) for m in names]
         weighted = [] if weighted_metrics is None else list(weighted_metrics)
         self.weighted_metrics = [metrics_mod.get(m, self.loss.name) for m in weighted]
+        taken = {m.name for m in self.compiled_metrics}
+        for m in self.weighted_metrics:
+            if m.name in taken:
+                # Keras logs a weighted twin of a plain metric as weighted_<name>.
+                m.name = f"weighted_{m.name}"
         self.compile_config = {
             "optimizer": optimizers_mod.serialize(self.optimizer),
             "loss": losses_mod.serialize(self.loss),
@@ -198,6 +203,7 @@ class Model:
         from glassnet.models.fit_loop import run_evaluate
 
         self._check_compiled()
+        _resolve_verbose(verbose)
         x, y, sw = self._check_xy(x, y, sample_weight)
         batch_size = (
             32
@@ -232,6 +238,7 @@ class Model:
         """Outputs for ``x``, computed in batches of ``batch_size`` (32)."""
         x = _as_array("x", x)
         self._ensure_built(x)
+        _resolve_verbose(verbose)
         batch_size = (
             32
             if batch_size is None

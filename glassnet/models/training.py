@@ -32,10 +32,13 @@ def loss_and_output_grad(
     """The data loss and its gradient; the flag says whether it is w.r.t. logits."""
     last = model.layers[-1]
     fused = model.loss.fused_activation()
+    # An activity penalty on the outputs needs the gradient w.r.t. the outputs,
+    # so a regularised output layer takes the unfused path.
     if (
         fused is not None
         and getattr(last, "activation", None) == fused
         and last.logits is not None
+        and last.activity_regularizer is None
     ):
         loss, dz = model.loss.compute(y, last.logits, sample_weight, from_logits=True)
         return loss, dz, True

@@ -192,3 +192,122 @@ def test_a_small_cnn_learns_a_synthetic_image_problem_to_high_accuracy(rng):
     )
     model.fit(X[:300], y[:300], epochs=15, batch_size=32, verbose=0)
     assert model.evaluate(X[300:], y[300:], verbose=0)[1] > 0.9
+
+
+def test_weighted_metrics_use_sample_weights_and_get_their_own_key(rng):
+    X, y = blobs(rng, n=64)
+    model = mlp()
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy"],
+    )
+    sw = np.zeros(64)
+    sw[:8] = 1.0
+    logs = model.evaluate(X, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "accuracy", "weighted_accuracy"}
+    hits = model.predict(X, verbose=0).argmax(1) == y
+    assert logs["accuracy"] == pytest.approx(hits.mean())
+    assert logs["weighted_accuracy"] == pytest.approx(hits[:8].mean())
+
+
+def test_fit_options_class_weight_initial_epoch_steps_and_validation_freq(rng):
+    X, y = blobs(rng, n=64)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(
+        X,
+        y,
+        epochs=4,
+        initial_epoch=1,
+        steps_per_epoch=2,
+        batch_size=8,
+        validation_data=(X, y),
+        validation_freq=2,
+        shuffle=False,
+        class_weight={0: 1.0, 1: 2.0, 2: 0.5},
+        verbose=0,
+    )
+    assert history.epoch == [1, 2, 3]
+    assert len(history.history["loss"]) == 3
+    # Validation after the 2nd and 4th epochs (Keras counts epochs from 1).
+    assert len(history.history["val_loss"]) == 2
+    assert model.optimizer.iterations == 3 * 2
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(X, y, class_weight={0: 1.0}, verbose=0)
+
+
+def test_validation_runs_the_users_test_hooks_and_on_batch_aliases_are_called(rng):
+    from glassnet.callbacks import Callback
+
+    class Counter(Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = {"test_begin": 0, "batch_end": 0}
+
+        def on_test_begin(self, logs=None):
+            self.calls["test_begin"] += 1
+
+        def on_batch_end(self, batch, logs=None):
+            self.calls["batch_end"] += 1
+
+    X, y = blobs(rng, n=40)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    counter = Counter()
+    model.fit(
+        X,
+        y,
+        epochs=2,
+        batch_size=10,
+        validation_split=0.25,
+        callbacks=[counter],
+        verbose=0,
+    )
+    assert counter.calls == {"test_begin": 2, "batch_end": 2 * 3}
+
+
+def test_activity_regularizer_on_a_softmax_output_gets_the_right_gradient(rng):
+    from glassnet import regularizers
+    from glassnet.gradcheck import eval_numerical_gradient
+    from glassnet.models import training
+
+    X, y = blobs(rng, n=6)
+    model = models.Sequential(
+        [
+            layers.Dense(
+                3,
+                activation="softmax",
+                input_shape=(20,),
+                activity_regularizer=regularizers.L2(0.5),
+                dtype="float64",
+            )
+        ],
+        seed=0,
+    )
+    model.compile(
+        optimizer=optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy"
+    )
+    layer = model.layers[0]
+
+    def total_loss(_):
+        out, penalty, _ = training.forward(model.layers, X.astype(np.float64), True)
+        return training.loss_and_output_grad(model, y, out, None)[0] + penalty
+
+    out, _, activity = training.forward(model.layers, X.astype(np.float64), True)
+    _, dout, from_logits = training.loss_and_output_grad(model, y, out, None)
+    training.backward(model.layers, dout, from_logits, activity)
+    analytic = layer.grads["kernel"].copy()
+    numeric = eval_numerical_gradient(total_loss, layer.params["kernel"], verbose=False)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_evaluate_and_predict_validate_verbose(rng):
+    X, y = blobs(rng, n=4)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="verbose"):
+        model.evaluate(X, y, verbose=7)
+    with pytest.raises(ValueError, match="verbose"):
+        model.predict(X, verbose="loud")
