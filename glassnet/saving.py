@@ -260,9 +260,19 @@ def _compile_config(model: Model) -> dict[str, Any]:
     }
 
 
-def _rng_state(model: Model) -> dict[str, Any] | None:
-    bit_generator = getattr(model.rng, "bit_generator", None)
+def _generator_state(gen: Any) -> dict[str, Any] | None:
+    bit_generator = getattr(gen, "bit_generator", None)
     return None if bit_generator is None else bit_generator.state
+
+
+def _rng_state(model: Model) -> dict[str, Any] | None:
+    """The model's generator and every layer generator of its own (a seeded Dropout)."""
+    layers = {
+        layer.name: _generator_state(layer._rng)
+        for layer in model.layers
+        if getattr(layer, "_rng", None) is not None and layer._rng is not model.rng
+    }
+    return {"model": _generator_state(model.rng), "layers": layers}
 
 
 # -- rebuilding and restoring --
@@ -357,9 +367,27 @@ def _restore_optimizer(
 
 
 def _restore_rng(path: str, model: Model, state: dict[str, Any] | None) -> None:
-    bit_generator = getattr(model.rng, "bit_generator", None)
+    if state is None:
+        return
+    if not isinstance(state, dict) or not isinstance(state.get("layers", {}), dict):
+        raise invalid(
+            path, "generator states {'model', 'layers'}", type(state).__name__
+        )
+    _set_generator_state(path, model.rng, state.get("model"))
+    owners = {layer.name: layer for layer in model.layers}
+    for name, layer_state in state.get("layers", {}).items():
+        layer = owners.get(name)
+        if layer is None or getattr(layer, "_rng", None) is None:
+            raise invalid(path, "generator states of the model's layers", repr(name))
+        _set_generator_state(path, layer._rng, layer_state)
+
+
+def _set_generator_state(path: str, gen: Any, state: dict[str, Any] | None) -> None:
+    bit_generator = getattr(gen, "bit_generator", None)
     if state is None or bit_generator is None:
         return
+    if not isinstance(state, dict):
+        raise invalid(path, "a generator state object", type(state).__name__)
     expected = bit_generator.state["bit_generator"]
     if state.get("bit_generator") != expected:
         raise invalid(path, f"a {expected} generator state", state.get("bit_generator"))

@@ -270,3 +270,29 @@ def test_the_layer_registry_holds_exported_layer_classes_only():
         deserialize_layer({"class_name": "Lambda", "config": {}})
     with pytest.raises(ValueError, match="config of Dense"):
         deserialize_layer({"class_name": "Dense", "config": {"units": 2, "code": 1}})
+
+
+def test_resume_is_exact_with_a_seeded_dropout_layer(rng, tmp_path):
+    def build():
+        model = models.Sequential(
+            [
+                layers.Input(shape=(6,)),
+                layers.Dense(8, activation="relu"),
+                layers.Dropout(0.5, seed=7),
+                layers.Dense(3, activation="softmax"),
+            ],
+            seed=1,
+        )
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    x, y = rng.normal(size=(32, 6)).astype(np.float32), rng.integers(3, size=32)
+    straight = build()
+    straight.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    first = build()
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "half")
+    resumed = models.load_model(tmp_path / "half")
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        assert np.array_equal(a, b)
