@@ -1,7 +1,11 @@
 """The one harness for layers: shape, parameter count, gradients and config."""
 
+import os
+import tempfile
+
 import numpy as np
 
+from glassnet import models
 from glassnet.gradcheck import eval_numerical_gradient_array, max_relative_error
 
 
@@ -21,7 +25,8 @@ def check_layer(
     Checks the output shape, the parameter count, the backward pass of the input
     and of every trainable weight against centred differences, and that
     ``from_config(get_config())`` rebuilds an equal layer (same output for the same
-    weights). Returns the layer.
+    weights), and that a model holding it survives a save/load round trip.
+    Returns the layer.
     """
     rng = np.random.default_rng(seed)
     layer = cls(**kwargs, dtype="float64")
@@ -55,4 +60,12 @@ def check_layer(
     clone(x)
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(x), layer(x), rtol=1e-12)
+
+    # The save/load round trip: the layer alone in a model, through a file.
+    model = models.Sequential([clone])
+    expected = model(x)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "layer_model")
+        model.save(path)
+        np.testing.assert_array_equal(models.load_model(path)(x), expected)
     return layer

@@ -167,9 +167,11 @@ def run_evaluate(
         callbacks.on_test_batch_begin(i)
         xb, yb = model._cast(x[idx]), y[idx]
         swb = None if sw is None else sw[idx]
-        out, _, _ = training.forward(model.layers, xb, training=False)
+        out, activity_penalty, _ = training.forward(model.layers, xb, training=False)
         loss, _, _ = training.loss_and_output_grad(model, yb, out, swb)
-        loss += training.weight_penalties(model.layers, add_grads=False)
+        loss += activity_penalty + training.weight_penalties(
+            model.layers, add_grads=False
+        )
         total, count = total + float(loss) * len(xb), count + len(xb)
         metrics = model._update_metrics(yb, out, swb)
         callbacks.on_test_batch_end(i, {"loss": total / count, **metrics})

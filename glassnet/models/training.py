@@ -18,7 +18,9 @@ def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, 
     penalty, activity_grads = 0.0, {}
     for i, layer in enumerate(layers):
         x = layer.forward(x, training)
-        if training and layer.activity_regularizer is not None:
+        # Keras counts activity penalties in evaluation too; gradients are only
+        # needed in training.
+        if layer.activity_regularizer is not None:
             p, g = layer.activity_regularizer.penalty(x)
             # Keras divides the activity penalty by the batch size.
             penalty += float(p) / x.shape[0]

@@ -311,3 +311,47 @@ def test_evaluate_and_predict_validate_verbose(rng):
         model.evaluate(X, y, verbose=7)
     with pytest.raises(ValueError, match="verbose"):
         model.predict(X, verbose="loud")
+
+
+def test_batch_methods_and_pop(rng):
+    X, y = blobs(rng, n=16)
+    model = mlp()
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    loss, acc = model.test_on_batch(X, y)
+    assert [loss, acc] == pytest.approx(model.evaluate(X, y, batch_size=16, verbose=0))
+    np.testing.assert_allclose(
+        model.predict_on_batch(X), model.predict(X, verbose=0), rtol=1e-5
+    )
+    before = model.get_weights()
+    model.test_on_batch(X, y)
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    last = model.pop()
+    assert last.name == "dense_1" and len(model.layers) == 1
+    assert model.output_shape == (None, 32)
+
+
+def test_evaluate_counts_the_weight_and_activity_penalties(rng):
+    from glassnet import regularizers
+
+    X, y = blobs(rng, n=8)
+    model = models.Sequential(
+        [
+            layers.Dense(
+                3,
+                activation="softmax",
+                input_shape=(20,),
+                kernel_regularizer=regularizers.L2(0.1),
+                activity_regularizer=regularizers.L1(0.2),
+            )
+        ],
+        seed=0,
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    probs = model.predict(X, verbose=0)
+    data = losses.SparseCategoricalCrossentropy()(y, probs)
+    kernel = model.get_weights()[0]
+    expected = data + 0.1 * np.sum(kernel**2) + 0.2 * np.abs(probs).sum() / len(X)
+    assert model.evaluate(X, y, verbose=0) == pytest.approx(expected, rel=1e-5)
