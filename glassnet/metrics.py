@@ -161,7 +161,7 @@ def resolve_accuracy(
     return "categorical_accuracy"
 
 
-class Accuracy(MeanMetricWrapper):
+class AutoAccuracy(MeanMetricWrapper):
     """``"accuracy"``: resolved on the first batch from the shapes and the loss."""
 
     def __init__(self, name: str = "accuracy", loss_name: str = "") -> None:
@@ -172,6 +172,47 @@ class Accuracy(MeanMetricWrapper):
         if self.fn is None:
             self.fn = METRICS[resolve_accuracy(self.loss_name, y_true, y_pred)]
         return self.fn(y_true, y_pred)
+
+
+def _metric_class(
+    cls_name: str, fn: Callable[..., Array], default_name: str, **defaults
+):
+    def __init__(self, name: str = default_name, **kwargs: Any) -> None:
+        MeanMetricWrapper.__init__(self, fn, name, **{**defaults, **kwargs})
+
+    doc = f"Keras' ``{cls_name}``: the running mean of :func:`{fn.__name__}`."
+    return type(cls_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc})
+
+
+SparseCategoricalAccuracy = _metric_class(
+    "SparseCategoricalAccuracy",
+    sparse_categorical_accuracy,
+    "sparse_categorical_accuracy",
+)
+CategoricalAccuracy = _metric_class(
+    "CategoricalAccuracy", categorical_accuracy, "categorical_accuracy"
+)
+BinaryAccuracy = _metric_class(
+    "BinaryAccuracy", binary_accuracy, "binary_accuracy", threshold=0.5
+)
+TopKCategoricalAccuracy = _metric_class(
+    "TopKCategoricalAccuracy",
+    top_k_categorical_accuracy,
+    "top_k_categorical_accuracy",
+    k=5,
+)
+SparseTopKCategoricalAccuracy = _metric_class(
+    "SparseTopKCategoricalAccuracy",
+    sparse_top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy",
+    k=5,
+)
+MeanSquaredError = _metric_class(
+    "MeanSquaredError", mean_squared_error, "mean_squared_error"
+)
+MeanAbsoluteError = _metric_class(
+    "MeanAbsoluteError", mean_absolute_error, "mean_absolute_error"
+)
 
 
 def get(identifier: Any, loss_name: str = "") -> Metric:
@@ -187,7 +228,7 @@ def get(identifier: Any, loss_name: str = "") -> Metric:
         return identifier
     if isinstance(identifier, str):
         if identifier in ("accuracy", "acc"):
-            return Accuracy(identifier, loss_name)
+            return AutoAccuracy(identifier, loss_name)
         key = _ALIASES.get(identifier, identifier)
         if key in METRICS:
             return MeanMetricWrapper(METRICS[key], name=identifier)
@@ -196,6 +237,14 @@ def get(identifier: Any, loss_name: str = "") -> Metric:
 
 
 __all__ = [
+    "AutoAccuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "SparseCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
     "METRICS",
     "MeanMetricWrapper",
     "Metric",

@@ -77,3 +77,14 @@ def test_accuracy_follows_keras_shape_rules_on_the_first_batch():
 def test_regression_metrics_broadcast_one_target_per_sample():
     out = metrics.mean_squared_error(np.zeros(2), np.array([[1.0, 3.0], [2.0, 2.0]]))
     np.testing.assert_allclose(out, [5.0, 4.0])
+
+
+def test_keras_metric_classes_wrap_the_functions_with_keras_names_and_defaults():
+    m = metrics.SparseTopKCategoricalAccuracy(k=1)
+    assert m.name == "sparse_top_k_categorical_accuracy"
+    m.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))
+    assert m.result() == 0.5
+    b = metrics.BinaryAccuracy(name="acc", threshold=0.7)
+    b.update_state(np.array([[1.0], [1.0]]), np.array([[0.8], [0.6]]))
+    assert b.name == "acc" and b.result() == 0.5
+    assert metrics.get(metrics.MeanSquaredError()).name == "mean_squared_error"
