@@ -68,3 +68,66 @@ class ProgbarLogger(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class StepProgbar(Callback):
+    """Progress of ``evaluate`` (``mode="test"``) or ``predict`` (``mode="predict"``).
+
+    ``verbose=1`` draws a tqdm bar over the batches with the running logs;
+    ``verbose=2`` prints the final logs of ``evaluate`` on one line.
+    """
+
+    def __init__(self, steps: int, verbose: int, mode: str = "test") -> None:
+        super().__init__()
+        self.steps, self.verbose, self.mode = steps, verbose, mode
+        self._bar: Any = None
+
+    def _begin(self) -> None:
+        if self.verbose != 1:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(
+            total=self.steps, unit="step", file=sys.stdout, dynamic_ncols=True
+        )
+
+    def _batch_end(self, logs: Logs | None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs:
+                self._bar.set_postfix_str(format_logs(logs), refresh=False)
+
+    def _end(self, logs: Logs | None) -> None:
+        if self._bar is not None:
+            if logs:
+                self._bar.set_postfix_str(format_logs(logs))
+            self._bar.close()
+            self._bar = None
+        elif self.verbose and logs:
+            print(format_logs(logs), flush=True)
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        if self.mode == "test":
+            self._begin()
+
+    def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.mode == "test":
+            self._batch_end(logs)
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        if self.mode == "test":
+            self._end(logs)
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        if self.mode == "predict":
+            self._begin()
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.mode == "predict":
+            self._batch_end(None)
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        if self.mode == "predict":
+            self._end(None)

@@ -26,6 +26,7 @@ from glassnet._checks import (
 from glassnet.backend import Array, to_numpy
 from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History
+from glassnet.callbacks.progbar import StepProgbar
 from glassnet.models import training
 
 
@@ -203,16 +204,16 @@ class Model:
         from glassnet.models.fit_loop import run_evaluate
 
         self._check_compiled()
-        _resolve_verbose(verbose)
+        verbose = _resolve_verbose(verbose)
         x, y, sw = self._check_xy(x, y, sample_weight)
         batch_size = (
             32
             if batch_size is None
             else check_int("batch_size", batch_size, min_value=1)
         )
-        logs = run_evaluate(
-            self, x, y, sw, batch_size, CallbackList(callbacks or [], self, {})
-        )
+        steps = -(-len(x) // batch_size)
+        cbs = [*(callbacks or []), StepProgbar(steps, verbose, "test")]
+        logs = run_evaluate(self, x, y, sw, batch_size, CallbackList(cbs, self, {}))
         return logs if return_dict else _flatten_logs(logs)
 
     def test_on_batch(
@@ -238,13 +239,14 @@ class Model:
         """Outputs for ``x``, computed in batches of ``batch_size`` (32)."""
         x = _as_array("x", x)
         self._ensure_built(x)
-        _resolve_verbose(verbose)
+        verbose = _resolve_verbose(verbose)
         batch_size = (
             32
             if batch_size is None
             else check_int("batch_size", batch_size, min_value=1)
         )
-        cbs = CallbackList(callbacks or [], self, {})
+        progbar = StepProgbar(-(-len(x) // batch_size), verbose, "predict")
+        cbs = CallbackList([*(callbacks or []), progbar], self, {})
         cbs.on_predict_begin()
         outs = []
         for i, start in enumerate(range(0, len(x), batch_size)):

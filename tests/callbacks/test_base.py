@@ -47,3 +47,22 @@ def test_progbar_verbose_1_draws_a_tqdm_bar_with_the_running_logs(capsys):
     p.on_epoch_end(0, {"loss": 0.25})
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out and "2/2" in out and "loss: 0.2500" in out
+
+
+def test_evaluate_prints_its_logs_with_verbose_2_and_nothing_with_0(capsys):
+    import numpy as np
+
+    from glassnet import layers, models
+
+    model = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    x, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    model.evaluate(x, y, verbose=0)
+    model.predict(x, verbose=0)
+    assert capsys.readouterr().out == ""
+    model.evaluate(x, y, verbose=2)
+    assert capsys.readouterr().out.startswith("loss: ")
+    model.evaluate(x, y, verbose=1)
+    assert "1/1" in capsys.readouterr().out
