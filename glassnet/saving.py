@@ -133,6 +133,7 @@ def save_model(
     tensors = _layer_tensors(model)
     meta = {
         "content": "model",
+        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
         "model": _dumps("model config", spec),
         "rng_state": _dumps("rng_state", _rng_state(model)),
     }
@@ -190,7 +191,11 @@ def save_weights(
     """
     path = _writable_path(filepath, overwrite)
     _check_model(model)
-    write_file(path, _layer_tensors(model), {"content": "weights"})
+    meta = {
+        "content": "weights",
+        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
+    }
+    write_file(path, _layer_tensors(model), meta)
 
 
 def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
@@ -209,8 +214,10 @@ def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
     _check_model(model)
     if not model.built:
         raise fail("model", "a built model (give an Input or call it once)", "unbuilt")
-    _, tensors = read_file(path)
-    _assign_layer_weights(path, model, tensors)
+    meta, tensors = read_file(path)
+    _assign_layer_weights(
+        path, model, _match_layers_by_order(path, model, meta, tensors)
+    )
 
 
 # -- saving helpers --
@@ -286,6 +293,38 @@ def _rebuild(path: str, spec: dict[str, Any]) -> Model:
         return MODELS[name].from_config(spec.get("config"))
     except (ValueError, TypeError) as e:
         raise invalid(path, "a valid model config", e) from None
+
+
+def _layer_order(model: Model) -> list[str]:
+    """Names of the layers that hold weights, in model order."""
+    return [layer.name for layer in model.layers if layer.weight_names]
+
+
+def _match_layers_by_order(
+    path: str, model: Model, meta: dict[str, str], tensors: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Rename the file's layers to the model's when only the names differ.
+
+    tf.keras loads weights by layer order; a file whose weighted layers have other
+    names than the model's, but as many of them, is matched position by position
+    (shapes are checked afterwards). Files without an order keep name matching.
+    """
+    if "layer_order" not in meta:
+        return tensors
+    order = json_field(path, meta, "layer_order").get("layers")
+    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
+        raise invalid(path, "layer_order as a list of names", repr(order))
+    ours = _layer_order(model)
+    if order == ours or len(order) != len(ours):
+        return tensors
+    rename = dict(zip(order, ours, strict=True))
+    renamed = {}
+    for key, value in tensors.items():
+        if key.startswith("layers/"):
+            _, layer, weight = key.split("/", 2)
+            key = f"layers/{rename.get(layer, layer)}/{weight}"
+        renamed[key] = value
+    return renamed
 
 
 def _assign_layer_weights(

@@ -296,3 +296,33 @@ def test_resume_is_exact_with_a_seeded_dropout_layer(rng, tmp_path):
     resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
     for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
         assert np.array_equal(a, b)
+
+
+def test_load_weights_matches_layers_by_order_when_their_names_differ(rng, tmp_path):
+    x, _ = data(rng)
+    named = models.Sequential(
+        [
+            layers.Input(shape=(2, 3)),
+            layers.Flatten(name="flat"),
+            layers.Dense(4, name="hidden"),
+            layers.Dense(3, name="out"),
+        ],
+        seed=1,
+    )
+    named.save_weights(tmp_path / "w")
+    plain = models.Sequential(
+        [
+            layers.Input(shape=(2, 3)),
+            layers.Flatten(),
+            layers.Dense(4),
+            layers.Dense(3),
+        ],
+        seed=2,
+    )
+    plain.load_weights(tmp_path / "w")
+    np.testing.assert_array_equal(plain(x), named(x))
+    other = models.Sequential(
+        [layers.Input(shape=(2, 3)), layers.Flatten(), layers.Dense(5), layers.Dense(3)]
+    )
+    with pytest.raises(ValueError, match="kernel"):
+        other.load_weights(tmp_path / "w")
