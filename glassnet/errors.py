@@ -18,4 +18,10 @@ class InvalidFileError(GlassnetError, ValueError):
     contents do not match the model it is loaded into. Nothing was changed."""
 
 
-__all__ = ["GlassnetError", "InvalidFileError"]
+class DatasetNotFoundError(GlassnetError, FileNotFoundError):
+    """A dataset's files are in none of the places a loader looks, and downloading
+    them failed. The message lists the places looked in and the ways to get the
+    files."""
+
+
+__all__ = ["DatasetNotFoundError", "GlassnetError", "InvalidFileError"]
