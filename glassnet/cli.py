@@ -1,8 +1,8 @@
-"""The ``glassnet`` command: info, gradcheck, train, evaluate and summary.
+"""The ``glassnet`` command: info, gradcheck, train, evaluate, summary, predict, sanity.
 
 Each subcommand is one small function calling the library. Only this module reads
-``sys.argv`` or returns exit codes: 0 on success, 1 when ``gradcheck`` finds a
-failing gradient, 2 for a usage or input error, reported as one line
+``sys.argv`` or returns exit codes: 0 on success, 1 when ``gradcheck`` or ``sanity``
+finds a failing check, 2 for a usage or input error, reported as one line
 ``glassnet: error: ...`` on stderr (``--debug`` prints the traceback as well).
 
 Example:
@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -25,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import __version__, backend, callbacks, layers, models, optimizers
+from glassnet import (
+    __version__,
+    backend,
+    callbacks,
+    evaluation,
+    layers,
+    models,
+    optimizers,
+    regularizers,
+)
 from glassnet.datasets import digits, scale_images, train_val_test_split
 from glassnet.datasets._sources import ENV_VAR, search_dirs
 
@@ -249,22 +259,29 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 # -- train --
 
 
-def _build_model(preset: str, seed: int) -> models.Sequential:
+def _build_model(
+    preset: str, seed: int, kernel_regularizer: Any = None
+) -> models.Sequential:
     L = layers
+    reg = {"kernel_regularizer": kernel_regularizer}
     body: list[Any]
     if preset == "digits-mlp":
-        body = [L.Flatten(), L.Dense(64, activation="relu"), L.Dropout(0.2, seed=seed)]
+        body = [
+            L.Flatten(),
+            L.Dense(64, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed),
+        ]
     else:
         body = [
-            L.Conv2D(32, 3, padding="same", activation="relu"),
+            L.Conv2D(32, 3, padding="same", activation="relu", **reg),
             L.MaxPooling2D(2),
-            L.Conv2D(64, 3, padding="same", activation="relu"),
+            L.Conv2D(64, 3, padding="same", activation="relu", **reg),
             L.MaxPooling2D(2),
             L.Flatten(),
             L.Dropout(0.3, seed=seed),
         ]
     return models.Sequential(
-        [layers.Input((8, 8, 1)), *body, L.Dense(10, activation="softmax")],
+        [layers.Input((8, 8, 1)), *body, L.Dense(10, activation="softmax", **reg)],
         name=preset,
         seed=seed,
     )
@@ -346,25 +363,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
     (out / "history.json").write_text(json.dumps(logs, indent=2) + "\n")
     test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     pred = np.argmax(model.predict(x_test, verbose=0), axis=1)
-    _write_report(out / "report.md", args.preset, test, y_test, pred, seconds)
+    plots: list[str] = []
+    if not _has_matplotlib():
+        print("plots skipped: matplotlib is not installed (pip install glassnet[plot])")
+    else:
+        plots = _save_plots(out, model, logs, x_test, y_test, pred)
+    _write_report(out / "report.md", args.preset, test, y_test, pred, seconds, plots)
     print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
-    print(
-        f"wrote model.h5, best.weights.h5, history.csv, history.json, report.md "
-        f"to {out}"
-    )
+    files = ["model.h5", "best.weights.h5", "history.csv", "history.json", "report.md"]
+    print(f"wrote {', '.join(files + plots)} to {out}")
     return 0
 
 
-def _confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (y_true.astype(np.int64), y_pred.astype(np.int64)), 1)
-    return cm
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1)]
+    lines[1] += "|"
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _write_report(
-    path: Path, preset: str, test: dict, y: np.ndarray, pred: np.ndarray, sec: float
+    path: Path,
+    preset: str,
+    test: dict,
+    y: np.ndarray,
+    pred: np.ndarray,
+    sec: float,
+    plots: list[str],
 ) -> None:
-    cm = _confusion_matrix(y, pred, len(digits.CLASS_NAMES))
+    names = list(digits.CLASS_NAMES)
+    cm = evaluation.confusion_matrix(y, pred, len(names))
     lines = [
         f"# glassnet train {preset}",
         "",
@@ -372,13 +399,81 @@ def _write_report(
         f"- test loss: {test['loss']:.4f}",
         f"- training time: {sec:.1f} s",
         "",
-        "| class | samples | errors | error rate |",
-        "|---|---|---|---|",
+        "## Per class",
+        "",
+        evaluation.report_markdown(y, pred, names).rstrip("\n"),
+        "",
+        "## Confusion matrix (rows: true class, columns: predicted class)",
+        "",
+        *_md_table(
+            ["true \\ pred", *names],
+            [
+                [n, *(str(int(v)) for v in row)]
+                for n, row in zip(names, cm, strict=True)
+            ],
+        ),
     ]
-    for c, name in enumerate(digits.CLASS_NAMES):
-        n, wrong = int(cm[c].sum()), int(cm[c].sum() - cm[c, c])
-        lines.append(f"| {name} | {n} | {wrong} | {wrong / max(n, 1):.3f} |")
+    if plots:
+        lines += ["", "## Plots", ""]
+        lines += [f"- [{Path(f).stem}]({f})" for f in plots]
     path.write_text("\n".join(lines) + "\n")
+
+
+def _first_kernel(model: Any) -> np.ndarray | None:
+    """The first Conv2D or Dense kernel in Keras layout (HH, WW, C, F), or None."""
+    for layer in model.layers:
+        kernel = getattr(layer, "params", {}).get("kernel")
+        if kernel is None:
+            continue
+        kernel = backend.to_numpy(kernel)
+        if kernel.ndim == 4:
+            return kernel if kernel.shape[2] in (1, 3) else None
+        side = int(round(np.sqrt(kernel.shape[0])))
+        if kernel.ndim == 2 and side * side == kernel.shape[0]:
+            # Row d of a Dense kernel weighs pixel d of the row-major flattened
+            # image, so reshaping (D, M) gives each unit's template as an image.
+            return kernel.reshape(side, side, 1, kernel.shape[1])
+        return None
+    return None
+
+
+def _has_matplotlib() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _save_plots(
+    out: Path, model: Any, logs: dict, x: np.ndarray, y: np.ndarray, pred: np.ndarray
+) -> list[str]:
+    """Write the PNG plots of a run into ``out``; returns the file names written."""
+    from glassnet import report
+
+    names = list(digits.CLASS_NAMES)
+    cm = evaluation.confusion_matrix(y, pred, len(names))
+    jobs: list[tuple[str, Callable[[Path], Any]]] = [
+        ("history.png", lambda p: report.plot_history(logs, p)),
+        (
+            "confusion_matrix.png",
+            lambda p: report.plot_confusion_matrix(cm, names, path=p),
+        ),
+        ("per_class_error.png", lambda p: report.plot_per_class_error(cm, names, p)),
+    ]
+    kernel = _first_kernel(model)
+    if kernel is not None:
+        jobs.append(
+            ("filters.png", lambda p: report.plot_filters(kernel, p, layout="keras"))
+        )
+    jobs.append(
+        (
+            "misclassified.png",
+            lambda p: report.plot_misclassified(x, y, pred, names, path=p),
+        )
+    )
+    lrs = logs.get("learning_rate", [])
+    if len(lrs) and min(lrs) != max(lrs):
+        jobs.append(("learning_rate.png", lambda p: report.plot_learning_rate(lrs, p)))
+    for name, draw in jobs:
+        draw(out / name)
+    return [name for name, _ in jobs]
 
 
 # -- evaluate / summary --
@@ -410,6 +505,162 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     _load(args.model, compile=False).summary()
     return 0
+
+
+# -- predict --
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _read_image(path: Path, channels: int) -> np.ndarray:
+    """A PNG or JPEG file as uint8 (H, W) (when ``channels`` is 1) or (H, W, 3)."""
+    try:
+        # matplotlib.image.imread reads through Pillow too, so Pillow is the one need.
+        from PIL import Image
+    except ImportError as e:
+        raise CliError(
+            f"{path}: reading PNG/JPEG needs Pillow (pip install glassnet[plot]); "
+            "or save the image as .npy"
+        ) from e
+    with Image.open(path) as img:
+        # convert("L") is the ITU-R 601 luma, the usual grayscale.
+        return np.asarray(img.convert("L" if channels == 1 else "RGB"))
+
+
+def _as_batch(name: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` as (N, *shape): one image or a batch; C = 1 may lack its axis."""
+    h, w, c = shape
+    if x.ndim in (2, 3) and x.shape[-2:] == (h, w):
+        x = x[..., None] if c == 1 else np.repeat(x[..., None], c, axis=-1)
+    if x.shape == shape:
+        x = x[None]
+    if x.ndim != 4 or x.shape[1:] != shape:
+        raise CliError(
+            f"{name}: expected an image of shape {shape} or a batch (N, {h}, {w}, "
+            f"{c}); received shape {x.shape} (images are not resized)"
+        )
+    if x.dtype == np.uint8:  # 0..255 pixels, scaled to [0, 1] as the presets do
+        return scale_images(x, max_value=255)
+    if x.dtype.kind not in "iuf":
+        raise CliError(f"{name}: expected numeric pixels; received dtype {x.dtype}")
+    return x.astype(np.float32)
+
+
+def _load_inputs(path: str, shape: tuple[int, ...]) -> np.ndarray:
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"input file {path!r} not found")
+    suffix = file.suffix.lower()
+    if suffix == ".npy":
+        x = np.load(file, allow_pickle=False)
+    elif suffix in _IMAGE_SUFFIXES:
+        x = _read_image(file, shape[-1])
+    else:
+        raise CliError(
+            f"{path}: expected a .npy, .png, .jpg or .jpeg file; received {suffix!r}"
+        )
+    return _as_batch(path, x, shape)
+
+
+def _probabilities(out: np.ndarray) -> np.ndarray:
+    """Rows of ``out`` as probabilities: kept when they already are, else softmax."""
+    out = out.astype(np.float64)
+    if np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4):
+        return out
+    z = np.exp(out - out.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    model = _load(args.model, compile=False)
+    spec = getattr(model, "input_spec", None)
+    if spec is None or len(spec) != 4:
+        raise CliError(f"{args.model}: expected a model of images (N, H, W, C)")
+    shape = tuple(int(d) for d in spec[1:])
+    batches = [(path, _load_inputs(path, shape)) for path in args.images]
+    for path, x in batches:
+        probs = _probabilities(np.asarray(model.predict(x, verbose=0)))
+        k = probs.shape[1]
+        if args.top_k > k:
+            raise CliError(
+                f"--top-k: expected at most {k} (the model's classes); "
+                f"received {args.top_k}"
+            )
+        names = list(digits.CLASS_NAMES) if k == 10 else [str(i) for i in range(k)]
+        for i, row in enumerate(probs):
+            label = path if len(x) == 1 else f"{path}[{i}]"
+            top = np.argsort(-row, kind="stable")[: args.top_k]
+            print(f"{label}: " + ", ".join(f"{names[c]} ({row[c]:.4f})" for c in top))
+    return 0
+
+
+# -- sanity --
+
+
+def _compiled(preset: str, seed: int, lr: float, reg: Any = None) -> Any:
+    model = _build_model(preset, seed, reg)
+    settings = PRESETS[preset]
+    opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=lr)
+    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _overfit_epochs(model: Any, x: np.ndarray, y: np.ndarray, limit: int) -> int:
+    """Epochs until ``model`` classifies all of ``x`` right (``limit`` + 1: never)."""
+    for epoch in range(1, limit + 1):
+        model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+        logs = model.evaluate(x, y, verbose=0, return_dict=True)
+        if logs["accuracy"] == 1.0:
+            return epoch
+    return limit + 1
+
+
+def _cmd_sanity(args: argparse.Namespace) -> int:
+    (x, y), _ = _digits()
+    num_classes = len(digits.CLASS_NAMES)
+    lr = PRESETS[args.preset]["lr"]
+
+    def loss(model: Any) -> float:
+        return float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+
+    small = _compiled(args.preset, args.seed, lr)
+    # Tiny weights give near-equal logits, so softmax is uniform: loss = ln(C).
+    small.set_weights([w * 1e-3 for w in small.get_weights()])
+    initial = loss(small)
+    expected = float(np.log(num_classes))
+    plain = loss(_compiled(args.preset, args.seed, lr))
+    with_l2 = loss(_compiled(args.preset, args.seed, lr, regularizers.L2(1.0)))
+    n, limit = 30, 200
+    epochs = _overfit_epochs(
+        _compiled(args.preset, args.seed, args.overfit_lr or lr), x[:n], y[:n], limit
+    )
+    rows = [
+        (
+            "initial loss with small weights ~ ln(C)",
+            f"{initial:.4f}",
+            f"{expected:.4f} +- 0.2",
+            abs(initial - expected) <= 0.2,
+        ),
+        (
+            "L2(1.0) on the kernels raises the loss",
+            f"{with_l2:.4f}",
+            f"> {plain:.4f}",
+            with_l2 > plain,
+        ),
+        (
+            f"overfit {n} samples to 100% train accuracy",
+            f"{epochs} epochs" if epochs <= limit else "never",
+            f"<= {limit} epochs",
+            epochs <= limit,
+        ),
+    ]
+    print(f"sanity checks of {args.preset} on digits")
+    print(f"{'check':<46}{'value':>12}{'target':>20}  result")
+    for name, value, target, ok in rows:
+        print(f"{name:<46}{value:>12}{target:>20}  {'PASS' if ok else 'FAIL'}")
+    failed = sum(not ok for *_, ok in rows)
+    print(f"{len(rows) - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 # -- parser --
@@ -471,6 +722,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_positive_float, default=1e-6)
     p.set_defaults(func=_cmd_gradcheck)
     _add_train(sub, common)
+    p = sub.add_parser("predict", parents=[common], help="classify image files")
+    p.add_argument("model", help="a file written by model.save")
+    p.add_argument("images", nargs="+", help=".npy (one image or a batch), .png, .jpg")
+    p.add_argument("--top-k", type=_positive_int, default=3)
+    p.set_defaults(func=_cmd_predict)
+    p = sub.add_parser("sanity", parents=[common], help="training sanity checks")
+    p.add_argument("preset", nargs="?", default="digits-mlp", choices=sorted(PRESETS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--overfit-lr",
+        type=_positive_float,
+        help="learning rate of the overfitting check. Defaults to the preset's",
+    )
+    p.set_defaults(func=_cmd_sanity)
     for name, func, text in (
         ("evaluate", _cmd_evaluate, "test loss and accuracy of a saved model"),
         ("summary", _cmd_summary, "print a saved model's summary"),
@@ -487,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``glassnet`` command with ``argv`` (``sys.argv[1:]`` by default).
 
     Returns:
-        The exit code: 0 on success, 1 when a gradient check fails, 2 on error.
+        The exit code: 0 on success, 1 when a gradient or sanity check fails,
+        2 on error.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

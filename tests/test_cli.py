@@ -1,5 +1,6 @@
 import csv
 import json
+import math
 import subprocess
 import sys
 
@@ -7,8 +8,17 @@ import numpy as np
 import pytest
 
 import glassnet
+from glassnet import cli
 from glassnet.cli import main
 from glassnet.models import load_model
+
+PLOTS = [
+    "history.png",
+    "confusion_matrix.png",
+    "per_class_error.png",
+    "filters.png",
+    "misclassified.png",
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +69,64 @@ def test_train_writes_every_file_and_a_loadable_model(run_dir):
     assert len(history["val_accuracy"]) == 2
 
 
+def test_train_writes_the_plots_and_links_them_from_the_report(run_dir):
+    pytest.importorskip("matplotlib")
+    for name in PLOTS:
+        assert (run_dir / name).read_bytes().startswith(b"\x89PNG"), name
+    # The learning rate was constant, so there is no schedule to plot.
+    assert not (run_dir / "learning_rate.png").exists()
+    text = (run_dir / "report.md").read_text()
+    for name in PLOTS:
+        assert f"({name})" in text
+
+
+def test_report_holds_the_per_class_table_and_the_confusion_matrix(run_dir):
+    text = (run_dir / "report.md").read_text()
+    lines = text.splitlines()
+    assert any(line.startswith("- test accuracy: 0.") for line in lines)
+    assert "| class | precision | recall | f1-score | support | error rate |" in text
+    header = next(line for line in lines if line.startswith("| true"))
+    assert header.split("|")[2:-1] == [f" {d} " for d in range(10)]
+    start = lines.index(header)
+    rows = [line.split("|")[2:-1] for line in lines[start + 2 : start + 12]]
+    # The digits test split holds 360 images, one row of the matrix per true class.
+    assert sum(int(cell) for row in rows for cell in row) == 360
+
+
+def test_train_writes_the_learning_rate_plot_only_when_the_rate_changed(
+    run_dir, tmp_path
+):
+    pytest.importorskip("matplotlib")
+    model = load_model(run_dir / "model.h5")
+    (x, y), _ = cli._digits()
+    x, y = x[:20], y[:20]
+    pred = np.argmax(model.predict(x, verbose=0), axis=1)
+    logs = {"loss": [1.0, 0.5], "learning_rate": [1e-3, 5e-4]}
+    written = cli._save_plots(tmp_path, model, logs, x, y, pred)
+    assert "learning_rate.png" in written
+    assert (tmp_path / "learning_rate.png").is_file()
+
+
+def test_dense_kernels_of_square_images_become_keras_filters():
+    model = cli._build_model("digits-mlp", 0)
+    kernel = cli._first_kernel(model)
+    dense = model.layers[1].params["kernel"]
+    assert kernel.shape == (8, 8, 1, 64)
+    # Unit m's weight on pixel (i, j) of the row-major flattened image.
+    assert kernel[2, 5, 0, 7] == dense[2 * 8 + 5, 7]
+
+
+def test_train_without_matplotlib_says_how_to_get_the_plots(
+    monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setattr(cli, "_has_matplotlib", lambda: False)
+    assert main(["train", "digits-mlp", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "pip install glassnet[plot]" in out
+    assert not list(tmp_path.glob("*.png"))
+    assert "## Plots" not in (tmp_path / "report.md").read_text()
+
+
 def test_best_weights_load_into_the_saved_model(run_dir):
     model = load_model(run_dir / "model.h5")
     model.load_weights(run_dir / "best.weights.h5")
@@ -76,6 +144,102 @@ def test_evaluate_prints_test_loss_and_accuracy(run_dir, capsys):
     assert "test loss" in text and "test accuracy" in text
 
 
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    """Three test digits as a .npy batch, the first also as a grey PNG."""
+    mpl_image = pytest.importorskip("matplotlib.image")
+    where = tmp_path_factory.mktemp("images")
+    (x, _), _ = cli._digits()
+    np.save(where / "batch.npy", x[:3])
+    mpl_image.imsave(where / "digit.png", x[0, :, :, 0], cmap="gray", vmin=0, vmax=1)
+    mpl_image.imsave(where / "big.png", np.zeros((9, 9)), cmap="gray")
+    return where
+
+
+def _top(line):
+    """The (class name, probability) pairs of one line of `predict`'s output."""
+    pairs = line.split(": ", 1)[1].split(", ")
+    return [(p.split(" (")[0], float(p.split(" (")[1][:-1])) for p in pairs]
+
+
+def test_predict_prints_the_top_k_classes_of_each_image(run_dir, image_files, capsys):
+    where = image_files
+    files = [str(where / "batch.npy"), str(where / "digit.png")]
+    assert main(["predict", str(run_dir / "model.h5"), *files, "--top-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"{files[0]}[0]",
+        f"{files[0]}[1]",
+        f"{files[0]}[2]",
+        files[1],
+    ]
+    model = load_model(run_dir / "model.h5")
+    probs = model.predict(np.load(where / "batch.npy"), verbose=0)
+    for line, row in zip(lines, probs, strict=False):
+        top = _top(line)
+        assert [name for name, _ in top] == [str(c) for c in np.argsort(-row)[:3]]
+        assert all(math.isclose(p, row[int(c)], abs_tol=1e-4) for c, p in top)
+    # The PNG holds the first batch image at 8 bits, so it should rank alike.
+    assert _top(lines[3])[0][0] == _top(lines[0])[0][0]
+
+
+def test_predict_of_a_single_image_npy_without_channel_axis(run_dir, tmp_path, capsys):
+    x = np.zeros((8, 8), dtype=np.uint8)
+    np.save(tmp_path / "one.npy", x)
+    assert main(["predict", str(run_dir / "model.h5"), str(tmp_path / "one.npy")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and len(_top(lines[0])) == 3
+    assert sum(p for _, p in _top(lines[0])) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize(
+    "name, word",
+    [("big.png", "received shape (9, 9)"), ("missing.npy", "not found")],
+)
+def test_predict_names_the_file_and_shape_it_cannot_use(
+    run_dir, image_files, capsys, name, word
+):
+    where = image_files
+    assert main(["predict", str(run_dir / "model.h5"), str(where / name)]) == 2
+    err = capsys.readouterr().err
+    assert name in err and word in err and len(err.strip().splitlines()) == 1
+    if name == "big.png":
+        assert "(8, 8, 1)" in err
+
+
+def test_predict_without_pillow_says_how_to_read_images(
+    run_dir, image_files, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    argv = ["predict", str(run_dir / "model.h5"), str(image_files / "digit.png")]
+    assert main(argv) == 2
+    assert "Pillow" in capsys.readouterr().err
+
+
+def test_predict_rejects_a_top_k_above_the_number_of_classes(
+    run_dir, image_files, capsys
+):
+    where = image_files
+    argv = ["predict", str(run_dir / "model.h5"), str(where / "digit.png")]
+    assert main([*argv, "--top-k", "11"]) == 2
+    assert "--top-k" in capsys.readouterr().err
+
+
+def test_sanity_passes_every_check_on_digits_mlp(capsys):
+    assert main(["sanity", "digits-mlp"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.endswith("PASS")]
+    assert len(rows) == 3
+    assert "ln(C)" in rows[0] and "L2" in rows[1] and "overfit 30" in rows[2]
+
+
+def test_sanity_returns_1_when_a_check_fails(monkeypatch, capsys):
+    # An overfitting check that never succeeds makes exactly that row fail.
+    monkeypatch.setattr(cli, "_overfit_epochs", lambda model, x, y, limit: limit + 1)
+    assert main(["sanity", "digits-mlp"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("FAIL") == 1 and "never" in out
+
+
 @pytest.mark.parametrize(
     "argv, word",
     [
@@ -83,6 +247,9 @@ def test_evaluate_prints_test_loss_and_accuracy(run_dir, capsys):
         (["train", "--epochs", "0"], "--epochs"),
         (["summary", "missing.h5"], "not found"),
         (["evaluate", "missing.h5"], "not found"),
+        (["predict", "missing.h5", "x.npy"], "not found"),
+        (["predict", "missing.h5", "x.npy", "--top-k", "0"], "--top-k"),
+        (["sanity", "no-such-preset"], "preset"),
     ],
 )
 def test_bad_arguments_give_exit_code_2_and_one_line(argv, word, capsys, tmp_path):
