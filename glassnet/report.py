@@ -151,7 +151,8 @@ def _three_panels(
 ) -> Any:
     fig = _figure((6.0, 8.0))
     axes = fig.subplots(3, 1)
-    axes[0].plot(np.arange(1, len(loss) + 1), loss, ".-" if len(loss) < 50 else "-")
+    style = ".-" if len(loss) < 50 else "-"
+    axes[0].plot(np.arange(1, len(loss) + 1), loss, style, label="train")
     if val_loss is not None and val_loss.size:
         axes[0].plot(np.arange(1, len(val_loss) + 1), val_loss, ".-", label="val")
         axes[0].legend()
