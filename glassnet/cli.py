@@ -37,13 +37,32 @@ from glassnet import (
     optimizers,
     regularizers,
 )
-from glassnet.datasets import digits, scale_images, train_val_test_split
+from glassnet.datasets import (
+    digits,
+    fashion_mnist,
+    mnist,
+    scale_images,
+    train_val_test_split,
+)
 from glassnet.datasets._sources import ENV_VAR, search_dirs
+from glassnet.errors import DatasetNotFoundError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "digits-mlp": {"epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3},
     "digits-cnn": {"epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3},
+    "mnist-cnn": {"epochs": 15, "batch_size": 128, "optimizer": "adam", "lr": 1e-3},
+    "fashion-mlp": {"epochs": 20, "batch_size": 128, "optimizer": "adam", "lr": 1e-3},
+    "fashion-cnn": {"epochs": 15, "batch_size": 128, "optimizer": "adam", "lr": 1e-3},
 }
+# The dataset module each preset trains on; the digits presets use _digits().
+_DATASETS: dict[str, Any] = {
+    "digits-mlp": digits,
+    "digits-cnn": digits,
+    "mnist-cnn": mnist,
+    "fashion-mlp": fashion_mnist,
+    "fashion-cnn": fashion_mnist,
+}
+_DIGITS_PRESETS = ["digits-cnn", "digits-mlp"]
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -120,29 +139,47 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 # -- train --
 
 
-def _build_model(
-    preset: str, seed: int, kernel_regularizer: Any = None
-) -> models.Sequential:
+def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
+    """The layers of ``preset`` between its input and its softmax classifier."""
     L = layers
-    reg = {"kernel_regularizer": kernel_regularizer}
-    body: list[Any]
     if preset == "digits-mlp":
-        body = [
+        return [
             L.Flatten(),
             L.Dense(64, activation="relu", **reg),
             L.Dropout(0.2, seed=seed),
         ]
-    else:
-        body = [
-            L.Conv2D(32, 3, padding="same", activation="relu", **reg),
-            L.MaxPooling2D(2),
-            L.Conv2D(64, 3, padding="same", activation="relu", **reg),
-            L.MaxPooling2D(2),
+    if preset == "fashion-mlp":
+        return [
             L.Flatten(),
-            L.Dropout(0.3, seed=seed),
+            L.Dense(256, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed),
+            L.Dense(128, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed + 1),
         ]
+    # digits-cnn pads to keep its 8x8 inputs from shrinking away; the 28x28
+    # presets are Keras' classic MNIST convnet, which does not pad.
+    padding = "same" if preset == "digits-cnn" else "valid"
+    return [
+        L.Conv2D(32, 3, padding=padding, activation="relu", **reg),
+        L.MaxPooling2D(2),
+        L.Conv2D(64, 3, padding=padding, activation="relu", **reg),
+        L.MaxPooling2D(2),
+        L.Flatten(),
+        L.Dropout(0.3 if preset == "digits-cnn" else 0.5, seed=seed),
+    ]
+
+
+def _build_model(
+    preset: str, seed: int, kernel_regularizer: Any = None
+) -> models.Sequential:
+    reg = {"kernel_regularizer": kernel_regularizer}
+    side = 8 if preset in _DIGITS_PRESETS else 28
     return models.Sequential(
-        [layers.Input((8, 8, 1)), *body, L.Dense(10, activation="softmax", **reg)],
+        [
+            layers.Input((side, side, 1)),
+            *_body(preset, seed, reg),
+            layers.Dense(10, activation="softmax", **reg),
+        ],
         name=preset,
         seed=seed,
     )
@@ -153,6 +190,29 @@ def _digits(seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
     def prep(x: np.ndarray) -> np.ndarray:
         return scale_images(x, max_value=16).reshape(-1, 8, 8, 1)
+
+    return (prep(x_train), y_train), (prep(x_test), y_test)
+
+
+def _preset_data(
+    preset: str, path: str | None
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The train and test sets of ``preset``: (N, H, W, 1) images in [0, 1]."""
+    module = _DATASETS[preset]
+    if module is digits:
+        if path is not None:
+            raise CliError(f"--data: {preset} uses scikit-learn's bundled digits")
+        return _digits()
+    try:
+        (x_train, y_train), (x_test, y_test) = module.load_data(path=path)
+    except DatasetNotFoundError as e:
+        first = str(e).strip().splitlines()[0]
+        raise CliError(
+            f"{first} Set ${ENV_VAR}, pass --data DIR, or see `glassnet info`"
+        ) from e
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        return scale_images(x, max_value=255).reshape(-1, 28, 28, 1)
 
     return (prep(x_train), y_train), (prep(x_test), y_test)
 
@@ -191,6 +251,8 @@ def _train_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
         )
     if args.reduce_lr is not None:
         cbs.append(callbacks.ReduceLROnPlateau(patience=args.reduce_lr))
+    if args.tensorboard:
+        cbs.append(callbacks.TensorBoard(log_dir=out / "logs"))
     return cbs
 
 
@@ -201,7 +263,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     settings.update({k: v for k, v in vars(args).items() if k in settings and v})
     out = Path(args.out or Path("runs") / args.preset)
     out.mkdir(parents=True, exist_ok=True)
-    (x_train, y_train), (x_test, y_test) = _digits()
+    (x_train, y_train), (x_test, y_test) = _preset_data(args.preset, args.data)
+    names = list(_DATASETS[args.preset].CLASS_NAMES)
     (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
         x_train, y_train, val_size=0.1, test_size=0, seed=args.seed
     )
@@ -228,10 +291,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not _has_matplotlib():
         print("plots skipped: matplotlib is not installed (pip install glassnet[plot])")
     else:
-        plots = _save_plots(out, model, logs, x_test, y_test, pred)
-    _write_report(out / "report.md", args.preset, test, y_test, pred, seconds, plots)
+        plots = _save_plots(out, model, logs, x_test, y_test, pred, names)
+    report = (args.preset, test, y_test, pred, seconds, plots, names)
+    _write_report(out / "report.md", *report)
     print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
     files = ["model.h5", "best.weights.h5", "history.csv", "history.json", "report.md"]
+    files += ["logs"] if args.tensorboard else []
     print(f"wrote {', '.join(files + plots)} to {out}")
     return 0
 
@@ -250,8 +315,8 @@ def _write_report(
     pred: np.ndarray,
     sec: float,
     plots: list[str],
+    names: list[str],
 ) -> None:
-    names = list(digits.CLASS_NAMES)
     cm = evaluation.confusion_matrix(y, pred, len(names))
     lines = [
         f"# glassnet train {preset}",
@@ -303,12 +368,18 @@ def _has_matplotlib() -> bool:
 
 
 def _save_plots(
-    out: Path, model: Any, logs: dict, x: np.ndarray, y: np.ndarray, pred: np.ndarray
+    out: Path,
+    model: Any,
+    logs: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    names: list[str] | None = None,
 ) -> list[str]:
     """Write the PNG plots of a run into ``out``; returns the file names written."""
     from glassnet import report
 
-    names = list(digits.CLASS_NAMES)
+    names = list(digits.CLASS_NAMES) if names is None else names
     cm = evaluation.confusion_matrix(y, pred, len(names))
     jobs: list[tuple[str, Callable[[Path], Any]]] = [
         ("history.png", lambda p: report.plot_history(logs, p)),
@@ -548,7 +619,9 @@ def _positive_float(text: str) -> float:
 
 
 def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("train", parents=[common], help="train a preset on digits")
+    p = sub.add_parser(
+        "train", parents=[common], help="train a preset on digits or (Fashion-)MNIST"
+    )
     p.add_argument("preset", nargs="?", default="digits-cnn", choices=sorted(PRESETS))
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--batch-size", type=_positive_int)
@@ -558,6 +631,17 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output directory. Defaults to runs/<preset>")
     p.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE")
     p.add_argument("--reduce-lr", type=_positive_int, metavar="PATIENCE")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="directory with the (Fashion-)MNIST IDX files. Defaults to the usual "
+        f"search: ${ENV_VAR}, the user cache, system copies, then a download",
+    )
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard event files to <out>/logs (needs tensorboardX)",
+    )
     p.add_argument(
         "--threads",
         type=_positive_int,
@@ -589,7 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=_positive_int, default=3)
     p.set_defaults(func=_cmd_predict)
     p = sub.add_parser("sanity", parents=[common], help="training sanity checks")
-    p.add_argument("preset", nargs="?", default="digits-mlp", choices=sorted(PRESETS))
+    p.add_argument("preset", nargs="?", default="digits-mlp", choices=_DIGITS_PRESETS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--overfit-lr",

@@ -11,6 +11,7 @@ import glassnet
 from glassnet import cli
 from glassnet.cli import main
 from glassnet.models import load_model
+from tests.datasets.builders import closed_port_url, write_idx_dataset
 
 PLOTS = [
     "history.png",
@@ -292,3 +293,85 @@ def test_python_dash_m_glassnet_runs_the_command():
         timeout=120,
     )
     assert done.returncode == 0 and done.stdout.startswith("glassnet ")
+
+
+@pytest.fixture
+def no_dataset_anywhere(monkeypatch, tmp_path):
+    """No local copy of (Fashion-)MNIST and no mirror that answers."""
+    from glassnet.datasets import fashion_mnist, mnist
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("GLASSNET_DATA", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    url = closed_port_url()  # refused at once: nothing reaches the network
+    for module in (mnist, fashion_mnist):
+        monkeypatch.setattr(module, "MIRRORS", [url])
+        monkeypatch.setattr(module, "SYSTEM_DIRS", [])
+    return tmp_path
+
+
+@pytest.mark.parametrize("preset", ["mnist-cnn", "fashion-mlp", "fashion-cnn"])
+def test_train_without_the_dataset_gives_one_line_and_exit_code_2(
+    preset, no_dataset_anywhere, capsys
+):
+    out = no_dataset_anywhere / "run"
+    assert main(["train", preset, "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("glassnet: error: ") and "could not find" in err
+    assert "--data" in err and "GLASSNET_DATA" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not list((no_dataset_anywhere / ".cache").rglob("*.gz"))
+
+
+@pytest.fixture(scope="module")
+def fake_fashion(tmp_path_factory):
+    """Small Fashion-MNIST-format IDX files: 200 training and 50 test images."""
+    where = tmp_path_factory.mktemp("fashion")
+    write_idx_dataset(where, np.random.default_rng(0), n_train=200, n_test=50)
+    return where
+
+
+@pytest.mark.parametrize("preset", ["fashion-mlp", "fashion-cnn"])
+def test_fashion_presets_train_on_idx_files_given_with_data(
+    preset, fake_fashion, tmp_path
+):
+    argv = ["train", preset, "--data", str(fake_fashion), "--epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    names = ["model.h5", "best.weights.h5", "history.csv", "history.json", "report.md"]
+    for name in names:
+        assert (tmp_path / name).is_file(), name
+    model = load_model(tmp_path / "model.h5")
+    pred = model.predict(np.zeros((2, 28, 28, 1), dtype=np.float32), verbose=0)
+    assert pred.shape == (2, 10)
+    text = (tmp_path / "report.md").read_text()
+    assert "Ankle boot" in text and "T-shirt/top" in text
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history["val_accuracy"]) == 1
+
+
+def test_presets_build_the_keras_models_with_their_settings():
+    mlp = cli._build_model("fashion-mlp", 0)
+    kinds = [type(layer).__name__ for layer in mlp.layers]
+    assert kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert mlp.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
+    cnn = cli._build_model("mnist-cnn", 0)
+    # 320 + 18,496 + 16,010: the 34,826 of keras.io/examples/vision/mnist_convnet.
+    assert cnn.count_params() == 34826
+    assert cli.PRESETS["fashion-mlp"]["epochs"] == 20
+    for preset in ("mnist-cnn", "fashion-cnn"):
+        assert cli.PRESETS[preset] == {
+            "epochs": 15,
+            "batch_size": 128,
+            "optimizer": "adam",
+            "lr": 1e-3,
+        }
+
+
+def test_tensorboard_writes_train_and_validation_event_files(tmp_path):
+    pytest.importorskip("tensorboardX")
+    argv = ["train", "digits-mlp", "--epochs", "1", "--tensorboard"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    for run in ("train", "validation"):
+        assert list((tmp_path / "logs" / run).glob("events.out.tfevents*")), run
