@@ -32,7 +32,7 @@ from glassnet.errors import InvalidFileError
 
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
-PREFIXES = ("layers/", "optimizer/")
+PREFIXES = ("layers/", "optimizer/", "callbacks/")
 _MAX_HEADER = 100_000_000  # safetensors' own limit on the header size
 _DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 

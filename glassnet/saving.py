@@ -6,6 +6,9 @@ A save writes one file, whatever its name (``my_model``, ``my_model.h5``,
 * ``layers/<layer name>/<weight name>``: every weight, trainable or not;
 * ``optimizer/<layer name>/<weight name>/<slot>``: the optimizer's slot arrays
   (Adam's ``m`` and ``v``...), in whole-model files saved with the optimizer;
+* ``callbacks/<index>/<key>[/<j>]``: the callbacks' arrays in the checkpoints
+  of ``BackupAndRestore`` (whole-model files with ``training`` and
+  ``callbacks`` metadata besides); loaders of models and weights ignore them;
 
 and whose ``__metadata__`` (a string-to-string map) holds:
 
@@ -128,21 +131,7 @@ def save_model(
         FileExistsError: when the file exists and ``overwrite`` is False.
     """
     path = _writable_path(filepath, overwrite)
-    _check_model(model)
-    spec = {"class_name": type(model).__name__, "config": model.get_config()}
-    tensors = _layer_tensors(model)
-    meta = {
-        "content": "model",
-        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
-        "model": _dumps("model config", spec),
-        "rng_state": _dumps("rng_state", _rng_state(model)),
-    }
-    if model.optimizer is not None and model.loss is not None:
-        meta["compile"] = _dumps("compile settings", _compile_config(model))
-        if include_optimizer:
-            arrays, scalars = model.optimizer.get_state()
-            tensors.update({f"optimizer/{k}": v for k, v in arrays.items()})
-            meta["optimizer_state"] = _dumps("optimizer state", scalars)
+    tensors, meta = _model_payload(model, include_optimizer)
     write_file(path, tensors, meta)
 
 
@@ -170,13 +159,12 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
             "a weights-only file: build the model and call model.load_weights",
         )
     model = _rebuild(path, json_field(path, meta, "model"))
-    _assign_layer_weights(path, model, tensors)
-    if compile and "compile" in meta:
+    compile = compile and "compile" in meta
+    if compile:
         _compile(path, model, json_field(path, meta, "compile"))
-        if "optimizer_state" in meta:
-            scalars = json_field(path, meta, "optimizer_state")
-            _restore_optimizer(path, model, scalars, tensors)
-    _restore_rng(path, model, json_field(path, meta, "rng_state", allow_null=True))
+    _restore_state(
+        path, model, meta, tensors, optimizer=compile and "optimizer_state" in meta
+    )
     return model
 
 
@@ -236,6 +224,35 @@ def _writable_path(filepath: Any, overwrite: bool) -> str:
 def _check_model(model: Any) -> None:
     if type(model) not in MODELS.values():
         raise fail("model", f"one of {sorted(MODELS)}", type(model).__name__)
+
+
+def _model_spec(model: Model) -> dict[str, Any]:
+    return {"class_name": type(model).__name__, "config": model.get_config()}
+
+
+def _model_payload(
+    model: Model, include_optimizer: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors and metadata of a whole-model file (see the module docstring).
+
+    Raises:
+        ValueError: for a model that is not a ``Sequential``.
+    """
+    _check_model(model)
+    tensors = _layer_tensors(model)
+    meta = {
+        "content": "model",
+        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
+        "model": _dumps("model config", _model_spec(model)),
+        "rng_state": _dumps("rng_state", _rng_state(model)),
+    }
+    if model.optimizer is not None and model.loss is not None:
+        meta["compile"] = _dumps("compile settings", _compile_config(model))
+        if include_optimizer:
+            arrays, scalars = model.optimizer.get_state()
+            tensors.update({f"optimizer/{k}": v for k, v in arrays.items()})
+            meta["optimizer_state"] = _dumps("optimizer state", scalars)
+    return tensors, meta
 
 
 def _dumps(what: str, value: Any) -> str:
@@ -403,6 +420,91 @@ def _restore_optimizer(
         model.optimizer.set_state(arrays, scalars)
     except (ValueError, TypeError) as e:
         raise invalid(path, "a valid optimizer state", e) from None
+
+
+def _restore_state(
+    path: str,
+    model: Model,
+    meta: dict[str, str],
+    tensors: dict[str, np.ndarray],
+    *,
+    optimizer: bool,
+) -> None:
+    """Weights, then the optimizer state (when asked), then the generators."""
+    _assign_layer_weights(path, model, tensors)
+    if optimizer:
+        scalars = json_field(path, meta, "optimizer_state")
+        _restore_optimizer(path, model, scalars, tensors)
+    _restore_rng(path, model, json_field(path, meta, "rng_state", allow_null=True))
+
+
+def _restore_into(
+    path: str, model: Model, meta: dict[str, str], tensors: dict[str, np.ndarray]
+) -> None:
+    """Restore a whole-model file INTO ``model``, compiled and of the same
+    architecture: weights, optimizer slots and iterations, the learning rate (a
+    callback may have changed it) and the generators. ``BackupAndRestore`` needs
+    this: the model (and the callbacks holding it) stay the caller's objects.
+
+    Raises:
+        ValueError: for an uncompiled model or one that is not a ``Sequential``.
+        InvalidFileError: for a weights-only file, another architecture or
+            optimizer, or a file saved without its optimizer state.
+    """
+    _check_model(model)
+    if model.optimizer is None:
+        raise fail("model", "a compiled model", "a model without an optimizer")
+    if meta.get("content") != "model":
+        raise invalid(path, "a whole-model file", f"content {meta.get('content')!r}")
+    saved = json_field(path, meta, "model")
+    ours = json.loads(_dumps("model config", _model_spec(model)))
+    if saved != ours:
+        raise invalid(
+            path,
+            f"a file of model {model.name!r}'s architecture",
+            f"another architecture: {_first_difference(saved, ours)}",
+        )
+    if "optimizer_state" not in meta:
+        raise invalid(path, "a file saved with its optimizer state", "none")
+    spec = json_field(path, meta, "compile").get("optimizer")
+    learning_rate = _saved_learning_rate(path, model.optimizer, spec)
+    _restore_state(path, model, meta, tensors, optimizer=True)
+    if learning_rate is not None:
+        model.optimizer.learning_rate = learning_rate
+
+
+def _first_difference(saved: Any, ours: Any, where: str = "model") -> str:
+    """Where two JSON values first differ: ``model['config']['layers'][1]...``."""
+    if isinstance(saved, dict) and isinstance(ours, dict):
+        for key in sorted(set(saved) | set(ours), key=str):
+            if saved.get(key) != ours.get(key):
+                return _first_difference(
+                    saved.get(key), ours.get(key), f"{where}[{key!r}]"
+                )
+    if isinstance(saved, list) and isinstance(ours, list) and len(saved) == len(ours):
+        for i, (a, b) in enumerate(zip(saved, ours, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{where}[{i}]")
+    return f"{where} = {repr(saved)[:100]} in the file, {repr(ours)[:100]} here"
+
+
+def _saved_learning_rate(
+    path: str, optimizer: optimizers_mod.Optimizer, spec: Any
+) -> float | None:
+    """The saved rate, checked against ``optimizer``; None for a schedule."""
+    name = type(optimizer).__name__
+    if not isinstance(spec, dict) or spec.get("class_name") != name:
+        saved = spec.get("class_name") if isinstance(spec, dict) else spec
+        raise invalid(path, f"the state of a {name} optimizer", repr(saved))
+    config = spec.get("config")
+    lr = config.get("learning_rate") if isinstance(config, dict) else None
+    if optimizer.schedule is not None:
+        if isinstance(lr, dict):
+            return None  # a schedule's rate follows from the restored iterations
+        raise invalid(path, "a learning rate schedule", repr(lr)[:200])
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+        raise invalid(path, "a positive learning_rate", repr(lr)[:200])
+    return lr
 
 
 def _restore_rng(path: str, model: Model, state: dict[str, Any] | None) -> None:

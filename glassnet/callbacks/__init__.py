@@ -1,6 +1,7 @@
 """Keras-style callbacks: one per file, sharing the bases in ``base.py`` and
 ``monitor.py``."""
 
+from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.callbacks.base import Callback, CallbackList, History
 from glassnet.callbacks.csv_logger import CSVLogger
 from glassnet.callbacks.early_stopping import EarlyStopping
@@ -14,6 +15,7 @@ from glassnet.callbacks.tensorboard import TensorBoard
 from glassnet.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -3,17 +3,52 @@
 Hooks and ``logs`` follow Keras: ``on_train_begin/end``, ``on_epoch_begin/end``,
 ``on_train_batch_begin/end``, ``on_test_begin/end`` (and the batch hooks of
 evaluation and prediction), each receiving a ``logs`` dict of floats.
+
+Beyond Keras, a callback's state can be saved and restored so that an
+interrupted ``fit`` resumes exactly (see ``BackupAndRestore``): ``get_state``
+returns it as a dict and ``set_state`` puts it back. A callback lists the
+attributes that make up its state in ``state_attributes``; the default
+methods save and restore those.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from glassnet._checks import fail
+
 Logs = dict[str, float]
 
 
 class Callback:
-    """Base class: override the hooks you need; ``self.model`` is set by ``fit``."""
+    """Base class: override the hooks you need; ``self.model`` is set by ``fit``.
+
+    Example:
+
+    >>> class Counter(Callback):
+    ...     state_attributes = ("epochs_seen",)
+    ...     def on_train_begin(self, logs=None):
+    ...         self.epochs_seen = 0
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         self.epochs_seen += 1
+    >>> counter = Counter()
+    >>> counter.on_train_begin()
+    >>> counter.on_epoch_end(0)
+    >>> state = counter.get_state()
+    >>> counter.on_train_begin()  # a new fit resets the counter...
+    >>> counter.set_state(state)  # ...and a restored backup puts it back
+    >>> counter.epochs_seen
+    1
+    """
+
+    #: The attributes :meth:`get_state` saves and :meth:`set_state` restores. Their
+    #: values are JSON-safe, NumPy arrays, or lists of NumPy arrays.
+    state_attributes: tuple[str, ...] = ()
+
+    #: ``fit`` calls the hooks of a callback with ``runs_last`` after every other
+    #: callback's (``History``'s included), so that at ``on_epoch_end`` it sees
+    #: the epoch's final state, and at ``on_train_end`` everyone else is done.
+    runs_last: bool = False
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -24,6 +59,41 @@ class Callback:
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
+
+    def get_state(self) -> dict[str, Any]:
+        """The callback's state: ``state_attributes`` by name (``{}`` by default).
+
+        Returns:
+            A dict of JSON-safe values, NumPy arrays or lists of NumPy arrays.
+        """
+        return {name: getattr(self, name) for name in self.state_attributes}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (nothing by default).
+
+        ``fit`` calls it after every callback's ``on_train_begin``, which resets
+        the state, so the restored state is the one training goes on with.
+
+        Raises:
+            ValueError: naming ``state`` when it lacks one of ``state_attributes``.
+        """
+        names = self.state_attributes
+        if not isinstance(state, dict) or not all(n in state for n in names):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise fail("state", f"a dict with the keys {sorted(names)}", got)
+        for name in names:
+            setattr(self, name, state[name])
+
+    def resume_training(self, callbacks: list[Callback]) -> int | None:
+        """Called by ``fit`` after every ``on_train_begin``, with its callbacks.
+
+        A callback that restores a backup (``BackupAndRestore``) returns the
+        epoch training goes on at; the others return ``None`` (the default).
+
+        Args:
+            callbacks: the callbacks given to ``fit``, in their order.
+        """
+        return None
 
     def on_train_begin(self, logs: Logs | None = None) -> None: ...
     def on_train_end(self, logs: Logs | None = None) -> None: ...

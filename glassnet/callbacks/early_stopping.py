@@ -57,6 +57,9 @@ class EarlyStopping(MonitorCallback):
     4
     """
 
+    # What a resumed fit needs to stop (and restore) as an uninterrupted one would.
+    state_attributes = ("wait", "stopped_epoch", "best", "best_weights", "best_epoch")
+
     def __init__(
         self,
         monitor: str = "val_loss",

@@ -59,6 +59,14 @@ class ModelCheckpoint(MonitorCallback):
     ['model.01.h5', 'model.02.h5']
     """
 
+    # The batch counters matter with an integer save_freq, counted across epochs.
+    state_attributes = (
+        "best",
+        "_current_epoch",
+        "_batches_seen_since_last_saving",
+        "_last_batch_seen",
+    )
+
     def __init__(
         self,
         filepath: str | os.PathLike[str],

@@ -48,6 +48,9 @@ class ReduceLROnPlateau(MonitorCallback):
     0.025
     """
 
+    # The learning rate itself is the optimizer's, saved with the model.
+    state_attributes = ("best", "wait", "cooldown_counter")
+
     def __init__(
         self,
         monitor: str = "val_loss",

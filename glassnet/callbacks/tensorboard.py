@@ -103,6 +103,10 @@ class TensorBoard(Callback):
         # then: tensorboard --logdir=logs
     """
 
+    # The global batch counter is the step of batch-level scalars: a resumed fit
+    # goes on from it instead of overwriting the first steps.
+    state_attributes = ("_global_train_batch",)
+
     def __init__(
         self,
         log_dir: str | os.PathLike = "logs",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from glassnet.functional.layer_utils import (
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
+
+if TYPE_CHECKING:
+    from glassnet.models.sequential import Sequential
 
 
 class ThreeLayerConvNet:
@@ -120,6 +123,14 @@ class ThreeLayerConvNet:
         grads["W2"] += dw2
         grads["W3"] += dw3
         return loss, grads
+
+    def to_sequential(
+        self, input_shape: Any = None, name: str | None = None
+    ) -> Sequential:
+        """The equivalent Keras-style model (see :func:`.convert.to_sequential`)."""
+        from glassnet.classifiers.convert import to_sequential
+
+        return to_sequential(self, input_shape, name)
 
 
 __all__ = ["ThreeLayerConvNet"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from glassnet.functional.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
 )
+
+if TYPE_CHECKING:
+    from glassnet.models.sequential import Sequential
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
@@ -51,6 +54,12 @@ class FullyConnectedNet:
         dtype: the dtype of every parameter and computation. Defaults to `np.float32`.
         seed: seeds the initial weights and, as in the course, fixes the dropout
             mask (so that gradient checks are deterministic). Defaults to `None`.
+
+    Attributes:
+        dropout_rng: the generator of the dropout masks when ``dropout_param``
+            has no ``"seed"``; None draws fresh masks from fresh entropy. To train
+            with seeded but changing masks, remove the seed and set a generator:
+            ``model.dropout_param.pop("seed"); model.dropout_rng = rng(1)``.
 
     Example:
         >>> import numpy as np
@@ -106,6 +115,7 @@ class FullyConnectedNet:
                 self.params[f"beta{i}"] = zeros(d_out, dtype=self.dtype)
 
         self.dropout_param: dict[str, Any] = {}
+        self.dropout_rng: Any = None
         if self.use_dropout:
             self.dropout_param = {"mode": "train", "p": float(dropout_keep_ratio)}
             if seed is not None:
@@ -156,6 +166,14 @@ class FullyConnectedNet:
             dh = self._hidden_backward(dh, caches[i - 1], i, grads)
         return loss, grads
 
+    def to_sequential(
+        self, input_shape: Any = None, name: str | None = None
+    ) -> Sequential:
+        """The equivalent Keras-style model (see :func:`.convert.to_sequential`)."""
+        from glassnet.classifiers.convert import to_sequential
+
+        return to_sequential(self, input_shape, name)
+
     def _hidden_forward(self, h: Array, i: int) -> tuple[Array, tuple]:
         w, b = self.params[f"W{i}"], self.params[f"b{i}"]
         if self.normalization:
@@ -167,7 +185,7 @@ class FullyConnectedNet:
             h, cache = affine_relu_forward(h, w, b)
         drop_cache = None
         if self.use_dropout:
-            h, drop_cache = dropout_forward(h, self.dropout_param)
+            h, drop_cache = dropout_forward(h, self.dropout_param, rng=self.dropout_rng)
         return h, (cache, drop_cache)
 
     def _hidden_backward(self, dh: Array, cache: tuple, i: int, grads: dict) -> Array:

@@ -270,9 +270,9 @@ def subtract_channel_mean(
 
 
 def get_cifar10_data(
-    num_training: int = 49000,
+    num_training: int | None = 49000,
     num_validation: int = 1000,
-    num_test: int = 1000,
+    num_test: int | None = 1000,
     subtract_mean: bool = True,
     path: str | os.PathLike[str] | None = None,
 ) -> dict[str, np.ndarray]:
@@ -289,9 +289,11 @@ def get_cifar10_data(
         X_test: (num_test, 3, 32, 32);  y_test: (num_test,)
 
     Args:
-        num_training: training images. Defaults to `49000`.
+        num_training: training images; None takes all but the validation
+            images. Defaults to `49000`.
         num_validation: validation images. Defaults to `1000`.
-        num_test: test images, the first of the test set. Defaults to `1000`.
+        num_test: test images, the first of the test set; None takes them all.
+            Defaults to `1000`.
         subtract_mean: subtract the training mean image. Defaults to `True`.
         path: passed to :func:`glassnet.datasets.cifar10.load_data`.
             Defaults to `None`.
@@ -304,10 +306,16 @@ def get_cifar10_data(
         ValueError: when the counts exceed the data (50,000 training and 10,000
             test images).
     """
-    check_int("num_training", num_training, min_value=1)
+    if num_training is not None:
+        check_int("num_training", num_training, min_value=1)
     check_int("num_validation", num_validation, min_value=0)
-    check_int("num_test", num_test, min_value=1)
+    if num_test is not None:
+        check_int("num_test", num_test, min_value=1)
     (x_train, y_train), (x_test, y_test) = cifar10.load_data(path)
+    if num_training is None:
+        num_training = max(len(x_train) - num_validation, 1)
+    if num_test is None:
+        num_test = len(x_test)
     if num_training + num_validation > len(x_train):
         raise fail(
             "num_training + num_validation",

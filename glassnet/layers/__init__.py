@@ -16,8 +16,9 @@ from glassnet.layers.pooling import (
     MaxPool2D,
     MaxPooling2D,
 )
+from glassnet.layers.preprocessing import Normalization, Rescaling
 from glassnet.layers.regularization import Dropout
-from glassnet.layers.reshaping import Flatten, Reshape
+from glassnet.layers.reshaping import Flatten, Permute, Reshape
 
 __all__ = [
     "Activation",
@@ -40,7 +41,10 @@ __all__ = [
     "LeakyReLU",
     "MaxPool2D",
     "MaxPooling2D",
+    "Normalization",
+    "Permute",
     "ReLU",
+    "Rescaling",
     "Reshape",
     "Softmax",
 ]

@@ -223,7 +223,9 @@ class Layer:
                     f"shape {old.shape}",
                     f"shape {value.shape}",
                 )
-            new = get_array_module(old).asarray(value, dtype=self.dtype)
+            new = get_array_module(old).array(
+                value, dtype=self.dtype
+            )  # a copy, as Keras
             (self.params if key in self.params else self.states)[key] = new
 
     def count_params(self) -> int:

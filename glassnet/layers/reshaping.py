@@ -1,4 +1,7 @@
-"""``Flatten`` and ``Reshape``: shape changes with no weights and no copies."""
+"""``Flatten``, ``Reshape`` and ``Permute``: shape changes with no weights.
+
+``Flatten`` and ``Reshape`` return views; ``Permute`` returns a transposed view.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import math
 from typing import Any
 
 from glassnet._checks import fail
-from glassnet.backend import Array
+from glassnet.backend import Array, get_array_module
 from glassnet.layers.base import Layer, Shape, normalize_shape
 
 
@@ -90,4 +93,76 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
-__all__ = ["Flatten", "Reshape", "normalize_shape"]
+class Permute(Layer):
+    """Permutes the sample axes: output axis ``i`` is input axis ``dims[i - 1]``.
+
+    As in Keras, ``dims`` counts the sample axes from 1 (the batch axis 0 never
+    moves): ``Permute((3, 1, 2))`` turns channels-last (N, H, W, C) into
+    channels-first (N, C, H, W). The output is a transposed view of the input;
+    backward applies the inverse permutation to ``dout``.
+
+    Shapes:
+        x: (N, d1, ..., dk);  out: (N, d_dims[0], ..., d_dims[k-1])
+
+    Args:
+        dims: a permutation of ``1..k`` for inputs of rank ``k + 1``.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Raises:
+        ValueError: for ``dims`` that is not a permutation of ``1..k`` (ints
+            >= 1, each once), or, when built, an input whose rank is not
+            ``len(dims) + 1``.
+
+    Example:
+        >>> import numpy as np
+        >>> Permute((3, 1, 2))(np.zeros((2, 5, 6, 3))).shape
+        (2, 3, 5, 6)
+        >>> Permute((2, 1))(np.array([[[1.0, 2.0], [3.0, 4.0]]]))
+        array([[[1., 3.],
+                [2., 4.]]], dtype=float32)
+    """
+
+    def __init__(self, dims: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        ok = isinstance(dims, list | tuple) and all(
+            isinstance(d, int) and not isinstance(d, bool) for d in dims
+        )
+        if not ok or sorted(dims) != list(range(1, len(dims) + 1)):
+            raise fail("dims", "a permutation of 1..k (the sample axes)", repr(dims))
+        self.dims = tuple(int(d) for d in dims)
+
+    def _check_rank(self, input_shape: Shape) -> None:
+        if len(input_shape) != len(self.dims) + 1:
+            raise fail(
+                "dims",
+                f"a permutation of the {len(input_shape) - 1} sample axes of "
+                f"inputs of shape {tuple(input_shape)} (layer {self.name!r})",
+                repr(self.dims),
+            )
+
+    def build(self, input_shape: Shape, rng: Any = None) -> None:
+        self._check_rank(input_shape)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._check_rank(input_shape)
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        self._check_rank(x.shape)
+        return get_array_module(x).transpose(x, (0, *self.dims))
+
+    def backward(self, dout: Array) -> Array:
+        # Output axis i came from input axis p[i], so inverse[p[i]] = i sends
+        # each gradient axis back where it came from.
+        xp = get_array_module(dout)
+        inverse = [0] * (len(self.dims) + 1)
+        for i, d in enumerate((0, *self.dims)):
+            inverse[d] = i
+        return xp.transpose(dout, inverse)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+__all__ = ["Flatten", "Permute", "Reshape", "normalize_shape"]

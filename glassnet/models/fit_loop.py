@@ -103,10 +103,12 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
         val_steps = check_int("validation_steps", val_steps, min_value=1)
 
     history = History()
-    cbs = list(args["callbacks"] or [])
+    given = list(args["callbacks"] or [])
+    last = [cb for cb in given if getattr(cb, "runs_last", False)]
+    cbs = [cb for cb in given if cb not in last]
     if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
         cbs.append(ProgbarLogger(verbose=verbose))
-    cbs.append(history)
+    cbs += [history, *last]
     n_steps = steps or -(-len(x) // batch_size)
     callbacks = CallbackList(
         cbs,
@@ -121,6 +123,12 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     model.stop_training = False
     model.history = history
     callbacks.on_train_begin()
+    # After every on_train_begin (which resets state), a restored backup may move
+    # the start: the epochs it holds are done.
+    for cb in given:
+        resume = getattr(cb, "resume_training", None)
+        resumed = None if resume is None else resume(given)
+        initial_epoch = initial_epoch if resumed is None else resumed
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         for m in model._all_metrics():

@@ -76,3 +76,12 @@ def test_config_keeps_regularizers_constraints_and_initializers():
     assert isinstance(clone.kernel_constraint, constraints.MaxNorm)
     assert type(clone.kernel_initializer).__name__ == "HeNormal"
     assert clone.input_shape_arg == (3,)
+
+
+def test_set_weights_copies_the_arrays_as_keras_does():
+    layer = Dense(2)
+    layer.build((None, 3))
+    kernel = np.ones((3, 2), dtype=np.float32)
+    layer.set_weights([kernel, np.zeros(2, np.float32)])
+    kernel[0, 0] = 5.0  # changing the caller's array leaves the layer alone
+    assert layer.get_weights()[0][0, 0] == 1.0

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import glassnet
-from glassnet import cli
-from glassnet.cli import main
+from glassnet.cli import main, outputs, presets, sanity
 from glassnet.models import load_model
 from tests.datasets.builders import closed_port_url, write_idx_dataset
 
@@ -99,18 +98,20 @@ def test_train_writes_the_learning_rate_plot_only_when_the_rate_changed(
 ):
     pytest.importorskip("matplotlib")
     model = load_model(run_dir / "model.h5")
-    (x, y), _ = cli._digits()
+    (x, y), _ = presets.digits_data()
     x, y = x[:20], y[:20]
     pred = np.argmax(model.predict(x, verbose=0), axis=1)
     logs = {"loss": [1.0, 0.5], "learning_rate": [1e-3, 5e-4]}
-    written = cli._save_plots(tmp_path, model, logs, x, y, pred)
+    written = outputs.save_plots(
+        tmp_path, model, logs, x, y, pred, presets.class_names("digits-cnn")
+    )
     assert "learning_rate.png" in written
     assert (tmp_path / "learning_rate.png").is_file()
 
 
 def test_dense_kernels_of_square_images_become_keras_filters():
-    model = cli._build_model("digits-mlp", 0)
-    kernel = cli._first_kernel(model)
+    model = presets.build_model("digits-mlp", 0)
+    kernel = outputs.first_kernel(model)
     dense = model.layers[1].params["kernel"]
     assert kernel.shape == (8, 8, 1, 64)
     # Unit m's weight on pixel (i, j) of the row-major flattened image.
@@ -120,7 +121,7 @@ def test_dense_kernels_of_square_images_become_keras_filters():
 def test_train_without_matplotlib_says_how_to_get_the_plots(
     monkeypatch, capsys, tmp_path
 ):
-    monkeypatch.setattr(cli, "_has_matplotlib", lambda: False)
+    monkeypatch.setattr(outputs, "has_matplotlib", lambda: False)
     assert main(["train", "digits-mlp", "--epochs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "pip install glassnet[plot]" in out
@@ -150,7 +151,7 @@ def image_files(tmp_path_factory):
     """Three test digits as a .npy batch, the first also as a grey PNG."""
     mpl_image = pytest.importorskip("matplotlib.image")
     where = tmp_path_factory.mktemp("images")
-    (x, _), _ = cli._digits()
+    (x, _), _ = presets.digits_data()
     np.save(where / "batch.npy", x[:3])
     mpl_image.imsave(where / "digit.png", x[0, :, :, 0], cmap="gray", vmin=0, vmax=1)
     mpl_image.imsave(where / "big.png", np.zeros((9, 9)), cmap="gray")
@@ -235,7 +236,7 @@ def test_sanity_passes_every_check_on_digits_mlp(capsys):
 
 def test_sanity_returns_1_when_a_check_fails(monkeypatch, capsys):
     # An overfitting check that never succeeds makes exactly that row fail.
-    monkeypatch.setattr(cli, "_overfit_epochs", lambda model, x, y, limit: limit + 1)
+    monkeypatch.setattr(sanity, "_overfit_epochs", lambda model, x, y, limit: limit + 1)
     assert main(["sanity", "digits-mlp"]) == 1
     out = capsys.readouterr().out
     assert out.count("FAIL") == 1 and "never" in out
@@ -352,21 +353,21 @@ def test_fashion_presets_train_on_idx_files_given_with_data(
 
 
 def test_presets_build_the_keras_models_with_their_settings():
-    mlp = cli._build_model("fashion-mlp", 0)
+    mlp = presets.build_model("fashion-mlp", 0)
     kinds = [type(layer).__name__ for layer in mlp.layers]
     assert kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
     assert mlp.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
-    cnn = cli._build_model("mnist-cnn", 0)
+    cnn = presets.build_model("mnist-cnn", 0)
     # 320 + 18,496 + 16,010: the 34,826 of keras.io/examples/vision/mnist_convnet.
     assert cnn.count_params() == 34826
-    assert cli.PRESETS["fashion-mlp"]["epochs"] == 20
-    for preset in ("mnist-cnn", "fashion-cnn"):
-        assert cli.PRESETS[preset] == {
-            "epochs": 15,
-            "batch_size": 128,
-            "optimizer": "adam",
-            "lr": 1e-3,
-        }
+    assert presets.PRESETS["fashion-mlp"].epochs == 20
+    mnist = presets.PRESETS["mnist-cnn"]
+    assert (mnist.epochs, mnist.batch_size, mnist.optimizer, mnist.lr) == (
+        15,
+        128,
+        "adam",
+        1e-3,
+    )
 
 
 def test_tensorboard_writes_train_and_validation_event_files(tmp_path):

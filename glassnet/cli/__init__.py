@@ -1,0 +1,150 @@
+"""The ``glassnet`` command: info, gradcheck, train, evaluate, summary, predict, sanity.
+
+Each subcommand is a small module of this package calling the library; only
+this package reads ``sys.argv`` or returns exit codes: 0 on success, 1 when
+``gradcheck`` or ``sanity`` finds a failing check, 2 for a usage or input error,
+reported as one line ``glassnet: error: ...`` on stderr (``--debug`` prints the
+traceback as well).
+
+Example:
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    glassnet ...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Any
+
+from glassnet import __version__, optimizers
+from glassnet.cli._common import CliError, Parser, positive_float, positive_int
+from glassnet.cli.evaluate import DATASETS, cmd_evaluate, cmd_summary
+from glassnet.cli.info import cmd_gradcheck, cmd_info
+from glassnet.cli.predict import cmd_predict
+from glassnet.cli.presets import DIGITS_PRESETS, PRESETS
+from glassnet.cli.sanity import cmd_sanity
+from glassnet.cli.train import cmd_train
+from glassnet.datasets._sources import ENV_VAR
+
+
+def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
+    presets = "; ".join(f"{name}: {p.help}" for name, p in PRESETS.items())
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a preset and write the model, history, plots and report",
+        description=f"Presets: {presets}.",
+    )
+    p.add_argument("preset", nargs="?", default="digits-cnn", choices=list(PRESETS))
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--optimizer", choices=sorted(optimizers.OPTIMIZERS))
+    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="output directory. Defaults to runs/<preset>")
+    p.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE")
+    p.add_argument("--reduce-lr", type=positive_int, metavar="PATIENCE")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="directory with the dataset's files. Defaults to the usual search: "
+        f"${ENV_VAR}, the user cache, system copies, then a download",
+    )
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard event files to <out>/logs (needs tensorboardX)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint in --out (same preset and "
+        "settings; a larger --epochs trains on)",
+    )
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        help="BLAS threads; the environment variables only take effect before "
+        "NumPy is imported, so threadpoolctl (if installed) applies them now",
+    )
+    p.set_defaults(func=cmd_train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``glassnet`` command."""
+    common = Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    parser = Parser(prog="glassnet", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--version", action="version", version=f"glassnet {__version__}"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("info", parents=[common], help="versions, BLAS, data places")
+    p.set_defaults(func=cmd_info)
+    p = sub.add_parser("gradcheck", parents=[common], help="check every gradient")
+    p.add_argument("--threshold", type=positive_float, default=1e-6)
+    p.set_defaults(func=cmd_gradcheck)
+    _add_train(sub, common)
+    p = sub.add_parser("evaluate", parents=[common], help="test loss and accuracy")
+    p.add_argument("model", help="a file written by model.save")
+    p.add_argument(
+        "--data",
+        metavar="NAME|DIR",
+        help=f"a dataset in {sorted(DATASETS)} or a directory with the files of "
+        "the model's dataset. Defaults to the dataset the model was trained on",
+    )
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("summary", parents=[common], help="a saved model's layers")
+    p.add_argument("model", help="a file written by model.save")
+    p.set_defaults(func=cmd_summary)
+    p = sub.add_parser("predict", parents=[common], help="classify image files")
+    p.add_argument("model", help="a file written by model.save")
+    p.add_argument("images", nargs="+", help=".npy (one image or a batch), .png, .jpg")
+    p.add_argument("--top-k", type=positive_int, default=3)
+    p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("sanity", parents=[common], help="training sanity checks")
+    p.add_argument("preset", nargs="?", default="digits-mlp", choices=DIGITS_PRESETS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--overfit-lr",
+        type=positive_float,
+        help="learning rate of the overfitting check. Defaults to the preset's",
+    )
+    p.set_defaults(func=cmd_sanity)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``glassnet`` command with ``argv`` (``sys.argv[1:]`` by default).
+
+    Returns:
+        The exit code: 0 on success, 1 when a gradient or sanity check fails,
+        2 on error.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CliError as e:
+        print(f"glassnet: error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help and --version
+        return int(e.code or 0)
+    try:
+        return args.func(args)
+    except (CliError, ValueError, OSError, ImportError, RuntimeError) as e:
+        if args.debug:
+            traceback.print_exc()
+        message = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+        print(f"glassnet: error: {message}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["CliError", "PRESETS", "build_parser", "main"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

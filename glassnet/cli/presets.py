@@ -1,0 +1,212 @@
+"""The presets of ``glassnet train``: each one's model, data and settings.
+
+A Keras preset is a ``Sequential`` trained with ``fit``; a Solver preset is a
+classic course model (``FullyConnectedNet``, ``ThreeLayerConvNet``) trained with
+the cs231n ``Solver`` on :func:`glassnet.datasets.get_cifar10_data`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from glassnet import backend, layers, models
+from glassnet.cli._common import CliError
+from glassnet.datasets import (
+    cifar10,
+    digits,
+    fashion_mnist,
+    get_cifar10_data,
+    mnist,
+    scale_images,
+)
+from glassnet.datasets._sources import ENV_VAR
+from glassnet.errors import DatasetNotFoundError
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One exercise: its dataset, the trainer and the default settings."""
+
+    dataset: ModuleType
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str = "adam"
+    solver: bool = False  # trained by the classic Solver instead of fit
+    help: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "digits-mlp": Preset(digits, 30, 32, 1e-3, help="MLP on the 8x8 digits"),
+    "digits-cnn": Preset(digits, 30, 32, 1e-3, help="convnet on the 8x8 digits"),
+    "mnist-cnn": Preset(mnist, 15, 128, 1e-3, help="Keras' MNIST convnet"),
+    "fashion-mlp": Preset(fashion_mnist, 20, 128, 1e-3, help="MLP, Fashion-MNIST"),
+    "fashion-cnn": Preset(fashion_mnist, 15, 128, 1e-3, help="convnet, Fashion"),
+    "cifar10-fc": Preset(
+        cifar10, 10, 256, 1e-3, solver=True, help="FullyConnectedNet, Solver"
+    ),
+    "cifar10-convnet": Preset(
+        cifar10, 10, 50, 1e-3, solver=True, help="ThreeLayerConvNet, Solver"
+    ),
+}
+DIGITS_PRESETS = ["digits-cnn", "digits-mlp"]
+
+
+def class_names(preset: str) -> list[str]:
+    """The class names of ``preset``'s dataset."""
+    return list(PRESETS[preset].dataset.CLASS_NAMES)
+
+
+# -- Keras presets --
+
+
+def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
+    """The layers of ``preset`` between its input and its softmax classifier."""
+    L = layers
+    if preset == "digits-mlp":
+        return [
+            L.Flatten(),
+            L.Dense(64, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed),
+        ]
+    if preset == "fashion-mlp":
+        return [
+            L.Flatten(),
+            L.Dense(256, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed),
+            L.Dense(128, activation="relu", **reg),
+            L.Dropout(0.2, seed=seed + 1),
+        ]
+    # digits-cnn pads to keep its 8x8 inputs from shrinking away; the 28x28
+    # presets are Keras' classic MNIST convnet, which does not pad.
+    padding = "same" if preset == "digits-cnn" else "valid"
+    return [
+        L.Conv2D(32, 3, padding=padding, activation="relu", **reg),
+        L.MaxPooling2D(2),
+        L.Conv2D(64, 3, padding=padding, activation="relu", **reg),
+        L.MaxPooling2D(2),
+        L.Flatten(),
+        L.Dropout(0.3 if preset == "digits-cnn" else 0.5, seed=seed),
+    ]
+
+
+def build_model(
+    preset: str, seed: int, kernel_regularizer: Any = None
+) -> models.Sequential:
+    """The uncompiled ``Sequential`` of a Keras preset."""
+    if PRESETS[preset].solver:
+        raise ValueError(f"preset {preset!r} is a Solver model, not a Sequential")
+    reg = {"kernel_regularizer": kernel_regularizer}
+    side = 8 if preset in DIGITS_PRESETS else 28
+    return models.Sequential(
+        [
+            layers.Input((side, side, 1)),
+            *_body(preset, seed, reg),
+            layers.Dense(10, activation="softmax", **reg),
+        ],
+        name=preset,
+        seed=seed,
+    )
+
+
+def digits_data(seed: int = 0) -> tuple[Split, Split]:
+    """The digits train and test sets as (N, 8, 8, 1) images in [0, 1]."""
+    (x_train, y_train), (x_test, y_test) = digits.load_data(seed=seed)
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        return scale_images(x, max_value=16).reshape(-1, 8, 8, 1)
+
+    return (prep(x_train), y_train), (prep(x_test), y_test)
+
+
+def _not_found(e: DatasetNotFoundError) -> CliError:
+    first = str(e).strip().splitlines()[0]
+    return CliError(f"{first} Set ${ENV_VAR}, pass --data DIR, or see `glassnet info`")
+
+
+def keras_data(preset: str, path: str | None) -> tuple[Split, Split]:
+    """The train and test sets of a Keras preset: (N, H, W, 1) images in [0, 1]."""
+    module = PRESETS[preset].dataset
+    if module is digits:
+        if path is not None:
+            raise CliError(f"--data: {preset} uses scikit-learn's bundled digits")
+        return digits_data()
+    try:
+        (x_train, y_train), (x_test, y_test) = module.load_data(path=path)
+    except DatasetNotFoundError as e:
+        raise _not_found(e) from e
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        return scale_images(x, max_value=255).reshape(-1, 28, 28, 1)
+
+    return (prep(x_train), y_train), (prep(x_test), y_test)
+
+
+# -- Solver presets --
+
+
+def solver_data(path: str | None) -> dict[str, np.ndarray]:
+    """cs231n's CIFAR-10 split: 49,000 train, 1,000 val, the mean image subtracted.
+
+    The test set is all 10,000 test images. (Smaller files, as in the tests,
+    keep a tenth of the training images for validation.)
+
+    Besides the six arrays of :func:`glassnet.datasets.get_cifar10_data`, the
+    dict holds ``mean``, the training mean image (H, W, 3) in [0, 255], which
+    the saved model needs to centre new images the same way.
+    """
+    try:
+        (x_train, _), _ = cifar10.load_data(path=path)
+        data = get_cifar10_data(
+            num_training=None,
+            num_validation=min(1000, len(x_train) // 10),
+            num_test=None,
+            subtract_mean=False,
+            path=path,
+        )
+    except DatasetNotFoundError as e:
+        raise _not_found(e) from e
+    mean = data["X_train"].mean(axis=0, dtype=np.float64).astype(np.float32)
+    for part in ("train", "val", "test"):
+        data[f"X_{part}"] -= mean
+    data["mean"] = mean.transpose(1, 2, 0)
+    return data
+
+
+def build_solver_model(preset: str, seed: int) -> Any:
+    """The classic course model of a Solver preset, float32."""
+    from glassnet.classifiers import FullyConnectedNet, ThreeLayerConvNet
+
+    if preset == "cifar10-fc":
+        # The course's best fully-connected model: batchnorm, dropout 0.5.
+        model = FullyConnectedNet(
+            [512, 256, 256],
+            normalization="batchnorm",
+            dropout_keep_ratio=0.5,
+            weight_scale=2e-2,
+            reg=1e-4,
+            seed=seed,
+            dtype=np.float32,
+        )
+        # A seed fixes the course model's dropout mask; training wants a new
+        # mask every step, from a seeded generator.
+        model.dropout_param.pop("seed")
+        model.dropout_rng = backend.rng(seed + 1)
+        return model
+    if preset == "cifar10-convnet":
+        return ThreeLayerConvNet(
+            num_filters=32,
+            filter_size=7,
+            hidden_dim=100,
+            weight_scale=1e-3,
+            reg=1e-3,
+            seed=seed,
+            dtype=np.float32,
+        )
+    raise ValueError(f"preset {preset!r} is not a Solver preset")

@@ -1,0 +1,239 @@
+"""``glassnet train PRESET``: train, evaluate on the test set, write everything.
+
+Keras presets train with ``fit`` and back up after every epoch through
+``callbacks.BackupAndRestore``; Solver presets train with the classic ``Solver``,
+which writes its own checkpoints, and are saved as an equivalent ``Sequential``.
+Either way ``--resume`` continues from the last checkpoint in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet import callbacks, layers, models, optimizers
+from glassnet.cli import outputs
+from glassnet.cli._common import CliError, set_threads
+from glassnet.cli.presets import (
+    PRESETS,
+    build_model,
+    build_solver_model,
+    class_names,
+    keras_data,
+    solver_data,
+)
+from glassnet.datasets import train_val_test_split
+
+BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
+SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train ``args.preset``; print the test accuracy and where the files went."""
+    if args.threads is not None:
+        set_threads(args.threads)
+    preset = PRESETS[args.preset]
+    settings = {
+        "epochs": args.epochs or preset.epochs,
+        "batch_size": args.batch_size or preset.batch_size,
+        "optimizer": args.optimizer or preset.optimizer,
+        "lr": args.lr or preset.lr,
+    }
+    out = Path(args.out or Path("runs") / args.preset)
+    out.mkdir(parents=True, exist_ok=True)
+    train = _train_solver if preset.solver else _train_keras
+    model, logs, seconds, (x_test, y_test), curves = train(args, settings, out)
+    model.save(out / "model.h5")
+    (out / "history.json").write_text(json.dumps(logs, indent=2) + "\n")
+    test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    pred = np.argmax(model.predict(x_test, verbose=0), axis=1)
+    names = class_names(args.preset)
+    plots: list[str] = []
+    if not outputs.has_matplotlib():
+        print("plots skipped: matplotlib is not installed (pip install glassnet[plot])")
+    else:
+        plots = outputs.save_plots(
+            out, model, logs, x_test, y_test, pred, names, curves
+        )
+    report = (args.preset, test, y_test, pred, seconds, plots, names)
+    outputs.write_report(out / "report.md", *report)
+    print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
+    files = ["model.h5", "best.weights.h5", "history.csv", "history.json"]
+    files += ["report.md", BACKUP_DIR if not preset.solver else SOLVER_DIR]
+    files += ["logs"] if args.tensorboard else []
+    print(f"wrote {', '.join(files + plots)} to {out}")
+    return 0
+
+
+def _fresh_or_resumed(args: argparse.Namespace, directory: Path, what: str) -> None:
+    """Without --resume, start over; with it, there must be something to resume."""
+    if not args.resume:
+        shutil.rmtree(directory, ignore_errors=True)
+    elif not directory.is_dir() or not any(directory.iterdir()):
+        raise CliError(
+            f"--resume: expected {what} in {directory}; found none "
+            "(run without --resume to start, with the same --out)"
+        )
+
+
+# -- Keras presets --
+
+
+def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
+    cbs: list[Any] = [
+        callbacks.BackupAndRestore(out / BACKUP_DIR, delete_checkpoint=False),
+        callbacks.ModelCheckpoint(
+            out / "best.weights.h5",
+            monitor="val_accuracy",
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+        callbacks.CSVLogger(out / "history.csv", append=args.resume),
+    ]
+    if args.early_stopping is not None:
+        cbs.append(
+            callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                patience=args.early_stopping,
+                restore_best_weights=True,
+            )
+        )
+    if args.reduce_lr is not None:
+        cbs.append(callbacks.ReduceLROnPlateau(patience=args.reduce_lr))
+    if args.tensorboard:
+        cbs.append(callbacks.TensorBoard(log_dir=out / "logs"))
+    return cbs
+
+
+def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
+    _fresh_or_resumed(args, out / BACKUP_DIR, "a BackupAndRestore checkpoint")
+    (x_train, y_train), test = keras_data(args.preset, args.data)
+    (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
+        x_train, y_train, val_size=0.1, test_size=0, seed=args.seed
+    )
+    model = build_model(args.preset, args.seed)
+    opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=settings["lr"])
+    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    history = model.fit(
+        x_tr,
+        y_tr,
+        batch_size=settings["batch_size"],
+        epochs=settings["epochs"],
+        validation_data=(x_val, y_val),
+        callbacks=_keras_callbacks(args, out),
+        verbose=2,
+    )
+    seconds = time.perf_counter() - start
+    logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return model, logs, seconds, test, None
+
+
+# -- Solver presets --
+
+
+def _latest_checkpoint(directory: Path) -> Path | None:
+    found = []
+    for path in directory.glob("solver_epoch_*.ckpt"):
+        match = re.fullmatch(r"solver_epoch_(\d+)\.ckpt", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path):
+    from glassnet.solver import Solver
+
+    checkpoints = out / SOLVER_DIR
+    _fresh_or_resumed(args, checkpoints, "Solver checkpoints")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    data = solver_data(args.data)
+    model = build_solver_model(args.preset, args.seed)
+    n = len(data["X_train"])
+    solver = Solver(
+        model,
+        {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")},
+        update_rule=settings["optimizer"],
+        optim_config={"learning_rate": settings["lr"]},
+        lr_decay=0.95,
+        batch_size=settings["batch_size"],
+        num_epochs=settings["epochs"],
+        checkpoint_name=str(checkpoints / "solver"),
+        print_every=max(n // settings["batch_size"] // 4, 1),
+        seed=args.seed,
+    )
+    start = time.perf_counter()
+    latest = _latest_checkpoint(checkpoints) if args.resume else None
+    if latest is not None:
+        print(f"resuming from {latest}")
+        solver.resume(latest)
+    else:
+        solver.train()
+    seconds = time.perf_counter() - start
+    seq = _as_sequential(model, data, args.preset)
+    seq.save_weights(out / "best.weights.h5")  # the Solver keeps the best epoch's
+    logs = {
+        "loss": [float(v) for v in solver.loss_history],
+        "accuracy": [float(v) for v in solver.train_acc_history],
+        "val_accuracy": [float(v) for v in solver.val_acc_history],
+    }
+    _write_csv(out / "history.csv", logs)
+    x_test = _images01(data["X_test"], data["mean"])
+    return seq, logs, seconds, (x_test, data["y_test"]), _solver_curves(solver)
+
+
+def _solver_curves(solver: Any):
+    from glassnet import report
+
+    return lambda p: report.plot_training_curves(
+        solver.loss_history, solver.train_acc_history, solver.val_acc_history, p
+    )
+
+
+def _write_csv(path: Path, logs: dict[str, list[float]]) -> None:
+    """One row per accuracy check (epoch 0 is the check before training)."""
+    rows = ["epoch,accuracy,val_accuracy"]
+    for i, (a, v) in enumerate(
+        zip(logs["accuracy"], logs["val_accuracy"], strict=True)
+    ):
+        rows.append(f"{i},{a},{v}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _images01(x_chw: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Undo the course's centring: (N, 3, H, W) centred -> (N, H, W, 3) in [0, 1]."""
+    return ((x_chw.transpose(0, 2, 3, 1) + mean) / 255.0).astype(np.float32)
+
+
+def _as_sequential(model: Any, data: dict[str, np.ndarray], preset: str) -> Any:
+    """The trained classic model as a Sequential on (H, W, 3) images in [0, 1].
+
+    The course feeds its models centred (N, 3, H, W) pixels in [0, 255]; the
+    saved model starts with the layers that do that and ends with a softmax,
+    so that ``evaluate`` and ``predict`` take plain images and give
+    probabilities like every other preset.
+    """
+    mean = data["mean"]  # (H, W, 3), the training images' mean in [0, 255]
+    body = model.to_sequential(input_shape=(3, *mean.shape[:2]))
+    centre = layers.Normalization(axis=(1, 2, 3))
+    seq = models.Sequential(
+        [
+            layers.Input(mean.shape),
+            # (x - mean / 255) / (1 / 255) = 255 x - mean: the course's centring.
+            centre,
+            layers.Permute((3, 1, 2)),
+            *body.layers,
+            layers.Softmax(),  # the classic models output scores
+        ],
+        name=preset,
+    )
+    centre.set_weights([mean / 255.0, np.full(mean.shape, 255.0**-2)])
+    seq.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return seq
