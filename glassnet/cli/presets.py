@@ -39,15 +39,31 @@ class Preset:
     lr: float
     optimizer: str = "adam"
     solver: bool = False  # trained by the classic Solver instead of fit
+    reduce_lr: int | None = None  # ReduceLROnPlateau's patience, unless --reduce-lr
+    reduce_lr_factor: float = 0.1  # and its factor (Keras' default)
+    augment: bool = False  # train on the images and their 1-pixel shifts
     help: str = ""
 
 
 PRESETS: dict[str, Preset] = {
     "digits-mlp": Preset(digits, 30, 32, 1e-3, help="MLP on the 8x8 digits"),
-    "digits-cnn": Preset(digits, 30, 32, 1e-3, help="convnet on the 8x8 digits"),
+    "digits-cnn": Preset(
+        digits,
+        15,
+        32,
+        1e-3,
+        reduce_lr=3,
+        reduce_lr_factor=0.5,
+        augment=True,
+        help="convnet, 8x8 digits",
+    ),
     "mnist-cnn": Preset(mnist, 15, 128, 1e-3, help="Keras' MNIST convnet"),
-    "fashion-mlp": Preset(fashion_mnist, 20, 128, 1e-3, help="MLP, Fashion-MNIST"),
-    "fashion-cnn": Preset(fashion_mnist, 15, 128, 1e-3, help="convnet, Fashion"),
+    "fashion-mlp": Preset(
+        fashion_mnist, 30, 128, 1e-3, reduce_lr=2, help="MLP, Fashion-MNIST"
+    ),
+    "fashion-cnn": Preset(
+        fashion_mnist, 10, 128, 1e-3, reduce_lr=2, help="BN convnet, Fashion-MNIST"
+    ),
     "cifar10-fc": Preset(
         cifar10, 10, 256, 1e-3, solver=True, help="FullyConnectedNet, Solver"
     ),
@@ -78,21 +94,49 @@ def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
     if preset == "fashion-mlp":
         return [
             L.Flatten(),
+            L.Dense(512, activation="relu", **reg),
+            L.Dropout(0.3, seed=seed),
             L.Dense(256, activation="relu", **reg),
-            L.Dropout(0.2, seed=seed),
-            L.Dense(128, activation="relu", **reg),
-            L.Dropout(0.2, seed=seed + 1),
+            L.Dropout(0.3, seed=seed + 1),
         ]
-    # digits-cnn pads to keep its 8x8 inputs from shrinking away; the 28x28
-    # presets are Keras' classic MNIST convnet, which does not pad.
-    padding = "same" if preset == "digits-cnn" else "valid"
+    if preset == "mnist-cnn":  # Keras' classic MNIST convnet, unpadded
+        return [
+            L.Conv2D(32, 3, activation="relu", **reg),
+            L.MaxPooling2D(2),
+            L.Conv2D(64, 3, activation="relu", **reg),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dropout(0.5, seed=seed),
+        ]
+    if preset == "digits-cnn":  # padded, so that the 8x8 inputs do not vanish
+        return [
+            *_conv_bn_relu(32, reg),
+            L.Conv2D(32, 3, padding="same", activation="relu", **reg),
+            L.MaxPooling2D(2),
+            *_conv_bn_relu(64, reg),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(128, activation="relu", **reg),
+            L.Dropout(0.4, seed=seed),
+        ]
+    # fashion-cnn: two conv-batchnorm-relu-pool blocks and a wide dense layer.
     return [
-        L.Conv2D(32, 3, padding=padding, activation="relu", **reg),
+        *_conv_bn_relu(32, reg),
         L.MaxPooling2D(2),
-        L.Conv2D(64, 3, padding=padding, activation="relu", **reg),
+        *_conv_bn_relu(64, reg),
         L.MaxPooling2D(2),
         L.Flatten(),
-        L.Dropout(0.3 if preset == "digits-cnn" else 0.5, seed=seed),
+        L.Dense(256, activation="relu", **reg),
+        L.Dropout(0.5, seed=seed),
+    ]
+
+
+def _conv_bn_relu(filters: int, reg: dict[str, Any]) -> list[Any]:
+    """3x3 'same' convolution without bias (batchnorm's beta is one), BN, ReLU."""
+    return [
+        layers.Conv2D(filters, 3, padding="same", use_bias=False, **reg),
+        layers.BatchNormalization(),
+        layers.ReLU(),
     ]
 
 

@@ -29,7 +29,7 @@ from glassnet.cli.presets import (
     keras_data,
     solver_data,
 )
-from glassnet.datasets import train_val_test_split
+from glassnet.datasets import shift_augment, train_val_test_split
 
 BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
 SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
@@ -105,8 +105,14 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
                 restore_best_weights=True,
             )
         )
-    if args.reduce_lr is not None:
-        cbs.append(callbacks.ReduceLROnPlateau(patience=args.reduce_lr))
+    preset = PRESETS[args.preset]
+    patience = args.reduce_lr or preset.reduce_lr
+    if patience is not None:
+        cbs.append(
+            callbacks.ReduceLROnPlateau(
+                patience=patience, factor=preset.reduce_lr_factor
+            )
+        )
     if args.tensorboard:
         cbs.append(callbacks.TensorBoard(log_dir=out / "logs"))
     return cbs
@@ -118,6 +124,8 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
         x_train, y_train, val_size=0.1, test_size=0, seed=args.seed
     )
+    if PRESETS[args.preset].augment:  # after the split: no shifted val images
+        x_tr, y_tr = shift_augment(x_tr, y_tr)
     model = build_model(args.preset, args.seed)
     opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=settings["lr"])
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -269,6 +269,50 @@ def subtract_channel_mean(
     return x - mean, mean
 
 
+def shift_augment(x: Any, y: Any, shift: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The images plus four copies moved ``shift`` pixels down, up, right and left.
+
+    The simplest data augmentation of the course: small translations keep the
+    label. Pixels shifted in from outside the image are 0.
+
+    Shapes:
+        x: (N, H, W) or (N, H, W, C);  y: (N, ...)
+        returns: (5 N, H, W[, C]) and (5 N, ...), the originals first
+
+    Args:
+        x: images, rows on axis 1 and columns on axis 2.
+        y: their labels, repeated for each copy.
+        shift: pixels to move, smaller than H and W. Defaults to `1`.
+
+    Raises:
+        ValueError: for x of another rank, y of another length, or a bad shift.
+
+    Example:
+        >>> x = np.arange(4.0).reshape(1, 2, 2)
+        >>> xs, ys = shift_augment(x, np.array([7]))
+        >>> xs[1].tolist(), ys.tolist()  # shifted down one row
+        ([[0.0, 0.0], [0.0, 1.0]], [7, 7, 7, 7, 7])
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim not in (3, 4):
+        raise fail("x", "images (N, H, W) or (N, H, W, C)", f"shape {x.shape}")
+    if len(y) != len(x):
+        raise fail("y", f"{len(x)} labels, one per image", len(y))
+    limit = min(x.shape[1], x.shape[2]) - 1
+    check_int("shift", shift, min_value=1, max_value=limit)
+    copies = [x]
+    for axis in (1, 2):
+        for step in (shift, -shift):
+            moved = np.zeros_like(x)
+            src = [slice(None)] * x.ndim
+            dst = [slice(None)] * x.ndim
+            src[axis] = slice(0, -step) if step > 0 else slice(-step, None)
+            dst[axis] = slice(step, None) if step > 0 else slice(0, step)
+            moved[tuple(dst)] = x[tuple(src)]
+            copies.append(moved)
+    return np.concatenate(copies), np.concatenate([y] * len(copies))
+
+
 def get_cifar10_data(
     num_training: int | None = 49000,
     num_validation: int = 1000,
@@ -385,6 +429,7 @@ __all__ = [
     "get_cifar10_data",
     "kfold",
     "scale_images",
+    "shift_augment",
     "subtract_channel_mean",
     "to_categorical",
     "train_val_test_split",

@@ -356,11 +356,16 @@ def test_presets_build_the_keras_models_with_their_settings():
     mlp = presets.build_model("fashion-mlp", 0)
     kinds = [type(layer).__name__ for layer in mlp.layers]
     assert kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
-    assert mlp.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
+    assert mlp.count_params() == 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10
     cnn = presets.build_model("mnist-cnn", 0)
     # 320 + 18,496 + 16,010: the 34,826 of keras.io/examples/vision/mnist_convnet.
     assert cnn.count_params() == 34826
-    assert presets.PRESETS["fashion-mlp"].epochs == 20
+    assert presets.PRESETS["fashion-mlp"].epochs == 30
+    bn = presets.build_model("fashion-cnn", 0)
+    kinds = [type(layer).__name__ for layer in bn.layers]
+    assert kinds[:4] == ["Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D"]
+    # 288 + 128 (BN) + 18,432 + 256 + 3,136 * 256 + 256 + 2,570
+    assert bn.count_params() == 288 + 128 + 18432 + 256 + 3136 * 256 + 256 + 2570
     mnist = presets.PRESETS["mnist-cnn"]
     assert (mnist.epochs, mnist.batch_size, mnist.optimizer, mnist.lr) == (
         15,

@@ -10,6 +10,7 @@ from glassnet.datasets.utils import (
     get_cifar10_data,
     kfold,
     scale_images,
+    shift_augment,
     subtract_channel_mean,
     to_categorical,
     train_val_test_split,
@@ -211,3 +212,30 @@ def test_cifar10_data_counts_beyond_the_data_are_refused(tmp_path, rng, monkeypa
         get_cifar10_data(9, 2, 1, path=tmp_path)
     with pytest.raises(ValueError, match="num_test"):
         get_cifar10_data(5, 0, 3, path=tmp_path)
+
+
+def test_shift_augment_adds_four_one_pixel_shifts_with_zero_fill(rng):
+    x = rng.random((3, 5, 6, 2))
+    y = np.array([0, 1, 2])
+    xs, ys = shift_augment(x, y)
+    assert xs.shape == (15, 5, 6, 2) and ys.tolist() == [0, 1, 2] * 5
+    np.testing.assert_array_equal(xs[:3], x)
+    down, up, right, left = xs[3:6], xs[6:9], xs[9:12], xs[12:15]
+    np.testing.assert_array_equal(down[:, 1:], x[:, :-1])
+    np.testing.assert_array_equal(up[:, :-1], x[:, 1:])
+    np.testing.assert_array_equal(right[:, :, 1:], x[:, :, :-1])
+    np.testing.assert_array_equal(left[:, :, :-1], x[:, :, 1:])
+    for moved, edge in ((down, 0), (up, -1)):
+        assert not moved[:, edge].any()
+    for moved, edge in ((right, 0), (left, -1)):
+        assert not moved[:, :, edge].any()
+
+
+def test_shift_augment_checks_its_arguments(rng):
+    x = rng.random((2, 4, 4))
+    with pytest.raises(ValueError, match="shift"):
+        shift_augment(x, [0, 1], shift=4)
+    with pytest.raises(ValueError, match="y"):
+        shift_augment(x, [0])
+    with pytest.raises(ValueError, match="x"):
+        shift_augment(x[0], [0, 1])
