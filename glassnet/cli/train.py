@@ -107,6 +107,11 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
         )
     preset = PRESETS[args.preset]
     patience = args.reduce_lr or preset.reduce_lr
+    if patience is not None and preset.cosine:
+        raise CliError(
+            f"--reduce-lr: {args.preset} follows a cosine learning-rate schedule "
+            "over its epochs; leave --reduce-lr out"
+        )
     if patience is not None:
         cbs.append(
             callbacks.ReduceLROnPlateau(
@@ -127,7 +132,11 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     if PRESETS[args.preset].augment:  # after the split: no shifted val images
         x_tr, y_tr = shift_augment(x_tr, y_tr)
     model = build_model(args.preset, args.seed)
-    opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=settings["lr"])
+    lr = settings["lr"]
+    if PRESETS[args.preset].cosine:
+        steps = -(-len(x_tr) // settings["batch_size"]) * settings["epochs"]
+        lr = optimizers.CosineDecay(lr, decay_steps=steps)
+    opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=lr)
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     history = model.fit(
