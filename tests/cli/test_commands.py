@@ -10,7 +10,7 @@ import pytest
 import glassnet
 from glassnet.cli import main, outputs, presets, sanity
 from glassnet.models import load_model
-from tests.datasets.builders import closed_port_url, write_idx_dataset
+from tests.datasets.builders import closed_port_url
 
 PLOTS = [
     "history.png",
@@ -324,14 +324,6 @@ def test_train_without_the_dataset_gives_one_line_and_exit_code_2(
     assert "--data" in err and "GLASSNET_DATA" in err
     assert len(err.strip().splitlines()) == 1
     assert not list((no_dataset_anywhere / ".cache").rglob("*.gz"))
-
-
-@pytest.fixture(scope="module")
-def fake_fashion(tmp_path_factory):
-    """Small Fashion-MNIST-format IDX files: 200 training and 50 test images."""
-    where = tmp_path_factory.mktemp("fashion")
-    write_idx_dataset(where, np.random.default_rng(0), n_train=200, n_test=50)
-    return where
 
 
 @pytest.mark.parametrize("preset", ["fashion-mlp", "fashion-cnn"])

@@ -6,14 +6,6 @@ import pytest
 from glassnet import layers, models
 from glassnet.cli import evaluate, main, presets
 from glassnet.datasets import cifar10, digits, fashion_mnist, mnist
-from tests.datasets.builders import write_idx_dataset
-
-
-@pytest.fixture(scope="module")
-def fake_fashion(tmp_path_factory):
-    where = tmp_path_factory.mktemp("fashion")
-    write_idx_dataset(where, np.random.default_rng(0), n_train=20, n_test=12)
-    return where
 
 
 def _saved(tmp_path, preset):

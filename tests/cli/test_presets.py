@@ -4,17 +4,8 @@ import json
 import math
 
 import numpy as np
-import pytest
 
 from glassnet.cli import main
-from tests.datasets.builders import write_idx_dataset
-
-
-@pytest.fixture(scope="module")
-def fake_fashion(tmp_path_factory):
-    where = tmp_path_factory.mktemp("fashion")
-    write_idx_dataset(where, np.random.default_rng(0), n_train=200, n_test=20)
-    return where
 
 
 def test_fashion_cnn_decays_its_learning_rate_along_a_cosine(fake_fashion, tmp_path):
