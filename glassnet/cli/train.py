@@ -168,6 +168,16 @@ def _latest_checkpoint(directory: Path) -> Path | None:
 def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     from glassnet.solver import Solver
 
+    for flag, value in (
+        ("--early-stopping", args.early_stopping),
+        ("--reduce-lr", args.reduce_lr),
+        ("--tensorboard", args.tensorboard),
+    ):
+        if value:
+            raise CliError(
+                f"{flag}: {args.preset} trains with the classic Solver, which takes "
+                "no callbacks (it keeps the best epoch and decays the rate by 0.95)"
+            )
     checkpoints = out / SOLVER_DIR
     _fresh_or_resumed(args, checkpoints, "Solver checkpoints")
     checkpoints.mkdir(parents=True, exist_ok=True)

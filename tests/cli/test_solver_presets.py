@@ -104,3 +104,10 @@ def test_resume_without_a_checkpoint_says_so(fake_cifar, tmp_path, capsys):
     assert _train("cifar10-fc", fake_cifar, tmp_path, "--resume") == 2
     err = capsys.readouterr().err
     assert "--resume" in err and "checkpoints" in err
+
+
+@pytest.mark.parametrize("flag", [["--tensorboard"], ["--early-stopping", "2"]])
+def test_solver_presets_refuse_keras_callbacks(flag, fake_cifar, tmp_path, capsys):
+    assert _train("cifar10-fc", fake_cifar, tmp_path, *flag) == 2
+    err = capsys.readouterr().err
+    assert flag[0] in err and "Solver" in err
