@@ -24,7 +24,7 @@ from glassnet.cli._common import CliError, Parser, positive_float, positive_int
 from glassnet.cli.evaluate import DATASETS, cmd_evaluate, cmd_summary
 from glassnet.cli.info import cmd_gradcheck, cmd_info
 from glassnet.cli.predict import cmd_predict
-from glassnet.cli.presets import DIGITS_PRESETS, PRESETS
+from glassnet.cli.presets import PRESETS
 from glassnet.cli.sanity import cmd_sanity
 from glassnet.cli.train import cmd_train
 from glassnet.datasets._sources import ENV_VAR
@@ -107,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=positive_int, default=3)
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("sanity", parents=[common], help="training sanity checks")
-    p.add_argument("preset", nargs="?", default="digits-mlp", choices=DIGITS_PRESETS)
+    keras_presets = [name for name, p in PRESETS.items() if not p.solver]
+    p.add_argument("preset", nargs="?", default="digits-mlp", choices=keras_presets)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", metavar="DIR", help="as for train")
     p.add_argument(
         "--overfit-lr",
         type=positive_float,

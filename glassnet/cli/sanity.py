@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from glassnet import optimizers, regularizers
-from glassnet.cli.presets import PRESETS, build_model, digits_data
-from glassnet.datasets import digits
+from glassnet.cli.presets import PRESETS, build_model, class_names, keras_data
+
+SAMPLES = 2000  # training images the loss checks average over
 
 
 def _compiled(preset: str, seed: int, lr: float, reg: Any = None) -> Any:
@@ -36,8 +37,9 @@ def _overfit_epochs(model: Any, x: np.ndarray, y: np.ndarray, limit: int) -> int
 
 def cmd_sanity(args: argparse.Namespace) -> int:
     """Print the pass/fail table of the sanity checks; 1 if any fails."""
-    (x, y), _ = digits_data()
-    num_classes = len(digits.CLASS_NAMES)
+    (x, y), _ = keras_data(args.preset, args.data)
+    x, y = x[:SAMPLES], y[:SAMPLES]
+    num_classes = len(class_names(args.preset))
     lr = PRESETS[args.preset].lr
 
     def loss(model: Any) -> float:
@@ -74,7 +76,8 @@ def cmd_sanity(args: argparse.Namespace) -> int:
             epochs <= limit,
         ),
     ]
-    print(f"sanity checks of {args.preset} on digits")
+    dataset = PRESETS[args.preset].dataset.__name__.rsplit(".", 1)[-1]
+    print(f"sanity checks of {args.preset} on {len(x)} {dataset} training images")
     print(f"{'check':<46}{'value':>12}{'target':>20}  result")
     for name, value, target, ok in rows:
         print(f"{name:<46}{value:>12}{target:>20}  {'PASS' if ok else 'FAIL'}")

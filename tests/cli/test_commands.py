@@ -373,3 +373,10 @@ def test_tensorboard_writes_train_and_validation_event_files(tmp_path):
     assert main([*argv, "--out", str(tmp_path)]) == 0
     for run in ("train", "validation"):
         assert list((tmp_path / "logs" / run).glob("events.out.tfevents*")), run
+
+
+def test_sanity_runs_on_the_presets_own_dataset(fake_fashion, capsys):
+    assert main(["sanity", "fashion-mlp", "--data", str(fake_fashion)]) == 0
+    out = capsys.readouterr().out
+    assert "on 200 fashion_mnist training images" in out
+    assert out.strip().endswith("3 passed, 0 failed")

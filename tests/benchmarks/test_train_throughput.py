@@ -1,0 +1,58 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import _throughput_models as tm  # noqa: E402
+import train_throughput  # noqa: E402
+
+
+def test_dense_flops_are_two_per_multiply_add():
+    # 4 samples x 3 inputs x 5 units = 60 multiply-adds.
+    assert tm.dense_flops(4, 3, 5) == 120
+
+
+def test_conv2d_flops_count_one_dot_product_per_output():
+    # 2 samples, 6x6 outputs, 4 filters, each a 3*3*3 = 27-term dot product:
+    # 2 * 36 * 4 * 27 = 7776 multiply-adds.
+    assert tm.conv2d_flops(2, 6, 6, 3, 4, 3, 3) == 2 * 7776
+
+
+def test_model_flops_walk_counts_conv_and_dense_layers():
+    model = tm.glassnet_model("cnn_mnist")
+    forward, train = tm.train_flops_per_sample(model)
+    # Hand count: conv 28->26 (3x3x1 -> 32), pool 13, conv 13->11 (3x3x32 -> 64),
+    # pool 5, dense 5*5*64 -> 10.
+    expected = 2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 10)
+    assert forward == expected
+    assert train == 3 * expected
+
+
+@pytest.mark.parametrize("name", list(tm.MODELS))
+def test_glassnet_and_torch_models_have_equal_parameter_counts(name):
+    pytest.importorskip("torch")
+    glassnet_count = tm.glassnet_param_count(tm.glassnet_model(name))
+    torch_count = tm.torch_param_count(tm.torch_model(name)[0])
+    assert glassnet_count == torch_count
+
+
+def test_mlp_small_has_the_keras_parameter_count():
+    # Keras' summary for Flatten-Dense(128)-Dense(10) on 28x28: 101,770 parameters.
+    assert tm.glassnet_param_count(tm.glassnet_model("mlp_small")) == 101770
+
+
+def test_glassnet_timing_runs_two_steps():
+    spec = tm.MODELS["mlp_small"]
+    batches = train_throughput._batches(spec, count=2)
+    seconds = train_throughput.glassnet_steps(
+        tm.glassnet_model("mlp_small"), batches, 2
+    )
+    assert seconds > 0
+
+
+def test_glassnet_peak_memory_is_positive():
+    batches = train_throughput._batches(tm.MODELS["mlp_small"], count=1)
+    assert train_throughput.glassnet_peak_bytes("mlp_small", batches) > 0
