@@ -50,7 +50,7 @@ PRESETS: dict[str, Preset] = {
     "digits-mlp": Preset(digits, 30, 32, 1e-3, help="MLP on the 8x8 digits"),
     "digits-cnn": Preset(
         digits,
-        15,
+        20,
         32,
         1e-3,
         reduce_lr=3,
