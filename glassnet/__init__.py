@@ -29,6 +29,7 @@ from glassnet import (
     regularizers,
     saving,
     solver,
+    utils,
 )
 from glassnet.layers import Input
 from glassnet.models import Sequential
@@ -58,4 +59,5 @@ __all__ = [
     "regularizers",
     "saving",
     "solver",
+    "utils",
 ]

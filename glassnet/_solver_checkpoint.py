@@ -8,8 +8,10 @@ Array entries have generated names, so parameter names never become file names:
   an array (Adam's ``m``, ``v``, a momentum ``velocity``) or a NumPy scalar;
 * ``bn_<l>_<stat>`` / ``best_bn_<l>_<stat>``: running statistics of ``bn_params[l]``;
 * ``meta``: UTF-8 JSON stored as a uint8 array: epoch, update rule name,
-  hyperparameters, histories, best accuracy, JSON-valued config entries and the
-  generator's state.
+  hyperparameters, histories, best accuracy, JSON-valued config entries, the
+  generator's state and, in files of this version (optional in older ones),
+  the ``iteration`` and the state of the model's ``dropout_rng``
+  (``model_rng_state``, null when the model has none).
 
 Reading uses ``np.load(..., allow_pickle=False)`` and checks every field against
 the model before anything is changed, so loading never runs code and a bad file
@@ -113,8 +115,15 @@ def _checkpoint_state(solver: Solver) -> tuple[dict[str, Array], dict[str, Any]]
         "val_acc_history": solver.val_acc_history,
         "best_val_acc": solver.best_val_acc,
         "rng_state": solver._rng.bit_generator.state,
+        "iteration": solver.iteration,
+        "model_rng_state": _model_rng_state(model),
     }
     return arrays, meta
+
+
+def _model_rng_state(model: Any) -> dict | None:
+    bit_generator = getattr(getattr(model, "dropout_rng", None), "bit_generator", None)
+    return None if bit_generator is None else bit_generator.state
 
 
 def _encode_config(config: dict, i: int, pname: str, arrays: dict) -> list:
@@ -259,6 +268,26 @@ def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> Non
     _check_bn(layers, meta["bn"], arrays, where)
     _check_rule(solver, meta["update_rule"], where)
     rng_state = _check_rng_state(solver._rng, meta["rng_state"], where)
+    model_rng = getattr(solver.model, "dropout_rng", None)
+    model_rng_state = meta.get("model_rng_state")
+    if model_rng_state is not None:
+        _require(
+            hasattr(model_rng, "bit_generator"),
+            f"{where} meta['model_rng_state']",
+            "a model with a dropout_rng generator to restore it into",
+            f"model.dropout_rng = {model_rng!r}",
+        )
+        _check_rng_state(model_rng, model_rng_state, where)
+    per_epoch = max(solver.X_train.shape[0] // solver.batch_size, 1)
+    iteration = meta.get("iteration", meta["epoch"] * per_epoch)
+    _require(
+        isinstance(iteration, int)
+        and not isinstance(iteration, bool)
+        and iteration >= 0,
+        f"{where} meta['iteration']",
+        "an int >= 0",
+        repr(iteration),
+    )
 
     def dev(a: np.ndarray, like: Array) -> Array:
         return backend.get_array_module(like).asarray(a)
@@ -283,7 +312,10 @@ def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> Non
     solver.val_acc_history = list(meta["val_acc_history"])
     solver.best_val_acc = meta["best_val_acc"]
     solver.epoch = meta["epoch"]
+    solver.iteration = iteration
     solver._rng.bit_generator.state = rng_state
+    if model_rng_state is not None:
+        model_rng.bit_generator.state = model_rng_state
 
 
 def _check_params(params: dict, meta: dict, arrays: dict, where: str) -> None:

@@ -28,7 +28,13 @@ Cache: TypeAlias = Any
 _BACKENDS = ("numpy", "cupy")
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 
-_state: dict[str, Any] = {"name": "numpy", "xp": np, "floatx": np.dtype(np.float32)}
+_state: dict[str, Any] = {
+    "name": "numpy",
+    "xp": np,
+    "floatx": np.dtype(np.float32),
+    # Set by seed_generators: hands out the seeds of the generators made without one.
+    "seeder": None,
+}
 
 
 def get_array_module(*arrays: Any) -> ModuleType:
@@ -107,10 +113,13 @@ def set_floatx(dtype: Any) -> None:
 def rng(seed: int | None | np.random.Generator = None) -> np.random.Generator:
     """Return a random generator: a new one seeded with ``seed``, or ``seed`` itself.
 
-    Passing generators explicitly (never a global seed) keeps runs reproducible.
+    Passing generators explicitly keeps runs reproducible. Without a seed the
+    generator draws fresh entropy, unless :func:`seed_generators` (which
+    ``glassnet.utils.set_random_seed`` calls) fixed the seeds handed out.
 
     Args:
-        seed: an int, None (fresh entropy) or an existing ``Generator``.
+        seed: an int, None (fresh entropy, or the next seed of
+            :func:`seed_generators`) or an existing ``Generator``.
             Defaults to `None`.
 
     Returns:
@@ -124,7 +133,28 @@ def rng(seed: int | None | np.random.Generator = None) -> np.random.Generator:
         raise ValueError(
             f"seed: expected an int, None or a Generator; received {seed!r}"
         )
+    if seed is None and _state["seeder"] is not None:
+        seed = int(_state["seeder"].integers(2**63))
     return _state["xp"].random.default_rng(seed)
+
+
+def seed_generators(seed: int | None) -> None:
+    """Make every later ``rng(None)`` a generator seeded from ``seed``, in order.
+
+    The n-th generator made without a seed after ``seed_generators(s)`` is the
+    same in every run; ``None`` goes back to fresh entropy.
+
+    Args:
+        seed: an int >= 0, or None.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise ValueError(f"seed: expected an int >= 0 or None; received {seed!r}")
+    _state["seeder"] = None if seed is None else np.random.default_rng(seed)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -141,6 +171,7 @@ __all__ = [
     "floatx",
     "get_array_module",
     "rng",
+    "seed_generators",
     "set_backend",
     "set_floatx",
     "to_numpy",

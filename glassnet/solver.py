@@ -8,11 +8,16 @@ A model with batch normalisation also has ``bn_params``, a list of dicts whose
 parameters and writes into its checkpoints.
 
 Checkpoints are single ``.npz`` files (never pickles) written atomically; see
-:meth:`Solver.load_checkpoint` and :meth:`Solver.resume`.
+:meth:`Solver.load_checkpoint` and :meth:`Solver.resume`. They hold the
+iteration, the Solver's generator and the model's ``dropout_rng``, so a resumed
+run is bitwise identical to an uninterrupted one. With a ``checkpoint_name``,
+Ctrl-C lets the current iteration finish, writes
+``<checkpoint_name>_iteration_<t>.ckpt`` and raises ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -36,6 +41,7 @@ from glassnet._solver_checkpoint import (
 )
 from glassnet.backend import Array
 from glassnet.optim import RULES, get_rule
+from glassnet.utils import defer_sigint
 
 _DEFAULTS: dict[str, Any] = {
     "update_rule": "sgd",
@@ -159,6 +165,7 @@ class Solver:
     def _reset(self) -> None:
         """Set up the bookkeeping variables; called by ``__init__`` only."""
         self.epoch = 0
+        self.iteration = 0
         self.best_val_acc: float = 0
         self.best_params: dict[str, Array] = {}
         self.best_bn_stats: list[dict[str, Array]] = []
@@ -177,6 +184,12 @@ class Solver:
         loss, grads = self.model.loss(
             self.X_train[batch_mask], self.y_train[batch_mask]
         )
+        if not math.isfinite(float(loss)):
+            raise RuntimeError(
+                f"the loss became {float(loss)} at epoch {self.epoch + 1}, "
+                f"iteration {self.iteration + 1}; training stopped. Try a lower "
+                "learning rate (optim_config['learning_rate'])"
+            )
         self.loss_history.append(float(loss))
         missing = [p for p in self.model.params if p not in grads]
         if missing:
@@ -232,14 +245,44 @@ class Solver:
     def train(self) -> None:
         """Run the optimisation, then copy the best parameters into the model.
 
-        After :meth:`load_checkpoint`, training continues from the saved epoch.
+        After :meth:`load_checkpoint`, training continues from the saved
+        iteration.
+
+        Raises:
+            ValueError: for labels outside the model's class range.
+            RuntimeError: when the loss becomes NaN or infinite.
+            KeyboardInterrupt: on Ctrl-C, after writing a checkpoint when there
+                is a ``checkpoint_name``.
         """
+        if not bn_params(self.model):
+            self._check_labels()
+        with defer_sigint(enabled=self.checkpoint_name is not None) as sigint:
+            self._train_loop(sigint)
+        if self.best_params:
+            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+            for bn_param, stats in zip(
+                bn_params(self.model), self.best_bn_stats, strict=False
+            ):
+                bn_param.update({k: v.copy() for k, v in stats.items()})
+
+    def _check_labels(self) -> None:
+        """Every label must be in [0, C), C the width of the model's scores.
+
+        Checked before training; with batch normalisation, whose test-mode
+        scores need running statistics, at the first accuracy check instead."""
+        num_classes = self.model.loss(self.X_val[:1]).shape[1]
+        check_labels("data['y_train']", self.y_train, num_classes)
+        check_labels("data['y_val']", self.y_val, num_classes)
+
+    def _train_loop(self, sigint: Any) -> None:
         iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
-        start = self.epoch * iterations_per_epoch if self._resuming else 0
+        if not self._resuming:
+            self.iteration = 0
         self._resuming = False
-        for t in range(start, num_iterations):
+        for t in range(self.iteration, num_iterations):
             self._step()
+            self.iteration = t + 1
             if self.verbose and t % self.print_every == 0:
                 loss = self.loss_history[-1]
                 print(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
@@ -253,19 +296,21 @@ class Solver:
                 self._record_accuracy()
                 if epoch_end and self.checkpoint_name is not None:
                     self._save_checkpoint()
-        if self.best_params:
-            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
-            for bn_param, stats in zip(
-                bn_params(self.model), self.best_bn_stats, strict=False
-            ):
-                bn_param.update({k: v.copy() for k, v in stats.items()})
+            if sigint.requested:
+                raise self._interrupted(num_iterations)
+
+    def _interrupted(self, num_iterations: int) -> KeyboardInterrupt:
+        """Save a checkpoint after the iteration Ctrl-C was deferred to."""
+        path = f"{self.checkpoint_name}_iteration_{self.iteration:d}.ckpt"
+        save_checkpoint(self, path)
+        return KeyboardInterrupt(
+            f"training interrupted after iteration {self.iteration} of "
+            f"{num_iterations}; {path} holds it: Solver.resume({path!r}) goes on"
+        )
 
     def _record_accuracy(self) -> None:
         if not self.train_acc_history:
-            # The first check knows the class count C: every label must be in [0, C).
-            num_classes = self.model.loss(self.X_val[:1]).shape[1]
-            check_labels("data['y_train']", self.y_train, num_classes)
-            check_labels("data['y_val']", self.y_val, num_classes)
+            self._check_labels()
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )

@@ -1,11 +1,15 @@
 """``BackupAndRestore``: resume an interrupted ``fit`` exactly where it stopped.
 
-At the end of every epoch one checkpoint, ``<backup_dir>/checkpoint.h5``, holds
-all that training depends on: a whole-model file (see :mod:`glassnet.saving`:
-weights, optimizer slots, iterations and learning rate, generator states) plus
+At the end of every epoch (or every ``save_freq`` batches, and when Ctrl-C
+stops ``fit``) one checkpoint, ``<backup_dir>/checkpoint.h5``, holds all that
+training depends on: a whole-model file (see :mod:`glassnet.saving`: weights,
+optimizer slots, iterations and learning rate, generator states) plus
 
 * ``training`` metadata: the epochs done, whether a callback stopped training,
-  and the ``History`` so far (``epoch`` and ``history``);
+  the ``History`` so far (``epoch`` and ``history``) and, for a backup taken
+  inside an epoch, the position in it: the ``batch``es done, the generator
+  state the epoch's shuffle order was drawn from (``epoch_rng``), the running
+  ``loss_sum`` and sample ``count``, and each metric's ``(total, count)``;
 * ``callbacks`` metadata: per callback given to ``fit`` that has a state (a
   non-empty :meth:`~glassnet.callbacks.base.Callback.get_state`), its class
   name, its position in the list and the JSON part of its state;
@@ -24,43 +28,53 @@ replaced by it, with a warning, and ``fit`` redoes the epoch in between.
 from __future__ import annotations
 
 import contextlib
-import json
+import glob
 import os
 import warnings
 from typing import Any
 
-import numpy as np
-
 from glassnet._checks import fail
-from glassnet._safetensors_file import invalid, json_field
+from glassnet._safetensors_file import invalid
+from glassnet.callbacks._backup_state import (
+    POSITION,
+    Payload,
+    decode_states,
+    encode_state,
+    get_state,
+    read_backup,
+    training_state,
+)
 from glassnet.callbacks.base import Callback, Logs
 from glassnet.errors import InvalidFileError
 
 CHECKPOINT = "checkpoint.h5"
 PREVIOUS = "checkpoint.prev.h5"
-_FLOATS = ("float16", "float32", "float64")  # the dtypes glassnet files hold
-
-Payload = tuple[str, dict[str, str], dict[str, np.ndarray]]
 
 
 class BackupAndRestore(Callback):
-    """Back up the whole training state every epoch; restore it in the next ``fit``.
+    """Back up the whole training state as it goes; restore it in the next ``fit``.
 
     When ``fit`` starts and ``<backup_dir>/checkpoint.h5`` exists, the model's
     weights, optimizer state, learning rate and random generators, the state of
     every callback that has one (matched in order and by class name) and the
-    ``History`` are restored, and training goes on at the epoch after the last
-    one backed up: a resumed run ends bitwise identical to an uninterrupted
-    one. The model and callbacks must be built as in the interrupted run.
+    ``History`` are restored, and training goes on where the backup was taken,
+    after the last epoch or, inside an epoch, at the next batch of the same
+    shuffle order: a resumed run ends bitwise identical to an uninterrupted
+    one. The model, data and callbacks must be as in the interrupted run.
+
+    Ctrl-C (SIGINT) during ``fit`` lets the current batch finish, backs up, and
+    raises ``KeyboardInterrupt`` with a message saying how to go on (a second
+    Ctrl-C interrupts at once). Without this callback ``fit`` is interrupted
+    at once, as in Keras.
     Unlike Keras, ``model.history`` then holds every epoch, the restored ones
     included. The checkpoint is deleted when ``fit`` ends normally (not when it
     ends with an exception) if ``delete_checkpoint``.
 
     Args:
         backup_dir: the directory of the checkpoint files; made when needed.
-        save_freq: ``"epoch"`` backs up at the end of every epoch; ``False``
-            never backs up (only restores). Backups every N batches are not
-            supported yet. Defaults to `"epoch"`.
+        save_freq: ``"epoch"`` backs up at the end of every epoch; an int N
+            every N training batches (counted across epochs, as in Keras);
+            ``False`` never backs up (only restores). Defaults to `"epoch"`.
         delete_checkpoint: delete the checkpoint files when training ends.
             Defaults to `True`.
         save_before_preemption: accepted for tf.keras compatibility; only
@@ -103,20 +117,18 @@ class BackupAndRestore(Callback):
     def __init__(
         self,
         backup_dir: str | os.PathLike[str],
-        save_freq: str | bool = "epoch",
+        save_freq: str | int | bool = "epoch",
         delete_checkpoint: bool = True,
         save_before_preemption: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(backup_dir, str | os.PathLike) or not os.fspath(backup_dir):
             raise fail("backup_dir", "a non-empty directory path", repr(backup_dir))
-        if save_freq != "epoch" and save_freq is not False:
-            raise fail(
-                "save_freq",
-                "'epoch' or False (only backups at the end of each epoch are "
-                "supported so far)",
-                repr(save_freq),
-            )
+        natural = isinstance(save_freq, int) and not isinstance(save_freq, bool)
+        if not (
+            save_freq == "epoch" or save_freq is False or natural and save_freq > 0
+        ):
+            raise fail("save_freq", "'epoch', an int >= 1 or False", repr(save_freq))
         for name, flag in (
             ("delete_checkpoint", delete_checkpoint),
             ("save_before_preemption", save_before_preemption),
@@ -130,6 +142,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = delete_checkpoint
         self.save_before_preemption = save_before_preemption
         self._callbacks: list[Any] = []
+        self._batches_seen = 0
 
     @property
     def checkpoint_path(self) -> str:
@@ -146,12 +159,32 @@ class BackupAndRestore(Callback):
     def resume_training(self, callbacks: list[Callback]) -> int | None:
         """Restore the latest backup, if any; return the epoch to go on at."""
         self._callbacks = list(callbacks)
+        self._remove_partial_writes()
         payload = self._read()
         return None if payload is None else self._restore(*payload)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._batches_seen = 0
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if isinstance(self.save_freq, str | bool):
+            return
+        self._batches_seen += 1
+        if self._batches_seen >= self.save_freq:
+            self._save()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self.save_freq == "epoch":
             self._save(epoch)
+
+    def backup_now(self) -> str:
+        """Back up the state ``fit`` is in now (it calls this on Ctrl-C).
+
+        Returns:
+            The path of the checkpoint written.
+        """
+        self._save()
+        return self.checkpoint_path
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if not self.delete_checkpoint:
@@ -162,30 +195,51 @@ class BackupAndRestore(Callback):
         with contextlib.suppress(OSError):
             os.rmdir(self.backup_dir)  # only when nothing else is in it
 
+    def _remove_partial_writes(self) -> None:
+        """Temporary files of a save that a crash cut short (``glassnet._io``)."""
+        for name in (CHECKPOINT, PREVIOUS):
+            for path in glob.glob(
+                os.path.join(glob.escape(self.backup_dir), f".tmp-*-{name}")
+            ):
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+
     def _stateful(self) -> list[tuple[int, Any]]:
         """The callbacks with a state, by position: only they must match a backup,
         so that one may drop a stateless one (the one that interrupted)."""
-        return [(i, cb) for i, cb in enumerate(self._callbacks) if _get_state(i, cb)]
+        return [(i, cb) for i, cb in enumerate(self._callbacks) if get_state(i, cb)]
 
     # -- backing up --
 
-    def _save(self, epoch: int) -> None:
+    def _save(self, epoch: int | None = None) -> None:
+        """Back up; ``fit`` keeps the position in ``model._fit_progress`` (a
+        model driven by hand, without it, is backed up after ``epoch``)."""
         from glassnet._safetensors_file import write_file
         from glassnet.saving import _dumps, _model_payload
 
+        self._batches_seen = 0
+        progress = getattr(self.model, "_fit_progress", None)
+        if progress is None:
+            progress = {"epoch": 0 if epoch is None else epoch + 1, "batch": 0}
         tensors, meta = _model_payload(self.model)
         entries = []
         for i, cb in self._stateful():
-            entry, arrays = _encode_state(i, cb)
+            entry, arrays = encode_state(i, cb)
             entries.append(entry)
             tensors.update(arrays)
         history = getattr(self.model, "history", None)
         training = {
-            "epochs_done": epoch + 1,
+            "epochs_done": progress["epoch"],
             "stop_training": bool(getattr(self.model, "stop_training", False)),
             "epoch": list(getattr(history, "epoch", [])),
             "history": dict(getattr(history, "history", {})),
         }
+        if progress["batch"]:
+            metrics = [[m.total, m.count] for m in self.model._all_metrics()]
+            training.update(
+                {k: progress[k] for k in ("batch", "epoch_rng", "loss_sum", "count")},
+                metrics=metrics,
+            )
         meta["training"] = _dumps("training state", training)
         meta["callbacks"] = _dumps("callback states", {"callbacks": entries})
         os.makedirs(self.backup_dir, exist_ok=True)
@@ -202,7 +256,7 @@ class BackupAndRestore(Callback):
         error: InvalidFileError | None = None
         for path in present:
             try:
-                payload = _read_backup(path)
+                payload = read_backup(path)
             except InvalidFileError as e:
                 error = error or e
                 continue
@@ -223,9 +277,9 @@ class BackupAndRestore(Callback):
     def _restore(self, path: str, meta: dict[str, str], tensors: dict) -> int:
         from glassnet.saving import _restore_into
 
-        training = _training_state(path, meta)
+        training = training_state(path, meta)
         stateful = self._stateful()
-        states = _decode_states(path, meta, tensors, stateful)
+        states = decode_states(path, meta, tensors, stateful)
         _restore_into(path, self.model, meta, tensors)
         for (i, cb), state in zip(stateful, states, strict=True):
             try:
@@ -238,153 +292,31 @@ class BackupAndRestore(Callback):
             history.epoch = list(training["epoch"])
             history.history = {k: list(v) for k, v in training["history"].items()}
         done = training["epochs_done"]
+        if training.get("batch"):
+            self._restore_position(path, done, training)
         if training["stop_training"]:
             # A callback had stopped training: nothing is left but on_train_end.
             return max(done, self.params.get("epochs", done))
         return done
 
-
-def _is_array(value: Any) -> bool:
-    return (
-        hasattr(value, "shape") and hasattr(value, "dtype") and not np.isscalar(value)
-    )
-
-
-def _get_state(i: int, cb: Any) -> dict[str, Any]:
-    get_state = getattr(cb, "get_state", None)
-    state = {} if get_state is None else get_state()
-    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-        where = f"state of callback {i} ({type(cb).__name__})"
-        raise fail(where, "a dict with str keys", repr(state)[:200])
-    return state
-
-
-def _encode_state(i: int, cb: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Callback ``i``'s entry (class name, JSON state, array layout) and arrays."""
-    where = f"state of callback {i} ({type(cb).__name__})"
-    state = _get_state(i, cb)
-    plain, layout, arrays = {}, {}, {}
-    for key, value in state.items():
-        items = value if isinstance(value, list | tuple) else [value]
-        if not items or not all(_is_array(v) for v in items):
-            plain[key] = value
-            continue
-        for j, a in enumerate(items):
-            if str(a.dtype) not in _FLOATS:
-                raise fail(
-                    f"{where} {key!r}", f"arrays of a dtype in {_FLOATS}", a.dtype
-                )
-            name = f"callbacks/{i}/{key}" + ("" if items is not value else f"/{j}")
-            arrays[name] = a
-        layout[key] = None if items is not value else len(items)
-    entry = {
-        "class_name": type(cb).__name__,
-        "index": i,
-        "state": plain,
-        "arrays": layout,
-    }
-    return entry, arrays
-
-
-def _read_backup(path: str) -> Payload:
-    """The checked container, which must be a backup (not any model file)."""
-    from glassnet._safetensors_file import read_file
-
-    meta, tensors = read_file(path)
-    if meta.get("content") != "model" or "training" not in meta:
-        raise invalid(path, "a BackupAndRestore checkpoint", "another glassnet file")
-    return path, meta, tensors
-
-
-def _training_state(path: str, meta: dict[str, str]) -> dict[str, Any]:
-    training = json_field(path, meta, "training")
-    done, epochs = training.get("epochs_done"), training.get("epoch")
-    history = training.get("history")
-    if not (
-        _natural(done)
-        and isinstance(training.get("stop_training"), bool)
-        and isinstance(epochs, list)
-        and all(_natural(e) for e in epochs)
-        and isinstance(history, dict)
-        and all(isinstance(v, list) for v in history.values())
-        and all(_number(x) for v in history.values() for x in v)
-    ):
-        raise invalid(
-            path,
-            "a training state {epochs_done, stop_training, epoch, history}",
-            json.dumps(training)[:200],
-        )
-    return training
-
-
-def _decode_states(
-    path: str, meta: dict[str, str], tensors: dict, stateful: list[tuple[int, Any]]
-) -> list[dict[str, Any]]:
-    """The states for ``stateful``, the ``(position, callback)`` pairs of the
-    callbacks with a state, matched in order and by class name to the file's."""
-    entries = json_field(path, meta, "callbacks").get("callbacks")
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise invalid(path, "a list of callback states", repr(entries)[:200])
-    _match(path, [e.get("class_name") for e in entries], stateful)
-    unused = {k for k in tensors if k.startswith("callbacks/")}
-    states = []
-    for (i, cb), entry in zip(stateful, entries, strict=True):
-        where = f"callback {i} ({type(cb).__name__})"
-        state, layout, index = (
-            entry.get("state"),
-            entry.get("arrays"),
-            entry.get("index"),
-        )
-        if not (
-            isinstance(state, dict) and isinstance(layout, dict) and _natural(index)
-        ):
-            raise invalid(path, f"a state, array layout and index of {where}", entry)
-        for key, n in layout.items():
-            base = f"callbacks/{index}/{key}"
-            names = [base] if n is None else [f"{base}/{j}" for j in range(n)]
-            if not (n is None or (_natural(n) and n > 0)) or not set(names) <= unused:
-                raise invalid(path, f"the arrays {key!r} of {where}", f"{n!r}")
-            unused -= set(names)
-            values = [tensors[k] for k in names]
-            state[key] = values[0] if n is None else values
-        states.append(state)
-    if unused:
-        raise invalid(path, "only the tensors of the callbacks' states", sorted(unused))
-    return states
-
-
-def _match(path: str, saved: list[Any], stateful: list[tuple[int, Any]]) -> None:
-    """Raise, naming the first callback whose class differs from the file's."""
-    names = [type(cb).__name__ for _, cb in stateful]
-    if saved == names:
-        return
-    k = next(
-        (
-            k
-            for k, pair in enumerate(zip(saved, names, strict=False))
-            if pair[0] != pair[1]
-        ),
-        min(len(saved), len(names)),
-    )
-    if k < len(names):
-        i, cb = stateful[k]
-        expected = f"the state of callback {i} ({names[k]})"
-        got = f"the state of a {saved[k]!r}" if k < len(saved) else "none"
-    else:
-        expected, got = f"states for the callbacks {names}", f"one for a {saved[k]!r}"
-    raise invalid(
-        path,
-        f"{expected}; callbacks with a state are matched in order and by class",
-        f"{got} (the file holds states of {saved})",
-    )
-
-
-def _natural(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    def _restore_position(self, path: str, epoch: int, training: dict) -> None:
+        """Hand ``fit`` the position inside ``epoch`` that the backup was taken at."""
+        position = {k: training[k] for k in POSITION}
+        if len(position["metrics"]) != len(self.model._all_metrics()):
+            raise invalid(
+                path,
+                f"the states of the model's {len(self.model._all_metrics())} metrics",
+                f"{len(position['metrics'])}",
+            )
+        state = position["epoch_rng"]
+        if state is not None:
+            # Tried on a fresh generator of the model's kind: the model's is untouched.
+            probe = type(self.model.rng.bit_generator)()
+            try:
+                probe.state = state
+            except (TypeError, ValueError, KeyError) as e:
+                raise invalid(path, "a valid generator state (epoch_rng)", e) from None
+        self.model._fit_progress = {"epoch": epoch, **position}
 
 
 __all__ = ["CHECKPOINT", "PREVIOUS", "BackupAndRestore"]

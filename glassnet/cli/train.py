@@ -4,6 +4,12 @@ Keras presets train with ``fit`` and back up after every epoch through
 ``callbacks.BackupAndRestore``; Solver presets train with the classic ``Solver``,
 which writes its own checkpoints, and are saved as an equivalent ``Sequential``.
 Either way ``--resume`` continues from the last checkpoint in ``--out``.
+
+``--seed`` goes through :func:`glassnet.utils.set_random_seed` as well as every
+explicit seed. Ctrl-C lets the current batch finish, writes a checkpoint and
+exits with code 130, printing the ``--resume`` command that goes on. A NaN or
+infinite loss stops training (``TerminateOnNaN``) with an error naming the
+epoch and batch; a batch size larger than the training set is refused.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -18,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import callbacks, layers, models, optimizers
+from glassnet import callbacks, layers, models, optimizers, utils
 from glassnet.cli import outputs
 from glassnet.cli._common import CliError, set_threads
 from glassnet.cli.presets import (
@@ -48,8 +55,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     }
     out = Path(args.out or Path("runs") / args.preset)
     out.mkdir(parents=True, exist_ok=True)
+    utils.set_random_seed(args.seed)
     train = _train_solver if preset.solver else _train_keras
-    model, logs, seconds, (x_test, y_test), curves = train(args, settings, out)
+    try:
+        model, logs, seconds, (x_test, y_test), curves = train(args, settings, out)
+    except KeyboardInterrupt as e:
+        print(f"\n{e or 'training interrupted'}", flush=True)
+        print(f"to go on: {resume_command(args, settings, out)}", flush=True)
+        return 130
     model.save(out / "model.h5")
     (out / "history.json").write_text(json.dumps(logs, indent=2) + "\n")
     test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
@@ -72,6 +85,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def resume_command(
+    args: argparse.Namespace, settings: dict[str, Any], out: Path
+) -> str:
+    """The ``glassnet train ... --resume`` command that continues this run."""
+    words = ["glassnet", "train", args.preset, "--out", str(out)]
+    words += ["--epochs", str(settings["epochs"])]
+    words += ["--batch-size", str(settings["batch_size"])]
+    words += ["--optimizer", settings["optimizer"], "--lr", repr(settings["lr"])]
+    words += ["--seed", str(args.seed)]
+    for flag, value in (
+        ("--early-stopping", args.early_stopping),
+        ("--reduce-lr", args.reduce_lr),
+        ("--data", args.data),
+        ("--threads", args.threads),
+    ):
+        if value is not None:
+            words += [flag, str(value)]
+    words += ["--tensorboard"] if args.tensorboard else []
+    return " ".join(shlex.quote(w) for w in [*words, "--resume"])
+
+
+def _check_batch_size(batch_size: int, n: int) -> None:
+    if batch_size > n:
+        raise CliError(
+            f"--batch-size: expected at most the {n} training samples; "
+            f"received {batch_size}"
+        )
+
+
+def _check_finite_loss(terminate: Any, lr: Any) -> None:
+    if terminate.stopped_at is not None:
+        epoch, batch = terminate.stopped_at
+        raise CliError(
+            f"the loss became NaN or infinite at epoch {epoch + 1}, batch "
+            f"{batch + 1}; training stopped. Try a lower learning rate than "
+            f"--lr {lr!r}"
+        )
+
+
 def _fresh_or_resumed(args: argparse.Namespace, directory: Path, what: str) -> None:
     """Without --resume, start over; with it, there must be something to resume."""
     if not args.resume:
@@ -88,6 +140,7 @@ def _fresh_or_resumed(args: argparse.Namespace, directory: Path, what: str) -> N
 
 def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
     cbs: list[Any] = [
+        callbacks.TerminateOnNaN(),
         callbacks.BackupAndRestore(out / BACKUP_DIR, delete_checkpoint=False),
         callbacks.ModelCheckpoint(
             out / "best.weights.h5",
@@ -131,6 +184,7 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     )
     if PRESETS[args.preset].augment:  # after the split: no shifted val images
         x_tr, y_tr = shift_augment(x_tr, y_tr)
+    _check_batch_size(settings["batch_size"], len(x_tr))
     model = build_model(args.preset, args.seed)
     lr = settings["lr"]
     if PRESETS[args.preset].cosine:
@@ -139,16 +193,18 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=lr)
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
+    cbs = _keras_callbacks(args, out)
     history = model.fit(
         x_tr,
         y_tr,
         batch_size=settings["batch_size"],
         epochs=settings["epochs"],
         validation_data=(x_val, y_val),
-        callbacks=_keras_callbacks(args, out),
+        callbacks=cbs,
         verbose=2,
     )
     seconds = time.perf_counter() - start
+    _check_finite_loss(cbs[0], settings["lr"])
     logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return model, logs, seconds, test, None
 
@@ -156,12 +212,14 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
 # -- Solver presets --
 
 
-def _latest_checkpoint(directory: Path) -> Path | None:
+def _latest_checkpoint(directory: Path, per_epoch: int) -> Path | None:
+    """The checkpoint furthest on: an epoch's end, or where Ctrl-C stopped."""
     found = []
-    for path in directory.glob("solver_epoch_*.ckpt"):
-        match = re.fullmatch(r"solver_epoch_(\d+)\.ckpt", path.name)
+    for path in directory.glob("solver_*.ckpt"):
+        match = re.fullmatch(r"solver_(epoch|iteration)_(\d+)\.ckpt", path.name)
         if match:
-            found.append((int(match.group(1)), path))
+            n = int(match.group(2))
+            found.append((n * per_epoch if match.group(1) == "epoch" else n, path))
     return max(found)[1] if found else None
 
 
@@ -184,6 +242,7 @@ def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path)
     data = solver_data(args.data)
     model = build_solver_model(args.preset, args.seed)
     n = len(data["X_train"])
+    _check_batch_size(settings["batch_size"], n)
     solver = Solver(
         model,
         {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")},
@@ -197,7 +256,8 @@ def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path)
         seed=args.seed,
     )
     start = time.perf_counter()
-    latest = _latest_checkpoint(checkpoints) if args.resume else None
+    per_epoch = max(n // settings["batch_size"], 1)
+    latest = _latest_checkpoint(checkpoints, per_epoch) if args.resume else None
     if latest is not None:
         print(f"resuming from {latest}")
         solver.resume(latest)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_int, check_number, fail
+from glassnet._checks import (
+    check_finite,
+    check_int,
+    check_labels,
+    check_number,
+    fail,
+)
 from glassnet.backend import Array
 from glassnet.callbacks.base import CallbackList, History
 from glassnet.callbacks.progbar import ProgbarLogger
 from glassnet.models import training
+from glassnet.utils import defer_sigint
 
 
 def _batches(n: int, batch_size: int, order: np.ndarray | None, steps: int | None):
@@ -94,6 +102,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     steps = None if steps is None else check_int("steps_per_epoch", steps, min_value=1)
     freq = check_int("validation_freq", args["validation_freq"], min_value=1)
     verbose = _resolve_verbose(args["verbose"])
+    _check_targets(model, y)
     x, y, sw, val = _validation(model, args, x, y, sw)
     sw = _class_weights(y, args["class_weight"], sw)
     val_batch = args["validation_batch_size"] or batch_size
@@ -120,41 +129,141 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
             "batch_size": batch_size,
         },
     )
+    _warn_one_batch(len(x), batch_size, args["batch_size"])
     model.stop_training = False
     model.history = history
+    model._fit_progress = new_progress(initial_epoch)
     callbacks.on_train_begin()
     # After every on_train_begin (which resets state), a restored backup may move
-    # the start: the epochs it holds are done.
+    # the start: the epochs it holds are done (and the batches of the next one).
     for cb in given:
         resume = getattr(cb, "resume_training", None)
         resumed = None if resume is None else resume(given)
         initial_epoch = initial_epoch if resumed is None else resumed
-    for epoch in range(initial_epoch, epochs):
-        callbacks.on_epoch_begin(epoch)
-        for m in model._all_metrics():
-            m.reset_state()
-        order = model.rng.permutation(len(x)) if args["shuffle"] else None
-        total, count = 0.0, 0
-        logs: dict[str, float] = {}
-        for i, idx in _batches(len(x), batch_size, order, steps):
-            callbacks.on_train_batch_begin(i)
-            xb, yb = model._cast(x[idx]), y[idx]
-            swb = None if sw is None else sw[idx]
-            loss, out = training.train_step(model, xb, yb, swb)
-            total, count = total + loss * len(xb), count + len(xb)
-            logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
-            callbacks.on_train_batch_end(i, logs)
+    backups = [cb for cb in given if callable(getattr(cb, "backup_now", None))]
+    logs: dict[str, float] = {}
+    with defer_sigint(enabled=bool(backups)) as sigint:
+        for epoch in range(initial_epoch, epochs):
+            callbacks.on_epoch_begin(epoch)
+            loop = (x, y, sw, batch_size, steps, args["shuffle"])
+            logs = _train_epoch(model, epoch, loop, callbacks, sigint, backups)
+            if val is not None and (epoch + 1) % freq == 0:
+                val_logs = run_evaluate(model, *val, val_batch, callbacks, val_steps)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            logs["learning_rate"] = model.optimizer.learning_rate
+            model._fit_progress = new_progress(epoch + 1)
+            callbacks.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
-        if val is not None and (epoch + 1) % freq == 0:
-            val_logs = run_evaluate(model, *val, val_batch, callbacks, val_steps)
-            logs.update({f"val_{k}": v for k, v in val_logs.items()})
-        logs["learning_rate"] = model.optimizer.learning_rate
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
+            if sigint.requested:
+                raise _interrupted(backups)
     callbacks.on_train_end(logs if epochs > initial_epoch else {})
     return history
+
+
+def new_progress(epoch: int) -> dict[str, Any]:
+    """Where training stands: ``epoch``, the ``batch``es done in it, the generator
+    state its shuffle order was drawn from (``epoch_rng``), the running loss sum
+    and sample count, and each metric's ``(total, count)``. ``BackupAndRestore``
+    saves and restores it, so a resumed epoch goes on in the same order."""
+    return {
+        "epoch": epoch,
+        "batch": 0,
+        "epoch_rng": None,
+        "loss_sum": 0.0,
+        "count": 0,
+        "metrics": [],
+    }
+
+
+def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, float]:
+    """One epoch's batches, from the restored position when a backup left one."""
+    x, y, sw, batch_size, steps, shuffle = loop
+    progress = model._fit_progress
+    done = progress["batch"] if progress["epoch"] == epoch else 0
+    if done:
+        for m, (total, count) in zip(
+            model._all_metrics(), progress["metrics"], strict=True
+        ):
+            m.total, m.count = total, count
+        order = _order(model.rng, len(x), shuffle, progress["epoch_rng"])
+    else:
+        for m in model._all_metrics():
+            m.reset_state()
+        state = _generator_state(model.rng) if shuffle else None
+        progress.update(new_progress(epoch), epoch_rng=state)
+        order = model.rng.permutation(len(x)) if shuffle else None
+    total, count = progress["loss_sum"], progress["count"]
+    logs: dict[str, float] = {}
+    if count:
+        logs = {"loss": total / count, **_metric_results(model)}
+    for i, idx in _batches(len(x), batch_size, order, steps):
+        if i < done:
+            continue
+        callbacks.on_train_batch_begin(i)
+        xb, yb = model._cast(x[idx]), y[idx]
+        swb = None if sw is None else sw[idx]
+        loss, out = training.train_step(model, xb, yb, swb)
+        total, count = total + loss * len(xb), count + len(xb)
+        logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
+        progress.update(batch=i + 1, loss_sum=total, count=count)
+        callbacks.on_train_batch_end(i, logs)
+        if model.stop_training:
+            break
+        if sigint.requested:
+            raise _interrupted(backups)
+    return logs
+
+
+def _metric_results(model) -> dict[str, float]:
+    return {m.name: m.result() for m in model._all_metrics()}
+
+
+def _generator_state(gen: Any) -> dict[str, Any] | None:
+    bit_generator = getattr(gen, "bit_generator", None)
+    return None if bit_generator is None else bit_generator.state
+
+
+def _order(gen: Any, n: int, shuffle: bool, state: Any) -> np.ndarray | None:
+    """The shuffle order drawn from ``state``, without touching ``gen``."""
+    if not shuffle:
+        return None
+    twin = np.random.Generator(type(gen.bit_generator)())
+    twin.bit_generator.state = state
+    return twin.permutation(n)
+
+
+def _interrupted(backups: list[Any]) -> KeyboardInterrupt:
+    """Back up now (Ctrl-C was deferred to the end of a batch) and say how to go on."""
+    paths = [cb.backup_now() for cb in backups]
+    progress = backups[0].model._fit_progress
+    where = f"epoch {progress['epoch'] + 1}, after batch {progress['batch']}"
+    if progress["batch"] == 0:
+        where = f"the end of epoch {progress['epoch']}"
+    return KeyboardInterrupt(
+        f"training interrupted at {where}; the backup {', '.join(paths)} holds "
+        "it: call fit again with the same model, data and BackupAndRestore to "
+        "go on"
+    )
+
+
+def _check_targets(model: Any, y: Array) -> None:
+    """Refuse NaN targets, and sparse labels outside [0, C), C the output width."""
+    if y.dtype.kind == "f":
+        check_finite("y", y)
+    if model.loss.name == "sparse_categorical_crossentropy":
+        labels = y.reshape(len(y)) if y.shape[1:] == (1,) else y
+        check_labels("y", labels, int(model.output_shape[-1]))
+
+
+def _warn_one_batch(n: int, batch_size: int, given: Any) -> None:
+    if given is not None and batch_size > n:
+        warnings.warn(
+            f"batch_size: expected at most the {n} training samples; received "
+            f"{batch_size}, so each epoch is one batch of {n} (as Keras does)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def run_evaluate(

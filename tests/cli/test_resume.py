@@ -45,3 +45,18 @@ def test_resume_without_a_backup_says_what_to_do(tmp_path, capsys):
     assert _train(tmp_path, 1, "--resume") == 2
     err = capsys.readouterr().err
     assert "--resume" in err and "BackupAndRestore" in err and "without --resume" in err
+
+
+def test_a_batch_size_larger_than_the_training_set_is_refused(tmp_path, capsys):
+    assert _train(tmp_path, 1, "--batch-size", "100000") == 2
+    assert "--batch-size: expected at most the" in capsys.readouterr().err
+
+
+def test_a_diverging_loss_stops_naming_epoch_batch_and_learning_rate(
+    tmp_path, capsys
+):
+    # SGD at 1e30 overflows the float32 loss within the first batches.
+    code = _train(tmp_path, 2, "--optimizer", "sgd", "--lr", "1e30")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "NaN or infinite at epoch 1, batch" in err and "lower learning rate" in err
