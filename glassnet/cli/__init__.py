@@ -26,6 +26,7 @@ from glassnet.cli.info import cmd_gradcheck, cmd_info
 from glassnet.cli.predict import cmd_predict
 from glassnet.cli.presets import PRESETS
 from glassnet.cli.sanity import cmd_sanity
+from glassnet.cli.sweep import add_parser as _add_sweep
 from glassnet.cli.train import cmd_train
 from glassnet.datasets._sources import ENV_VAR
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=positive_float, default=1e-6)
     p.set_defaults(func=cmd_gradcheck)
     _add_train(sub, common)
+    _add_sweep(sub, common)
     p = sub.add_parser("evaluate", parents=[common], help="test loss and accuracy")
     p.add_argument("model", help="a file written by model.save")
     p.add_argument(

@@ -1,0 +1,257 @@
+"""``glassnet sweep PRESET``: search hyperparameters of a preset, in parallel.
+
+Trials run on a Dask ``LocalCluster`` (one single-threaded worker process per
+core), on an existing cluster (``--scheduler`` or ``$GLASSNET_SCHEDULER``), or
+in this process (``--serial``). ``<out>/results.json`` is rewritten after every
+trial, so an interrupted sweep continues with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from glassnet.cli._common import CliError, positive_int
+from glassnet.cli.presets import PRESETS
+
+# Hyperparameters that map onto an option of `glassnet train`.
+TRAIN_OPTIONS = {"lr": "--lr", "batch_size": "--batch-size", "optimizer": "--optimizer"}
+DEFAULT_SPACE = ("lr=loguniform:1e-4:1e-1", "reg=loguniform:1e-6:1e-2")
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``glassnet sweep`` on the subparsers ``sub``."""
+    p = sub.add_parser(
+        "sweep",
+        parents=[common],
+        help="search a preset's hyperparameters on all cores or a Dask cluster",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("preset", choices=list(PRESETS))
+    p.add_argument("--trials", type=positive_int, default=16, help="default 16")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--random", dest="method", action="store_const", const="random")
+    how.add_argument(
+        "--grid",
+        dest="method",
+        action="store_const",
+        const="grid",
+        help="the largest grid of at most --trials points",
+    )
+    p.set_defaults(method="random")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=SPEC",
+        help="loguniform:LOW:HIGH, uniform:LOW:HIGH, randint:LOW:HIGH, "
+        "choice:A,B,... or a value; repeat for each. Defaults to "
+        + " ".join(DEFAULT_SPACE),
+    )
+    p.add_argument("--epochs", type=positive_int, help="default: the preset's / 4")
+    p.add_argument(
+        "--halving",
+        type=positive_int,
+        metavar="MIN_EPOCHS",
+        help="successive halving: train all for MIN_EPOCHS, keep the better "
+        "half at twice the epochs, ... up to --epochs",
+    )
+    p.add_argument("--folds", type=positive_int, help="k-fold cross-validation")
+    p.add_argument("--seed", type=int, default=0)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="default: one per core")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="e.g. tcp://host:8786")
+    where.add_argument("--serial", action="store_true", help="no Dask: in-process")
+    p.add_argument("--retries", type=int, default=2, help="per dead worker; 2")
+    p.add_argument("--out", help="output directory. Defaults to runs/sweep-<preset>")
+    p.add_argument("--resume", action="store_true", help="skip finished trials")
+    p.add_argument("--data", metavar="DIR", help="as for train")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the sweep; print the best config and the command that trains it."""
+    from glassnet import tune
+
+    space = dict(tune.parse_param(t) for t in args.param or DEFAULT_SPACE)
+    tune.check_params(args.preset, space)
+    if args.folds is not None and args.folds < 2:
+        raise CliError(f"--folds: expected at least 2; received {args.folds}")
+    if args.seed < 0:
+        raise CliError(f"--seed: expected an integer >= 0; received {args.seed}")
+    preset = PRESETS[args.preset]
+    epochs = args.epochs or max(preset.epochs // 4, 1)
+    halving = None
+    if args.halving is not None:
+        halving = tune.SuccessiveHalving(min(args.halving, epochs), epochs)
+    trials = args.trials
+    if args.method == "grid":
+        trials = tune.space.grid_points_for(space, args.trials)
+    out = Path(args.out or Path("runs") / f"sweep-{args.preset}")
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    if not args.resume:
+        results_path.unlink(missing_ok=True)
+    data = tune.preset_data(args.preset, args.data)
+    trial = tune.PresetTrial(args.preset, epochs, args.folds, split_seed=args.seed)
+    kwargs = dict(trials=trials, method=args.method, seed=args.seed, halving=halving)
+    kwargs.update(results_path=results_path, resume=args.resume)
+    total = _task_count(space, trials, args.method, halving, tune)
+    with _executor(args, tune) as ex, _Progress(total, results_path, args) as bar:
+        print(f"{total} trials of {args.preset} on {_where(ex)}", flush=True)
+        try:
+            result = tune.run_search(
+                trial, space, data, executor=ex, on_result=bar.update, **kwargs
+            )
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: rerun with --resume to go on ({results_path})")
+            return 130
+    _report(result, out, args, space)
+    return 0
+
+
+def _task_count(space: dict, trials: int, method: str, halving: Any, tune: Any) -> int:
+    n = len(tune.plan(space, trials, method, seed=0))
+    if halving is None:
+        return n
+    total = 0
+    for _ in range(halving.last_rung(n) + 1):
+        total, n = total + n, math.ceil(n / halving.eta)
+    return total
+
+
+def _executor(args: argparse.Namespace, tune: Any) -> Any:
+    if args.serial:
+        return tune.SerialExecutor()
+    if args.scheduler is None and not _has_dask():
+        print(
+            "note: dask.distributed is not installed; running the trials "
+            "one by one here (pip install glassnet[tune] for all cores)"
+        )
+        return tune.SerialExecutor()
+    return tune.DaskExecutor(args.workers, args.scheduler, retries=args.retries)
+
+
+def _has_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _where(ex: Any) -> str:
+    if not hasattr(ex, "client"):  # the serial executor
+        return "this process"
+    kind = "the cluster" if ex.scheduler else "a local cluster"
+    return f"{kind} with {ex.workers} worker thread(s)"
+
+
+class _Progress:
+    """A tqdm bar of finished trials (plain lines without tqdm)."""
+
+    def __init__(self, total: int, results_path: Path, args: argparse.Namespace):
+        self.total, self.done, self.best = total, 0, -math.inf
+        if args.resume and results_path.is_file():
+            from glassnet.tune import load_json
+
+            self.done = sum(r["status"] == "ok" for r in load_json(results_path).rows)
+        self.bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return self
+        self.bar = tqdm(total=self.total, initial=self.done, unit="trial")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, row: dict[str, Any]) -> None:
+        self.done += 1
+        value = row["metrics"].get("val_accuracy")
+        if row["status"] == "ok" and value is not None:
+            self.best = max(self.best, value)
+        if self.bar is not None:
+            self.bar.set_postfix(best=f"{self.best:.4f}", refresh=False)
+            self.bar.update(1)
+        else:
+            state = row["status"] if row["status"] != "ok" else f"{value:.4f}"
+            print(f"[{self.done}/{self.total}] trial {row['trial']}: {state}")
+
+
+def _report(result: Any, out: Path, args: argparse.Namespace, space: dict) -> None:
+    result.to_json(out / "results.json")
+    result.to_csv(out / "results.csv")
+    files = ["results.json", "results.csv", *_plots(result, out, space)]
+    for row in result.failed:
+        print(f"trial {row['trial']} failed: {row['error']}", file=sys.stderr)
+    print(f"wrote {', '.join(files)} to {out}")
+    best = result.best
+    if best is None:
+        raise CliError("every trial failed; see the errors above and results.json")
+    metrics = best["metrics"]
+    std = metrics.get("val_accuracy_std")
+    spread = f" +/- {std:.4f} over {args.folds} folds" if std is not None else ""
+    ok = len(result.rows) - len(result.failed)
+    print(f"{ok} trials ok, {len(result.failed)} failed")
+    print(
+        f"best: trial {best['trial']}, val_accuracy {metrics['val_accuracy']:.4f}"
+        f"{spread}, config {best['config']}"
+    )
+    print(f"train it fully: {train_command(args.preset, best['config'], args)}")
+    extra = {k: v for k, v in best["config"].items() if k not in TRAIN_OPTIONS}
+    if extra:
+        print(
+            f"note: `glassnet train` has no option for {extra}; the command "
+            "trains with the preset's own values of those"
+        )
+
+
+def train_command(preset: str, config: dict[str, Any], args: Any = None) -> str:
+    """The ``glassnet train`` command for ``config``, at the preset's full epochs.
+
+    Example:
+        >>> train_command("digits-mlp", {"lr": 0.0123456, "reg": 1e-4})
+        'glassnet train digits-mlp --lr 0.0123456'
+    """
+    parts = ["glassnet", "train", preset]
+    for key, option in TRAIN_OPTIONS.items():
+        if key in config:
+            value = config[key]
+            parts += [
+                option,
+                f"{value:.6g}" if isinstance(value, float) else str(value),
+            ]
+    if args is not None:
+        parts += ["--seed", str(args.seed)]
+        parts += ["--data", args.data] if args.data else []
+    return " ".join(parts)
+
+
+def _plots(result: Any, out: Path, space: dict) -> list[str]:
+    from glassnet.cli import outputs
+    from glassnet.tune import plots
+
+    if not outputs.has_matplotlib():
+        print("plots skipped: matplotlib is not installed (pip install glassnet[plot])")
+        return []
+    written = []
+    if {"lr", "reg"} <= set(space):
+        try:
+            plots.plot_param_scatter(result, out / "lr_reg.png")
+            written.append("lr_reg.png")
+        except ValueError:
+            pass  # no successful trial with positive lr and reg
+    if result.best is not None:
+        plots.plot_learning_curves(result, out / "learning_curves.png")
+        written.append("learning_curves.png")
+    return written
+
+
+__all__ = ["add_parser", "cmd_sweep", "train_command"]

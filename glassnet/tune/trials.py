@@ -1,0 +1,285 @@
+"""Ready-made trials: train a preset of ``glassnet train`` with a config.
+
+:class:`PresetTrial` trains a Keras preset with ``fit`` (the preset's
+augmentation, cosine decay and ReduceLROnPlateau included, as ``glassnet
+train`` does) or a Solver preset with the classic ``Solver``, on a held-out
+validation split or by stratified k-fold cross-validation, and returns the
+validation metrics. Hyperparameters a config may set:
+
+* Keras presets: ``lr``, ``batch_size``, ``optimizer``, ``epochs``, ``seed``,
+  ``reg`` (L2 on every kernel), ``dropout`` (every Dropout layer's rate) and
+  ``units`` (every hidden Dense layer's width);
+* Solver presets: ``lr``, ``batch_size``, ``optimizer`` (an update rule),
+  ``epochs``, ``seed``, ``reg``, ``weight_scale``, ``lr_decay`` and, for
+  ``cifar10-fc``, ``dropout`` (the drop rate, ``1 - dropout_keep_ratio``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glassnet import layers, models, optimizers, regularizers
+from glassnet._checks import check_int, fail
+from glassnet.cli.presets import PRESETS, build_model, build_solver_model
+from glassnet.datasets import kfold, shift_augment, train_val_test_split
+
+KERAS_PARAMS = ("lr", "batch_size", "optimizer", "epochs", "seed", "reg", "dropout")
+KERAS_PARAMS += ("units",)
+SOLVER_PARAMS = ("lr", "batch_size", "optimizer", "epochs", "seed", "reg")
+SOLVER_PARAMS += ("weight_scale", "lr_decay", "dropout")
+# The weight scales build_solver_model initialises with; weight_scale rescales.
+_SOLVER_WEIGHT_SCALE = {"cifar10-fc": 2e-2, "cifar10-convnet": 1e-3}
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def check_params(preset: str, names: Any) -> None:
+    """Check that a preset's trial knows every hyperparameter in ``names``.
+
+    Raises:
+        ValueError: naming the unknown ones and listing the known ones.
+    """
+    if preset not in PRESETS:
+        raise fail("preset", f"one of {sorted(PRESETS)}", repr(preset))
+    known = SOLVER_PARAMS if PRESETS[preset].solver else KERAS_PARAMS
+    unknown = sorted(set(names) - set(known))
+    if preset == "cifar10-convnet" and "dropout" in names:
+        unknown.append("dropout")
+    if unknown:
+        raise fail("params", f"hyperparameters of {preset} in {known}", unknown)
+
+
+def preset_data(preset: str, path: str | None = None) -> dict[str, np.ndarray]:
+    """The data a :class:`PresetTrial` of ``preset`` takes (never the test set).
+
+    Keras presets: ``{"x", "y"}``, the training images (N, H, W, 1) in [0, 1].
+    Solver presets: the course's CIFAR-10 split ``X_train``, ``y_train``,
+    ``X_val``, ``y_val`` (centred, channels first).
+
+    Raises:
+        glassnet.cli.CliError: when the dataset's files are not found.
+    """
+    from glassnet.cli.presets import keras_data, solver_data
+
+    if PRESETS[preset].solver:
+        data = solver_data(path)
+        return {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")}
+    (x, y), _ = keras_data(preset, path)
+    return {"x": x, "y": y}
+
+
+@dataclass(frozen=True)
+class PresetTrial:
+    """Train ``preset`` with a config and return its validation metrics.
+
+    Called as ``trial(config, data)`` with ``data`` from :func:`preset_data`.
+    The metrics are ``val_accuracy`` (the last epoch's for ``fit``, the best
+    epoch's for the Solver, which keeps the best parameters), ``val_loss``
+    (``fit`` only), ``accuracy``, ``best_val_accuracy`` and ``history`` (per
+    epoch, for learning curves). With ``folds``, each is the mean over the
+    folds, plus ``val_accuracy_std`` (population standard deviation) and
+    ``fold_val_accuracy``.
+
+    Args:
+        preset: a preset of ``glassnet train``.
+        epochs: epochs when the config has none. Defaults to `None` (the
+            preset's).
+        folds: k of stratified k-fold cross-validation. Defaults to `None` (a
+            stratified 10% validation split for Keras presets, the course's
+            split for Solver presets).
+        split_seed: seeds the validation split or the folds, the same for
+            every trial. Defaults to `0`.
+
+    Raises:
+        ValueError: for an unknown preset or hyperparameter, or folds < 2.
+    """
+
+    preset: str
+    epochs: int | None = None
+    folds: int | None = None
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_params(self.preset, ())
+        if self.epochs is not None:
+            check_int("epochs", self.epochs, min_value=1)
+        if self.folds is not None:
+            check_int("folds", self.folds, min_value=2)
+
+    def __call__(self, config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        check_params(self.preset, config)
+        solver = PRESETS[self.preset].solver
+        fit = _fit_solver if solver else _fit_keras
+        if solver and self.folds is None:  # the course's own split
+            train = (data["X_train"], data["y_train"])
+            return fit(self, config, train, (data["X_val"], data["y_val"]))
+        if solver:
+            x = np.concatenate([data["X_train"], data["X_val"]])
+            y = np.concatenate([data["y_train"], data["y_val"]])
+        else:
+            x, y = data["x"], data["y"]
+        if self.folds is None:
+            train, val, _ = train_val_test_split(
+                x, y, val_size=0.1, test_size=0, seed=self.split_seed
+            )
+            return fit(self, config, train, val)
+        runs = [
+            fit(self, config, (x[tr], y[tr]), (x[va], y[va]))
+            for tr, va in kfold(y, self.folds, seed=self.split_seed)
+        ]
+        return _mean_over_folds(runs)
+
+
+def _mean_over_folds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, int | float):
+            out[key] = float(np.mean([r[key] for r in runs]))
+    scores = [r["val_accuracy"] for r in runs]
+    out["val_accuracy_std"] = float(np.std(scores))
+    out["fold_val_accuracy"] = [float(s) for s in scores]
+    out["history"] = {
+        k: np.mean([r["history"][k] for r in runs], axis=0).tolist()
+        for k in runs[0]["history"]
+    }
+    return out
+
+
+def _settings(trial: PresetTrial, config: dict[str, Any]) -> dict[str, Any]:
+    p = PRESETS[trial.preset]
+    return {
+        "epochs": int(config.get("epochs", trial.epochs or p.epochs)),
+        "batch_size": int(config.get("batch_size", p.batch_size)),
+        "lr": float(config.get("lr", p.lr)),
+        "optimizer": str(config.get("optimizer", p.optimizer)),
+        "seed": int(config.get("seed", 0)),
+    }
+
+
+def _keras_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
+    """The preset's Sequential with ``reg``, ``dropout`` and ``units`` applied."""
+    reg = config.get("reg")
+    kernel_reg = regularizers.L2(float(reg)) if reg else None
+    model = build_model(preset, seed, kernel_regularizer=kernel_reg)
+    if "dropout" not in config and "units" not in config:
+        return model
+    from glassnet.saving import deserialize_layer
+
+    spec = model.get_config()
+    specs = spec["layers"]
+    hidden = [s for s in specs if s["class_name"] == "Dense"][:-1]
+    dropouts = [s for s in specs if s["class_name"] == "Dropout"]
+    for key, targets, field in (
+        ("units", hidden, "units"),
+        ("dropout", dropouts, "rate"),
+    ):
+        if key in config and not targets:
+            raise fail(
+                key, f"a preset with such layers; {preset} has none", config[key]
+            )
+        for s in targets if key in config else ():
+            s["config"][field] = config[key]
+    return models.Sequential(
+        [layers.Input(tuple(spec["input_shape"])), *map(deserialize_layer, specs)],
+        name=preset,
+        seed=seed,
+    )
+
+
+def _fit_keras(
+    trial: PresetTrial, config: dict[str, Any], train: Split, val: Split
+) -> dict[str, Any]:
+    from glassnet import callbacks
+
+    p, s = PRESETS[trial.preset], _settings(trial, config)
+    x_tr, y_tr = shift_augment(*train) if p.augment else train
+    model = _keras_model(trial.preset, s["seed"], config)
+    lr: Any = s["lr"]
+    if p.cosine:
+        steps = -(-len(x_tr) // s["batch_size"]) * s["epochs"]
+        lr = optimizers.CosineDecay(lr, decay_steps=steps)
+    if s["optimizer"] not in optimizers.OPTIMIZERS:
+        raise fail(
+            "optimizer", f"one of {sorted(optimizers.OPTIMIZERS)}", s["optimizer"]
+        )
+    opt = optimizers.OPTIMIZERS[s["optimizer"]](learning_rate=lr)
+    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    cbs = []
+    if p.reduce_lr is not None:
+        cbs.append(
+            callbacks.ReduceLROnPlateau(patience=p.reduce_lr, factor=p.reduce_lr_factor)
+        )
+    h = model.fit(
+        x_tr,
+        y_tr,
+        batch_size=s["batch_size"],
+        epochs=s["epochs"],
+        validation_data=val,
+        callbacks=cbs,
+        verbose=0,
+    ).history
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    history = {k: [float(v) for v in h[k]] for k in keys}
+    out = {k: history[k][-1] for k in keys}
+    out["best_val_accuracy"] = max(history["val_accuracy"])
+    return {**out, "history": history}
+
+
+def _solver_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
+    model = build_solver_model(preset, seed)
+    if "reg" in config:
+        model.reg = float(config["reg"])
+    if "weight_scale" in config:
+        # The initial weights are N(0, scale^2): scaling them scales the std.
+        ratio = float(config["weight_scale"]) / _SOLVER_WEIGHT_SCALE[preset]
+        for name, w in model.params.items():
+            if name.startswith("W"):
+                model.params[name] = (w * ratio).astype(w.dtype)
+    if "dropout" in config:
+        model.dropout_param["p"] = 1.0 - float(config["dropout"])
+    return model
+
+
+def _fit_solver(
+    trial: PresetTrial, config: dict[str, Any], train: Split, val: Split
+) -> dict[str, Any]:
+    from glassnet.solver import Solver
+
+    s = _settings(trial, config)
+    model = _solver_model(trial.preset, s["seed"], config)
+    data = {"X_train": train[0], "y_train": train[1]}
+    data.update({"X_val": val[0], "y_val": val[1]})
+    solver = Solver(
+        model,
+        data,
+        update_rule=s["optimizer"],
+        optim_config={"learning_rate": s["lr"]},
+        lr_decay=float(config.get("lr_decay", 0.95)),
+        batch_size=s["batch_size"],
+        num_epochs=s["epochs"],
+        verbose=False,
+        seed=s["seed"],
+    )
+    solver.train()
+    history = {
+        "accuracy": [float(v) for v in solver.train_acc_history],
+        "val_accuracy": [float(v) for v in solver.val_acc_history],
+    }
+    return {
+        "val_accuracy": float(solver.best_val_acc),
+        "best_val_accuracy": float(solver.best_val_acc),
+        "accuracy": history["accuracy"][-1],
+        "loss": float(solver.loss_history[-1]),
+        "history": history,
+    }
+
+
+__all__ = [
+    "KERAS_PARAMS",
+    "SOLVER_PARAMS",
+    "PresetTrial",
+    "check_params",
+    "preset_data",
+]

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from glassnet.cli.presets import build_solver_model
+from glassnet.datasets import kfold
+from glassnet.tune.trials import (
+    _SOLVER_WEIGHT_SCALE,
+    PresetTrial,
+    _keras_model,
+    _solver_model,
+    check_params,
+)
+
+
+def test_kfold_folds_are_disjoint_cover_the_data_and_are_stratified(digits):
+    y = digits["y"]
+    folds = list(kfold(y, 5, seed=0))
+    vals = [va for _, va in folds]
+    assert sorted(np.concatenate(vals).tolist()) == list(range(len(y)))  # cover, once
+    for tr, va in folds:
+        assert not set(tr) & set(va) and len(tr) + len(va) == len(y)
+    per_class = np.array([np.bincount(y[va], minlength=10) for va in vals])
+    assert (per_class.max(axis=0) - per_class.min(axis=0) <= 1).all()  # stratified
+
+
+def test_cross_validation_on_digits_reports_the_mean_and_std_over_folds(digits):
+    metrics = PresetTrial("digits-mlp", epochs=2, folds=3)({"lr": 1e-2}, digits)
+    folds = metrics["fold_val_accuracy"]
+    assert len(folds) == 3
+    assert metrics["val_accuracy"] == pytest.approx(np.mean(folds))
+    assert metrics["val_accuracy_std"] == pytest.approx(np.std(folds))
+    assert 0 < metrics["val_accuracy_std"] < 0.1 and metrics["val_accuracy"] > 0.8
+    assert len(metrics["history"]["val_accuracy"]) == 2
+
+
+def test_holdout_trial_is_deterministic_for_a_seed(digits):
+    trial = PresetTrial("digits-mlp", epochs=1)
+    a = trial({"lr": 1e-2, "seed": 5}, digits)
+    assert a == trial({"lr": 1e-2, "seed": 5}, digits)
+    assert a != trial({"lr": 1e-2, "seed": 6}, digits)
+    assert set(a) >= {"val_accuracy", "val_loss", "accuracy", "best_val_accuracy"}
+
+
+def test_units_dropout_and_reg_reach_the_keras_model():
+    model = _keras_model("digits-mlp", 0, {"units": 24, "dropout": 0.1, "reg": 1e-3})
+    dense, dropout, last = model.layers[1], model.layers[2], model.layers[3]
+    assert dense.units == 24 and dropout.rate == 0.1 and last.units == 10
+    assert dense.kernel_regularizer.l2 == 1e-3
+    same = _keras_model("digits-mlp", 0, {"units": 24, "dropout": 0.1, "reg": 1e-3})
+    assert np.array_equal(model.get_weights()[0], same.get_weights()[0])
+
+
+def test_units_on_a_preset_without_hidden_dense_layers_is_an_error():
+    with pytest.raises(ValueError, match="units"):
+        _keras_model("mnist-cnn", 0, {"units": 24})
+
+
+def test_unknown_hyperparameters_are_named():
+    with pytest.raises(ValueError, match=r"params.*\['momentum'\]"):
+        check_params("digits-mlp", {"lr": 1, "momentum": 0.9})
+    with pytest.raises(ValueError, match="dropout"):
+        check_params("cifar10-convnet", {"dropout": 0.5})
+    with pytest.raises(ValueError, match="preset"):
+        PresetTrial("nope")
+    with pytest.raises(ValueError, match="folds"):
+        PresetTrial("digits-mlp", folds=1)
+
+
+@pytest.mark.parametrize("preset", ["cifar10-fc", "cifar10-convnet"])
+def test_solver_weight_scale_matches_the_preset_model(preset):
+    w = build_solver_model(preset, 0).params["W1"]
+    assert np.std(w) == pytest.approx(_SOLVER_WEIGHT_SCALE[preset], rel=0.05)
+    config = {"weight_scale": 1e-1, "reg": 0.5, "dropout": 0.25}
+    if preset == "cifar10-convnet":
+        del config["dropout"]
+    model = _solver_model(preset, 0, config)
+    assert np.std(model.params["W1"]) == pytest.approx(1e-1, rel=0.05)
+    assert model.params["W1"].dtype == np.float32 and model.reg == 0.5
+    if preset == "cifar10-fc":
+        assert model.dropout_param["p"] == 0.75
+
+
+def test_solver_trial_on_tiny_cifar_shaped_data(rng):
+    def part(n):
+        x = rng.standard_normal((n, 3, 32, 32)).astype(np.float32)
+        return x, np.arange(n) % 10
+
+    (xt, yt), (xv, yv) = part(40), part(20)
+    data = {"X_train": xt, "y_train": yt, "X_val": xv, "y_val": yv}
+    trial = PresetTrial("cifar10-fc", epochs=1)
+    metrics = trial({"lr": 1e-3, "batch_size": 20, "seed": 1}, data)
+    assert 0 <= metrics["val_accuracy"] <= 1
+    assert len(metrics["history"]["val_accuracy"]) == 2  # before and after epoch 1
+    cv = PresetTrial("cifar10-fc", epochs=1, folds=2)({"batch_size": 20}, data)
+    assert len(cv["fold_val_accuracy"]) == 2
