@@ -10,13 +10,13 @@ data, alternating ``--repeats`` times on the same machine in one run; warm-up
 steps are excluded. Reported per model:
 
 - samples/s (median over repeats) of each, and the ratio glassnet / PyTorch;
-- peak memory, measured in a separate short run (2 steps) so that tracing does not
-  slow the timed runs. glassnet: ``tracemalloc`` peak of Python-heap allocations
-  (NumPy reports its array buffers there) from before the model is built to the
-  end of the steps: parameters + Adam state + activations + temporaries.
-  PyTorch: peak growth of the process RSS (``/proc/self/statm``, sampled every
-  0.5 ms by a thread) over the same window; memory the allocator reuses from
-  earlier runs is not seen, so it is a lower bound; ``None`` off Linux;
+- peak memory, the same quantity for both: each (framework, model) runs in a
+  fresh subprocess, which imports everything and creates the data, then builds
+  the model and trains ``MEMORY_STEPS`` steps; reported is the peak growth of the
+  process RSS over that window (parameters + optimizer state + activations +
+  temporaries + allocator slack). The peak is the kernel's high-water mark
+  (``getrusage``) when the window set a new one, else the highest RSS that a
+  thread sampled every 0.5 ms (``/proc/self/statm``); ``None`` off Linux;
 - glassnet's achieved GFLOP/s: Dense and Conv2D products counted analytically,
   forward = 2 x MACs, backward = 2 x forward; next to a float32 matmul peak
   (best of several 2048 x 2048 ``np.matmul``) measured in the same run;
@@ -39,10 +39,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,13 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     torch = None
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None  # type: ignore[assignment]
+
 WARMUP = 2
+MEMORY_STEPS = 3
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "train_throughput.json"
 MiB = 2**20
 
@@ -144,26 +150,22 @@ def torch_steps(bundle: tuple[Any, Any, Any], batches: list, steps: int) -> floa
     return time.perf_counter() - start
 
 
-def glassnet_peak_bytes(name: str, batches: list) -> int:
-    """tracemalloc peak from model build through two training steps."""
-    tracemalloc.start()
-    try:
-        glassnet_steps(tm.glassnet_model(name), batches, 2)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def torch_peak_bytes(name: str, batches: list) -> int | None:
-    """Peak RSS growth from model build through two training steps (Linux only)."""
-    if not os.path.exists("/proc/self/statm"):
-        return None
-    base, peak, done = _rss_bytes(), [0], threading.Event()
+def _maxrss_bytes() -> int:
+    if resource is None:
+        return 0
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def peak_rss_growth(run: Callable[[], Any]) -> int:
+    """Peak RSS growth in bytes while ``run()`` runs in this process (Linux)."""
+    base, high_water = _rss_bytes(), _maxrss_bytes()
+    peak, done = [base], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
@@ -172,10 +174,43 @@ def torch_peak_bytes(name: str, batches: list) -> int | None:
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    torch_steps(tm.torch_model(name), batches, 2)
-    done.set()
-    thread.join()
-    return max(peak[0], _rss_bytes()) - base
+    try:
+        run()
+    finally:
+        done.set()
+        thread.join()
+    top = max(peak[0], _rss_bytes())
+    if _maxrss_bytes() > high_water:  # the kernel saw this window's exact peak
+        top = max(top, _maxrss_bytes())
+    return top - base
+
+
+def memory_probe(framework: str, name: str) -> int:
+    """Peak RSS growth of building ``name`` and training it ``MEMORY_STEPS`` steps.
+
+    Meant to run in a fresh process (see :func:`peak_memory_mib`): imports and the
+    data are in place before the measured window opens.
+    """
+    batches = _batches(tm.MODELS[name])
+    if framework == "glassnet":
+        return peak_rss_growth(
+            lambda: glassnet_steps(tm.glassnet_model(name), batches, MEMORY_STEPS)
+        )
+    t_batches = _to_torch(batches)
+    return peak_rss_growth(
+        lambda: torch_steps(tm.torch_model(name), t_batches, MEMORY_STEPS)
+    )
+
+
+def peak_memory_mib(framework: str, name: str) -> float | None:
+    """:func:`memory_probe` in a subprocess, in MiB; None off Linux or on failure."""
+    if not os.path.exists("/proc/self/statm"):
+        return None
+    command = [sys.executable, __file__, "--memory-probe", framework, name]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    return int(done.stdout.split()[-1]) / MiB
 
 
 def train_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
@@ -201,12 +236,11 @@ def train_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
     samples = steps * spec.batch_size
     row["glassnet_samples_s"] = samples / statistics.median(g_times)
     row["glassnet_gflops"] = row["glassnet_samples_s"] * train_flops / 1e9
-    row["glassnet_peak_mib"] = glassnet_peak_bytes(name, batches) / MiB
+    row["glassnet_peak_mib"] = peak_memory_mib("glassnet", name)
     if bundle is not None:
         row["torch_samples_s"] = samples / statistics.median(t_times)
         row["ratio"] = row["glassnet_samples_s"] / row["torch_samples_s"]
-        peak = torch_peak_bytes(name, t_batches)
-        row["torch_peak_rss_growth_mib"] = None if peak is None else peak / MiB
+        row["torch_peak_rss_growth_mib"] = peak_memory_mib("torch", name)
     return row
 
 
@@ -306,14 +340,15 @@ def _fmt(value: Any, spec: str) -> str:
 def print_tables(result: dict[str, Any]) -> None:
     peak = result["matmul_peak_gflops"]
     print(f"float32 matmul peak (2048^3, best of 5): {peak:.1f} GFLOP/s")
-    print("\nTraining (samples/s median; peak MiB: glassnet tracemalloc, torch RSS)")
+    print("\nTraining (samples/s median; peak MiB: RSS growth, own subprocess each)")
     head = f"{'model':<15}{'batch':>6}{'glassnet':>11}{'torch':>11}{'ratio':>7}"
     print(f"{head}{'gn MiB':>9}{'tch MiB':>9}{'gn GFLOP/s':>12}{'%peak':>7}")
     for r in result["train"]:
         print(
             f"{r['model']:<15}{r['batch_size']:>6}{r['glassnet_samples_s']:>11.1f}"
             f"{_fmt(r.get('torch_samples_s'), '11.1f'):>11}"
-            f"{_fmt(r.get('ratio'), '7.2f'):>7}{r['glassnet_peak_mib']:>9.1f}"
+            f"{_fmt(r.get('ratio'), '7.2f'):>7}"
+            f"{_fmt(r.get('glassnet_peak_mib'), '9.1f'):>9}"
             f"{_fmt(r.get('torch_peak_rss_growth_mib'), '9.1f'):>9}"
             f"{r['glassnet_gflops']:>12.2f}{100 * r['glassnet_gflops'] / peak:>6.1f}%"
         )
@@ -374,4 +409,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--memory-probe"]:
+        print(memory_probe(sys.argv[2], sys.argv[3]))
+    else:
+        main()

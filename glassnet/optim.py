@@ -31,6 +31,7 @@ callable through); the ``Solver`` and the Keras optimizers look rules up there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -324,17 +325,27 @@ def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:
     amsgrad = _flag(config, "amsgrad", False)
     t = check_int(_key("t"), config.setdefault("t", 0), min_value=0) + 1
     xp = get_array_module(w)
-    m = b1 * _state(config, "m", w) + (1 - b1) * dw
-    v = b2 * _state(config, "v", w) + (1 - b2) * (dw * dw)
+    # New arrays updated in place with out=-style operators: the old state stays
+    # untouched (the rule is pure) with half the temporaries of the plain formula.
+    m = _state(config, "m", w) * b1
+    m += (1 - b1) * dw
+    v = dw * dw
+    v *= 1 - b2
+    v += b2 * _state(config, "v", w)
     config.update(m=m, v=v, t=t)
     if amsgrad:
         # AMSGrad never lets the second moment shrink, so steps cannot grow back.
         v = xp.maximum(_state(config, "vhat", w), v)
         config["vhat"] = v
-    # Both moments start at zero; dividing by 1 - beta**t undoes that bias.
-    mt = m / (1 - b1**t)
-    vt = v / (1 - b2**t)
-    return lr * mt / (xp.sqrt(vt) + eps), lr
+    # Both moments start at zero; dividing by c = 1 - beta**t undoes that bias.
+    # lr * (m/c1) / (sqrt(v/c2) + eps) == lr*sqrt(c2)/c1 * m / (sqrt(v) + eps*sqrt(c2))
+    # exactly, and the right side needs no bias-corrected copies of m and v.
+    root_c2 = math.sqrt(1 - b2**t)
+    denom = xp.sqrt(v)
+    denom += eps * root_c2
+    step = m * (lr * root_c2 / (1 - b1**t))
+    step /= denom
+    return step, lr
 
 
 def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -363,7 +374,7 @@ def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Conf
     """
     dw, config = _start(w, dw, config)
     step, _ = _adam_step(w, dw, config)
-    return w - step, config
+    return get_array_module(w).subtract(w, step, out=step), config
 
 
 def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:

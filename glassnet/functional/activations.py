@@ -154,8 +154,9 @@ def relu_backward(dout: Array, cache: Cache) -> Array:
     """
     mask = cache
     check_array("dout", dout, shape=mask.shape)
-    xp = get_array_module(dout)
-    return xp.where(mask, dout, 0.0)
+    # Multiplying by the boolean mask is one streaming pass, several times faster
+    # than where(mask, dout, 0); the product stays in dout's dtype.
+    return dout * mask
 
 
 def leaky_relu_forward(x: Array, alpha: float = 0.01) -> tuple[Array, Cache]:

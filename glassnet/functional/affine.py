@@ -7,7 +7,7 @@ import math
 from glassnet._checks import check_array, fail
 from glassnet.backend import Array, Cache
 
-__all__ = ["affine_backward", "affine_forward"]
+__all__ = ["affine_backward", "affine_forward", "affine_param_grads"]
 
 
 def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
@@ -67,9 +67,30 @@ def affine_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
         ValueError: when ``dout`` is not of shape ``(N, M)``.
     """
     x, w = cache
+    dw, db = affine_param_grads(dout, cache)
+    return (dout @ w.T).reshape(x.shape), dw, db
+
+
+def affine_param_grads(dout: Array, cache: Cache) -> tuple[Array, Array]:
+    """The weight half of :func:`affine_backward`: ``(dw, db)`` without ``dx``.
+
+    A model's first layer calls this: nobody reads its input gradient, so the
+    product ``dout @ w.T`` would be wasted.
+
+    Shapes:
+        dout: (N, M);  dw: (D, M);  db: (M,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from :func:`affine_forward`.
+
+    Returns:
+        ``(dw, db)``.
+
+    Raises:
+        ValueError: when ``dout`` is not of shape ``(N, M)``.
+    """
+    x, w = cache
     check_array("dout", dout, shape=(x.shape[0], w.shape[1]))
-    x2 = x.reshape(x.shape[0], w.shape[0])
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = x2.T @ dout
-    db = dout.sum(axis=0)
-    return dx, dw, db
+    dw = x.reshape(x.shape[0], w.shape[0]).T @ dout
+    return dw, dout.sum(axis=0)

@@ -26,6 +26,7 @@ from glassnet.functional._im2col import (
     pad_nhwc,
     windows_nhwc,
 )
+from glassnet.functional._sums import sum_rows
 
 __all__ = [
     "conv_backward_fast",
@@ -46,6 +47,17 @@ class _FastConvCache(NamedTuple):
     groups: int
 
 
+def _group_matmul(a: Array, b: Array) -> Array:
+    """(G, M, K) @ (G, K, F) -> (G, M, F); one plain 2-D product when G == 1.
+
+    A stacked product of transposed views may copy them first; a 2-D product
+    hands the transposes to BLAS as flags instead.
+    """
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return a @ b
+
+
 def _forward_core(
     x: Array, w: Array, b: Array, win: Window, groups: int, layout: str
 ) -> tuple[Array, _FastConvCache]:
@@ -54,7 +66,8 @@ def _forward_core(
     HH, WW, Cg, F = w.shape
     M, K, Fg = N * Ho * Wo, HH * WW * Cg, F // G
     windows = windows_nhwc(pad_nhwc(x, win.pads, 0.0), win)
-    # Splitting C into (G, C/G) is a view; the reshape is the one im2col copy.
+    # Splitting C into (G, C/G) is a view; the reshape is the one im2col copy
+    # (for G == 1 the transpose only moves an axis of size 1).
     cols = (
         windows.reshape(N, Ho, Wo, HH, WW, G, Cg)
         .transpose(5, 0, 1, 2, 3, 4, 6)
@@ -66,7 +79,7 @@ def _forward_core(
         .transpose(3, 0, 1, 2, 4)
         .reshape(G, K, Fg)
     )
-    out = (cols @ kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
+    out = _group_matmul(cols, kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
     out += b
     # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
     # instead of x, trading memory for skipping a second im2col in backward,
@@ -75,26 +88,49 @@ def _forward_core(
     return out, cache
 
 
-def _backward_core(dout: Array, cache: _FastConvCache) -> tuple[Array, Array, Array]:
-    """dout (N, H_out, W_out, F) -> dx (N, H, W, C), dw (HH, WW, C/G, F), db (F,)."""
+def _backward_core(
+    dout: Array, cache: _FastConvCache, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    """dout (N, H_out, W_out, F) -> dx (N, H, W, C), dw (HH, WW, C/G, F), db (F,).
+
+    With ``need_dx=False`` dx is None and neither its product nor col2im runs.
+    """
     _, cols, kernel, x_shape, w_dtype, b_dtype, win, G = cache
-    xp = get_array_module(dout, cols)
-    N, H, W, C = x_shape
-    (Ho, Wo), (HH, WW) = win.out, win.kernel
-    F = kernel.shape[2] * G
+    N, (Ho, Wo), (HH, WW) = x_shape[0], win.out, win.kernel
+    C, F = x_shape[3], kernel.shape[2] * G
     dout_g = dout.reshape(N * Ho * Wo, G, F // G).transpose(1, 0, 2)
-    db = xp.sum(dout, axis=(0, 1, 2)).astype(b_dtype, copy=False)
+    db = sum_rows(dout.reshape(-1, F)).astype(b_dtype, copy=False)
     # out = cols @ kernel, so dkernel = cols.T @ dout and dcols = dout @ kernel.T.
-    dkernel = cols.transpose(0, 2, 1) @ dout_g
+    dkernel = _group_matmul(cols.transpose(0, 2, 1), dout_g)
     dw = dkernel.reshape(G, HH, WW, C // G, F // G).transpose(1, 2, 3, 0, 4)
     dw = dw.reshape(HH, WW, C // G, F).astype(w_dtype, copy=False)
-    dcols = dout_g @ kernel.transpose(0, 2, 1)
-    dwin = dcols.reshape(G, N, Ho, Wo, HH, WW, C // G).transpose(1, 2, 3, 4, 5, 0, 6)
+    if not need_dx:
+        return None, dw, db
+    return _input_grad(dout_g, kernel, x_shape, win), dw, db
+
+
+def _input_grad(
+    dout_g: Array, kernel: Array, x_shape: tuple[int, ...], win: Window
+) -> Array:
+    """dx (N, H, W, C) from dout_g (G, M, F/G): dcols = dout @ kernel.T, col2im'd.
+
+    dcols is computed one kernel offset at a time, (G, M, C/G) each, so every
+    slice-add of col2im reads a contiguous block instead of a strided column.
+    """
+    xp = get_array_module(dout_g, kernel)
+    N, H, W, C = x_shape
+    (Ho, Wo), (HH, WW), G = win.out, win.kernel, kernel.shape[0]
+    # (G, HH*WW*C/G, F/G) -> per offset o: (G, F/G, C/G), the transposed taps.
+    taps = kernel.reshape(G, HH * WW, C // G, -1).transpose(1, 0, 3, 2)
     (top, bottom), (left, right) = win.pads
-    dxpad = xp.zeros((N, H + top + bottom, W + left + right, G, C // G), cols.dtype)
-    col2im_nhwc(dxpad, lambda p, q: dwin[:, :, :, p, q], win)
-    dx = crop_nhwc(dxpad.reshape(*dxpad.shape[:3], C), win.pads, (H, W))
-    return dx, dw, db
+    dxpad = xp.zeros((N, H + top + bottom, W + left + right, G, C // G), kernel.dtype)
+
+    def grad_at(p: int, q: int) -> Array:
+        dcols = _group_matmul(dout_g, taps[p * WW + q])
+        return dcols.reshape(G, N, Ho, Wo, C // G).transpose(1, 2, 3, 0, 4)
+
+    col2im_nhwc(dxpad, grad_at, win)
+    return crop_nhwc(dxpad.reshape(*dxpad.shape[:3], C), win.pads, (H, W))
 
 
 def _check_backward_args(dout: Any, cache: Any, layout: str, forward: str) -> None:
@@ -197,7 +233,9 @@ def conv_forward_nhwc(
     return _forward_core(x, w, b, win, groups, "NHWC")
 
 
-def conv_backward_nhwc(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+def conv_backward_nhwc(
+    dout: Array, cache: Cache, *, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
     """Backward pass of :func:`conv_forward_nhwc`.
 
     Shapes:
@@ -207,13 +245,16 @@ def conv_backward_nhwc(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
     Args:
         dout: upstream gradient.
         cache: the cache returned by :func:`conv_forward_nhwc`.
+        need_dx: compute the input gradient; a model's first layer has no use
+            for it, and skipping it saves a product and the col2im.
+            Defaults to `True`.
 
     Returns:
-        (dx, dw, db).
+        (dx, dw, db); dx is None when ``need_dx`` is false.
 
     Raises:
         ValueError: when cache does not come from conv_forward_nhwc or dout has
             the wrong shape.
     """
     _check_backward_args(dout, cache, "NHWC", "conv_forward_nhwc")
-    return _backward_core(dout, cache)
+    return _backward_core(dout, cache, need_dx)

@@ -27,6 +27,7 @@ from glassnet._checks import (
     fail,
 )
 from glassnet.backend import Array, Cache, get_array_module
+from glassnet.functional._sums import sum_rows
 
 __all__ = [
     "batchnorm_backward",
@@ -46,6 +47,19 @@ _DEFAULT_EPS = 1e-5
 _DEFAULT_MOMENTUM = 0.9
 
 
+def _sum(a: Array, axis: int) -> Array:
+    """Sum of a 2-D array over ``axis``, keeping it (size 1), in ``a``'s dtype."""
+    if axis == 0:
+        return sum_rows(a)[None]
+    return a.sum(axis=axis, keepdims=True)
+
+
+def _sum_of_products(a: Array, b: Array, axis: int) -> Array:
+    """``_sum(a * b, axis)`` in one pass, without the (N, D) temporary."""
+    spec, kept = ("ij,ij->j", (1, -1)) if axis == 0 else ("ij,ij->i", (-1, 1))
+    return get_array_module(a).einsum(spec, a, b).reshape(kept)
+
+
 def _normalize(x: Array, eps: float, axis: int) -> tuple[Array, Array, Array, Array]:
     """Standardise a 2-D array along ``axis``: xhat = (x - mean) / sqrt(var + eps).
 
@@ -53,31 +67,41 @@ def _normalize(x: Array, eps: float, axis: int) -> tuple[Array, Array, Array, Ar
     (size 1) so they broadcast against ``x``. ``var`` is the biased variance.
     """
     xp = get_array_module(x)
-    mu = x.mean(axis=axis, keepdims=True)
-    xc = x - mu
-    var = (xc * xc).mean(axis=axis, keepdims=True)
+    m = x.shape[axis]
+    mu = _sum(x, axis) * (1.0 / m)
+    xhat = x - mu
+    var = _sum_of_products(xhat, xhat, axis) * (1.0 / m)
     inv_std = 1.0 / xp.sqrt(var + eps)
-    return xc * inv_std, mu, var, inv_std
+    xhat *= inv_std
+    return xhat, mu, var, inv_std
 
 
 def _normalize_backward(dxhat: Array, xhat: Array, inv_std: Array, axis: int) -> Array:
     """Gradient of ``_normalize`` with respect to ``x``, given ``dL/dxhat``."""
     # With M entries per slice, differentiating through the mean and the variance:
-    #   dx = (1/M) * inv_std * (M*dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)).
+    #   dx = inv_std * (dxhat - sum(dxhat) / M - xhat * sum(dxhat * xhat) / M).
     # dxhat loses its component along the constant vector (the mean) and along
     # xhat itself (the variance), then is rescaled like x was.
-    m = dxhat.shape[axis]
-    total = dxhat.sum(axis=axis, keepdims=True)
-    proj = (dxhat * xhat).sum(axis=axis, keepdims=True)
-    return (1.0 / m) * inv_std * (m * dxhat - total - xhat * proj)
+    scale = 1.0 / dxhat.shape[axis]
+    total = _sum(dxhat, axis) * scale
+    proj = _sum_of_products(dxhat, xhat, axis) * scale
+    dx = xhat * proj
+    get_array_module(dx).subtract(dxhat, dx, out=dx)
+    dx -= total
+    dx *= inv_std
+    return dx
 
 
 def _scale_shift_backward(
     dout: Array, xhat: Array, gamma: Array, axis: int | tuple[int, ...]
 ) -> tuple[Array, Array, Array]:
     """Gradients of ``out = gamma * xhat + beta``: ``(dxhat, dgamma, dbeta)``."""
-    dgamma = (dout * xhat).sum(axis=axis).reshape(gamma.shape)
-    dbeta = dout.sum(axis=axis).reshape(gamma.shape)
+    if axis == 0:
+        dgamma = _sum_of_products(dout, xhat, 0).reshape(gamma.shape)
+        dbeta = _sum(dout, 0).reshape(gamma.shape)
+    else:
+        dgamma = (dout * xhat).sum(axis=axis).reshape(gamma.shape)
+        dbeta = dout.sum(axis=axis).reshape(gamma.shape)
     return dout * gamma, dgamma, dbeta
 
 
@@ -157,10 +181,13 @@ def batchnorm_forward(
         mu = bn_param["running_mean"].astype(x.dtype, copy=False)
         var = bn_param["running_var"].astype(x.dtype, copy=False)
         inv_std = 1.0 / get_array_module(x).sqrt(var + eps)
-        xhat = (x - mu) * inv_std
+        xhat = x - mu
+        xhat *= inv_std
         cache = {"mode": mode, "inv_std": inv_std, "xhat": xhat}
     cache["gamma"] = gamma
-    return gamma * xhat + beta, cache
+    out = xhat * gamma
+    out += beta
+    return out, cache
 
 
 def _frozen_statistics_backward(dout: Array, cache: Cache) -> tuple[Array, ...]:

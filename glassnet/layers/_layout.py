@@ -168,11 +168,15 @@ def conv_forward(
 
 
 def conv_backward(
-    dout: Array, cache: Cache, data_format: str
-) -> tuple[Array, Array, Array]:
-    """Backward of :func:`conv_forward`: ``(dx, dkernel in Keras layout, db)``."""
+    dout: Array, cache: Cache, data_format: str, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    """Backward of :func:`conv_forward`: ``(dx, dkernel in Keras layout, db)``.
+
+    Channels-last skips dx (returns None) when ``need_dx`` is false; the cs231n
+    channels-first kernel always computes it.
+    """
     if data_format == CHANNELS_LAST:
-        return conv_backward_nhwc(dout, cache)
+        return conv_backward_nhwc(dout, cache, need_dx=need_dx)
     dx, dw, db = conv_backward_fast(dout, cache)
     return dx, dw.transpose(2, 3, 1, 0), db
 

@@ -13,6 +13,10 @@ Trainable weights live in ``self.params`` and non-trainable ones (a batchnorm's
 moving statistics) in ``self.states``; ``get_weights()`` lists both in the order
 they were added, which is Keras' order. Shapes given to ``build`` and returned by
 ``compute_output_shape`` include the batch axis as ``None``, as in Keras.
+
+``need_dx`` is True unless a model sets it on its first layer, whose input
+gradient nobody reads; a layer may then return None from ``backward`` instead of
+computing it (``Dense`` and ``Conv2D`` do, skipping a matrix product each).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class Layer:
         input_shape: the shape of one sample (no batch axis), for a first layer.
             Defaults to `None`.
     """
+
+    need_dx: bool = True
+    """Whether ``backward`` must return the input gradient (see the module doc)."""
 
     def __init__(
         self,

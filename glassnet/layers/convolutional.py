@@ -161,14 +161,14 @@ class Conv2D(KernelBiasMixin, Layer):
         )
         return self.activate(z)
 
-    def backward(self, dout: Array) -> Array:
+    def backward(self, dout: Array) -> Array | None:
         return self.backward_logits(self.deactivate(dout))
 
-    def backward_logits(self, dz: Array) -> Array:
+    def backward_logits(self, dz: Array) -> Array | None:
         """Backward from the gradient of the pre-activation output ``z``."""
         cache, self._cache = self._cache, None
         self._act_cache = self.logits = None
-        dx, dw, db = L.conv_backward(dz, cache, self.data_format)
+        dx, dw, db = L.conv_backward(dz, cache, self.data_format, self.need_dx)
         self.grads = {"kernel": dw, "bias": db} if self.use_bias else {"kernel": dw}
         return dx
 

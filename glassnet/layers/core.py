@@ -10,7 +10,11 @@ from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
 from glassnet._checks import check_int, fail
 from glassnet.backend import Array, get_array_module
-from glassnet.functional.affine import affine_backward, affine_forward
+from glassnet.functional.affine import (
+    affine_backward,
+    affine_forward,
+    affine_param_grads,
+)
 from glassnet.layers.base import Layer, Shape
 
 
@@ -182,15 +186,21 @@ class Dense(KernelBiasMixin, Layer):
         self._cache = (lead, cache)
         return self.activate(z).reshape(*lead, self.units)
 
-    def backward(self, dout: Array) -> Array:
+    def backward(self, dout: Array) -> Array | None:
         return self.backward_logits(self.deactivate(dout.reshape(-1, self.units)))
 
-    def backward_logits(self, dz: Array) -> Array:
+    def backward_logits(self, dz: Array) -> Array | None:
         """Backward from the gradient of the pre-activation output ``z``."""
         (lead, cache), self._cache = self._cache, None
-        dx, dw, db = affine_backward(dz.reshape(-1, self.units), cache)
+        dz = dz.reshape(-1, self.units)
+        dx = None
+        if self.need_dx:
+            dx, dw, db = affine_backward(dz, cache)
+            dx = dx.reshape(*lead, dx.shape[-1])
+        else:
+            dw, db = affine_param_grads(dz, cache)
         self.grads = {"kernel": dw, "bias": db} if self.use_bias else {"kernel": dw}
-        return dx.reshape(*lead, dx.shape[-1])
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -99,6 +99,16 @@ class Sequential(Model):
                 layer.build(shape, self.rng)
             shape = layer.compute_output_shape(shape)
         self.built = True
+        self._mark_input_gradients()
+
+    def _mark_input_gradients(self) -> None:
+        """Tell the first layer that its input gradient goes nowhere.
+
+        Backward hands each layer's dx to the layer below; the first layer's dx
+        is dropped, so Dense and Conv2D there skip computing it (``need_dx``).
+        """
+        for i, layer in enumerate(self.layers):
+            layer.need_dx = i > 0
 
     def _ensure_built(self, x: Array) -> None:
         if not self.layers:

@@ -3,7 +3,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glassnet.functional.affine import affine_backward, affine_forward
+from glassnet.functional.affine import (
+    affine_backward,
+    affine_forward,
+    affine_param_grads,
+)
 from glassnet.gradcheck import check_kernel, rel_error
 
 
@@ -97,3 +101,15 @@ def test_dout_of_the_wrong_shape_is_rejected_naming_dout(rng):
     )
     with pytest.raises(ValueError, match="dout"):
         affine_backward(np.zeros((2, 5)), cache)
+
+
+def test_param_grads_equal_the_weight_half_of_affine_backward(rng):
+    x, w, b = rng.standard_normal((4, 2, 3)), rng.standard_normal((6, 5)), np.zeros(5)
+    out, cache = affine_forward(x, w, b)
+    dout = rng.standard_normal(out.shape)
+    _, dw, db = affine_backward(dout, cache)
+    dw_only, db_only = affine_param_grads(dout, cache)
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)
+    with pytest.raises(ValueError, match="dout"):
+        affine_param_grads(dout[:, :4], cache)

@@ -98,6 +98,22 @@ def test_channels_last_entry_points_equal_nchw_after_transposes(
     assert rel_error(db_nhwc, db) < 1e-12
 
 
+@pytest.mark.parametrize(("x_shape", "w_shape", "conv_param"), SETTINGS[::4])
+def test_channels_last_backward_without_dx_gives_none_and_the_same_weight_gradients(
+    rng, x_shape, w_shape, conv_param
+):
+    x = rng.standard_normal(x_shape).transpose(0, 2, 3, 1).copy()
+    w = rng.standard_normal(w_shape).transpose(2, 3, 1, 0).copy()
+    b = rng.standard_normal(w_shape[0])
+    out, cache = conv_forward_nhwc(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    _, dw, db = conv_backward_nhwc(dout, cache)
+    dx, dw_only, db_only = conv_backward_nhwc(dout, cache, need_dx=False)
+    assert dx is None
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)
+
+
 def scaled_error(a, ref):
     """Worst difference relative to the largest entry of the reference."""
     return float(np.max(np.abs(a - ref)) / np.max(np.abs(ref)))

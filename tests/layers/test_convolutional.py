@@ -278,3 +278,18 @@ def test_conv2d_refuses_inputs_of_the_wrong_rank_channels_or_size():
     assert layer(np.ones((1, 7, 6, 3))).shape == (1, 5, 4, 2)  # any image size
     with pytest.raises(ValueError, match="height"):
         layer(np.ones((1, 2, 6, 3)))
+
+
+def test_a_first_conv2d_layer_returns_no_input_gradient_and_the_same_weight_grads(rng):
+    model = Sequential([Input((6, 6, 2)), Conv2D(3, 3, activation="relu")], seed=0)
+    (layer,) = model.layers
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    dout = rng.standard_normal((2, 4, 4, 3)).astype(np.float32)
+    layer.forward(x, True)
+    assert layer.backward(dout) is None
+    skipped = dict(layer.grads)
+    layer.need_dx = True
+    layer.forward(x, True)
+    assert layer.backward(dout).shape == x.shape
+    for key, grad in layer.grads.items():
+        np.testing.assert_array_equal(skipped[key], grad)

@@ -85,3 +85,35 @@ def test_set_weights_copies_the_arrays_as_keras_does():
     layer.set_weights([kernel, np.zeros(2, np.float32)])
     kernel[0, 0] = 5.0  # changing the caller's array leaves the layer alone
     assert layer.get_weights()[0][0, 0] == 1.0
+
+
+def test_a_models_first_layer_skips_its_input_gradient_but_not_its_weight_gradients(
+    rng,
+):
+    from glassnet import layers, models
+    from glassnet.models import training
+
+    model = models.Sequential(
+        [layers.Input((5,)), layers.Dense(4, activation="relu"), layers.Dense(3)],
+        seed=0,
+    )
+    first, second = model.layers
+    assert (first.need_dx, second.need_dx) == (False, True)
+    x, dout = rng.standard_normal((6, 5)), rng.standard_normal((6, 3))
+    training.forward(model.layers, x, True)
+    training.backward(model.layers, dout, False, {})
+    skipped = dict(first.grads)
+    first.need_dx = True  # the reference: the full backward pass
+    training.forward(model.layers, x, True)
+    assert first.backward(second.backward(dout)).shape == (6, 5)
+    for key, grad in first.grads.items():
+        np.testing.assert_array_equal(skipped[key], grad)
+
+
+def test_only_the_first_layer_of_a_model_is_told_to_skip_dx():
+    from glassnet import layers, models
+
+    model = models.Sequential([layers.Flatten(), layers.Dense(4)])
+    model.build((None, 2, 3))
+    assert [layer.need_dx for layer in model.layers] == [False, True]
+    assert Dense(2).need_dx
