@@ -10,7 +10,11 @@ other metadata entry in key order, each part prefixed by its length.
 :func:`read_file` checks, before reading any tensor, that the header length fits
 in the file (a forged length cannot make it allocate) and that the header is JSON
 with the marker; then each entry's dtype, shape and offsets, that the tensors tile
-the data exactly, and the checksum. It never unpickles and never evaluates code.
+the data exactly, and the checksum. The tensors are then cut out of the bytes
+that were checked (the safetensors library only writes), so what is loaded is
+exactly what was validated. It never unpickles and never evaluates code, reads
+only regular files (a FIFO or a device could block or never end), and parses
+JSON with bounded nesting, no duplicate keys and ints of at most 40 digits.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import hashlib
 import json
 import math
 import os
+import stat
 from typing import IO, Any
 
 import numpy as np
-import safetensors
 import safetensors.numpy
 
 from glassnet._checks import fail
@@ -33,8 +37,18 @@ from glassnet.errors import InvalidFileError
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
 PREFIXES = ("layers/", "optimizer/", "callbacks/")
-_MAX_HEADER = 100_000_000  # safetensors' own limit on the header size
+# A glassnet header is about 100 bytes per tensor plus the configs: 16 MiB is
+# far above any real one and bounds what a forged header can make json allocate.
+_MAX_HEADER = 16 << 20
+_MAX_DEPTH = 64  # nesting of JSON arrays and objects; real configs stay below 10
+_MAX_INT_DIGITS = 40  # a 128-bit generator state has 39 digits
+_MAX_NDIM = 8
+_MAX_DIM = 2**31 - 1  # per axis
+# A zero axis makes the byte count 0 whatever the others are: the shape is also
+# bounded on its own, as numpy cannot even describe (0, 2**31, 2**31, 2**31).
+_MAX_ITEMS = 2**48
 _DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+_ENTRY_KEYS = {"dtype", "shape", "data_offsets"}
 
 
 def check_path(filepath: Any) -> str:
@@ -88,18 +102,24 @@ def read_file(path: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     """The metadata and tensors of a glassnet file, after every container check.
 
     Raises:
-        InvalidFileError: for a foreign, truncated or corrupted file.
+        InvalidFileError: for a foreign, truncated or corrupted file, or a path
+            that is not a regular file.
+        OSError: when the file cannot be opened or read.
     """
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
-        raw, header = _read_header(path, f, size)
+        header_size, header = _read_header(path, f, size)
         meta = _metadata(path, header)
-        _check_layout(path, header, size - len(raw))
+        entries = _check_layout(path, header, size - header_size)
         payload = f.read()
-    try:
-        tensors = safetensors.numpy.load(raw + payload)
-    except (safetensors.SafetensorError, ValueError) as e:
-        raise invalid(path, "a readable safetensors file", e) from None
+    if len(payload) != size - header_size:
+        raise invalid(path, f"{size} bytes", "a file that changed while read")
+    tensors = {
+        name: np.frombuffer(payload, dtype, math.prod(shape), begin)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+        for name, (dtype, shape, begin) in entries.items()
+    }
     if meta.get("checksum") != _checksum(tensors, meta):
         raise invalid(
             path,
@@ -109,7 +129,93 @@ def read_file(path: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     return meta, tensors
 
 
-def _read_header(path: str, f: IO[bytes], size: int) -> tuple[bytes, dict]:
+def open_regular(path: str) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file.
+
+    A FIFO would block ``open`` until a writer comes and a device such as
+    ``/dev/zero`` never ends, so both are refused; ``O_NONBLOCK`` keeps the open
+    itself from waiting, and means nothing for a regular file.
+
+    Raises:
+        InvalidFileError: for a directory, FIFO, socket or device.
+        OSError: when the path cannot be opened.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise invalid(path, "a regular file", _file_kind(mode))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
+
+
+def load_json(text: str) -> Any:
+    """Parse untrusted JSON: no duplicate keys, ints of at most 40 digits, at
+    most 64 levels of nesting, strings that encode to UTF-8 (no lone surrogate).
+
+    ``NaN`` and ``Infinity`` are accepted (Python writes them, and a callback's
+    ``best`` starts at infinity); config checks refuse them where they matter.
+
+    Raises:
+        ValueError: for malformed or out-of-bounds JSON (a RecursionError for
+            very deep nesting is turned into a ValueError too).
+    """
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+    except RecursionError:
+        raise ValueError(f"nesting deeper than {_MAX_DEPTH} levels") from None
+    _check_tree(value)
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {twice!r}")
+    return out
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and strings of a parsed JSON value, walked without recursion."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            node.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth >= _MAX_DEPTH:
+            raise ValueError(f"nesting deeper than {_MAX_DEPTH} levels")
+        items = list(node.items()) if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(key, str):
+                key.encode("utf-8")
+            stack.append((child, depth + 1))
+
+
+def _read_header(path: str, f: IO[bytes], size: int) -> tuple[int, dict]:
     prefix = f.read(8)
     if len(prefix) < 8:
         raise invalid(path, "a glassnet file of at least 8 bytes", f"{size} bytes")
@@ -123,14 +229,14 @@ def _read_header(path: str, f: IO[bytes], size: int) -> tuple[bytes, dict]:
         )
     raw = f.read(n)
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError) as e:
+        header = load_json(raw.decode("utf-8"))
+    except ValueError as e:
         raise invalid(
             path, "a JSON safetensors header", f"a malformed one ({e})"
         ) from None
     if not isinstance(header, dict):
         raise invalid(path, "a JSON object as header", type(header).__name__)
-    return prefix + raw, header
+    return 8 + n, header
 
 
 def _metadata(path: str, header: dict) -> dict[str, str]:
@@ -151,9 +257,15 @@ def _metadata(path: str, header: dict) -> dict[str, str]:
     return meta
 
 
-def _check_layout(path: str, header: dict, data_size: int) -> None:
-    """Every entry's dtype, shape and offsets; the tensors tile the data exactly."""
-    spans = []
+def _check_layout(
+    path: str, header: dict, data_size: int
+) -> dict[str, tuple[np.dtype, tuple[int, ...], int]]:
+    """Every entry's dtype, shape and offsets; the tensors tile the data exactly.
+
+    Returns:
+        ``{name: (dtype, shape, first byte)}`` for every tensor.
+    """
+    entries, spans = {}, []
     for name, entry in header.items():
         if name == "__metadata__":
             continue
@@ -163,17 +275,27 @@ def _check_layout(path: str, header: dict, data_size: int) -> None:
         if not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES:
             raise invalid(path, f"{where} of a dtype in {sorted(_DTYPES)}", entry)
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if not (_naturals(shape) and _naturals(offsets) and len(offsets) == 2):
-            raise invalid(path, f"{where} with a shape and 2 offsets", entry)
-        nbytes = math.prod(shape) * _DTYPES[entry["dtype"]].itemsize
+        if not (
+            set(entry) == _ENTRY_KEYS
+            and _naturals(shape, _MAX_DIM)
+            and len(shape) <= _MAX_NDIM
+            and _naturals(offsets, data_size)
+            and len(offsets) == 2
+        ):
+            raise invalid(
+                path,
+                f"{where} with a shape of at most {_MAX_NDIM} axes and 2 "
+                f"offsets within the {data_size} bytes of data (a truncated file?)",
+                repr(entry)[:200],
+            )
+        if math.prod(max(d, 1) for d in shape) > _MAX_ITEMS:
+            raise invalid(path, f"{where} of at most {_MAX_ITEMS} items", shape)
+        dtype = _DTYPES[entry["dtype"]]
+        nbytes = math.prod(shape) * dtype.itemsize
         if offsets[1] - offsets[0] != nbytes:
             raise invalid(path, f"{where} spanning {nbytes} bytes", offsets)
         spans.append(tuple(offsets))
-    end = max((stop for _, stop in spans), default=0)
-    if end > data_size:
-        raise invalid(
-            path, f"{end} bytes of tensor data", f"{data_size}: a truncated file"
-        )
+        entries[name] = (dtype, tuple(shape), offsets[0])
     position = 0
     for begin, stop in sorted(spans):
         if begin != position:
@@ -181,11 +303,12 @@ def _check_layout(path: str, header: dict, data_size: int) -> None:
         position = stop
     if position != data_size:
         raise invalid(path, f"{position} bytes of tensor data", f"{data_size}")
+    return entries
 
 
-def _naturals(value: Any) -> bool:
+def _naturals(value: Any, high: int) -> bool:
     return isinstance(value, list) and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= high for v in value
     )
 
 
@@ -200,10 +323,10 @@ def json_field(
     if key not in meta:
         raise invalid(path, f"a metadata entry {key!r}", "none")
     try:
-        value = json.loads(meta[key])
-    except (ValueError, RecursionError):
+        value = load_json(meta[key])
+    except ValueError as e:
         raise invalid(
-            path, f"JSON in metadata entry {key!r}", "malformed JSON"
+            path, f"JSON in metadata entry {key!r}", f"malformed JSON ({e})"
         ) from None
     if not isinstance(value, dict) and not (allow_null and value is None):
         raise invalid(path, f"a JSON object in entry {key!r}", type(value).__name__)
@@ -217,6 +340,8 @@ __all__ = [
     "check_path",
     "invalid",
     "json_field",
+    "load_json",
+    "open_regular",
     "read_file",
     "write_file",
 ]

@@ -24,10 +24,12 @@ and whose ``__metadata__`` (a string-to-string map) holds:
 
 Reading never unpickles and never evaluates code. The header length and the header
 JSON are checked before any tensor is read, so a forged length cannot make the
-reader allocate; then the layout, the checksum and every config field are checked
-against the model being rebuilt. Any failure raises
-:class:`glassnet.errors.InvalidFileError` (a ``ValueError``) naming the file and
-the problem, and changes nothing. Writes are atomic
+reader allocate; then the layout and the checksum (:mod:`glassnet._safetensors_file`),
+then every config field, and each weight's name, shape and dtype against the
+architecture *before* the weight is allocated (:mod:`glassnet._saving_spec`), and
+last the optimizer and generator states (:mod:`glassnet._saving_restore`). Any
+failure raises :class:`glassnet.errors.InvalidFileError` (a ``ValueError``) naming
+the file and the problem, and changes nothing. Writes are atomic
 (:func:`glassnet._io.atomic_write`): a crash mid-save leaves the old file whole.
 
 Example:
@@ -43,7 +45,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -61,53 +62,31 @@ from glassnet._safetensors_file import (
     read_file,
     write_file,
 )
-from glassnet.layers.base import Layer
+from glassnet._saving_restore import (
+    assign_layer_weights,
+    check_model,
+    layer_order,
+    match_layers_by_order,
+    model_spec,
+    restore_into,
+    restore_state,
+    rng_state,
+)
+from glassnet._saving_spec import (
+    CONFIG_ERRORS,
+    MODELS,
+    check_compile_spec,
+    deserialize_layer,
+    dumps,
+    layer_registry,
+    rebuild_model,
+)
+from glassnet.errors import InvalidFileError
 from glassnet.models.model import Model
-from glassnet.models.sequential import Sequential
 
-MODELS: dict[str, type[Model]] = {"Sequential": Sequential}
-
-# -- the layer registry --
-
-
-def layer_registry() -> dict[str, type[Layer]]:
-    """The ``LAYERS`` registry: class name -> Layer class, for every Layer subclass
-    exported in ``glassnet.layers.__all__`` (an explicit allow-list).
-
-    Built on each call so that layers exported later register themselves.
-    """
-    from glassnet import layers
-
-    registry: dict[str, type[Layer]] = {}
-    for name in layers.__all__:
-        obj = getattr(layers, name)
-        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
-            registry[obj.__name__] = obj
-    return registry
-
-
-def deserialize_layer(spec: Any) -> Layer:
-    """Build a layer from ``{"class_name": ..., "config": {...}}``.
-
-    Raises:
-        ValueError: for a malformed spec, a class not in :func:`layer_registry`
-            (the message lists the known ones) or a config its class rejects.
-    """
-    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-        raise fail(
-            "layer", "a dict {'class_name': str, 'config': dict}", repr(spec)[:200]
-        )
-    registry = layer_registry()
-    name = spec.get("class_name")
-    if not isinstance(name, str) or name not in registry:
-        raise fail("layer class_name", f"one of {sorted(registry)}", repr(name))
-    try:
-        return registry[name].from_config(dict(spec["config"]))
-    except TypeError as e:
-        raise fail(f"config of {name}", f"{name}'s constructor arguments", e) from None
-
-
-# -- public API --
+# BackupAndRestore builds and restores its checkpoints with these.
+_dumps = dumps
+_restore_into = restore_into
 
 
 def save_model(
@@ -147,7 +126,8 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
         The model, with its weights, optimizer state and generator state.
 
     Raises:
-        InvalidFileError: for a foreign, truncated, corrupted or inconsistent file.
+        InvalidFileError: for a foreign, truncated, corrupted, forged or
+            inconsistent file, or a path that is not a regular file.
         OSError: when the file cannot be read (``FileNotFoundError``...).
     """
     path = check_path(filepath)
@@ -158,11 +138,11 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
             "a whole-model file",
             "a weights-only file: build the model and call model.load_weights",
         )
-    model = _rebuild(path, json_field(path, meta, "model"))
+    model = rebuild_model(path, json_field(path, meta, "model"), tensors)
     compile = compile and "compile" in meta
     if compile:
         _compile(path, model, json_field(path, meta, "compile"))
-    _restore_state(
+    restore_state(
         path, model, meta, tensors, optimizer=compile and "optimizer_state" in meta
     )
     return model
@@ -178,10 +158,10 @@ def save_weights(
         FileExistsError: when the file exists and ``overwrite`` is False.
     """
     path = _writable_path(filepath, overwrite)
-    _check_model(model)
+    check_model(model)
     meta = {
         "content": "weights",
-        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
+        "layer_order": dumps("layer order", {"layers": layer_order(model)}),
     }
     write_file(path, _layer_tensors(model), meta)
 
@@ -189,26 +169,28 @@ def save_weights(
 def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Load weights saved by :func:`save_weights` or :func:`save_model` into ``model``.
 
-    Every layer weight of the model must be in the file with the same shape, and
-    the file may hold no other layer weights; nothing is changed otherwise.
+    Every layer weight of the model must be in the file with the same shape (a
+    float dtype other than the layer's is converted), and the file may hold no
+    other layer weights; nothing is changed otherwise. When the file's layers have
+    other names but are as many, they are matched by order, as tf.keras does.
 
     Raises:
         ValueError: for an unbuilt model.
         InvalidFileError: naming the layer and weight that do not match, or for
-            a foreign, truncated or corrupted file.
+            a foreign, truncated, corrupted or forged file.
         OSError: when the file cannot be read (``FileNotFoundError``...).
     """
     path = check_path(filepath)
-    _check_model(model)
+    check_model(model)
     if not model.built:
         raise fail("model", "a built model (give an Input or call it once)", "unbuilt")
     meta, tensors = read_file(path)
-    _assign_layer_weights(
-        path, model, _match_layers_by_order(path, model, meta, tensors)
-    )
+    if meta.get("content") not in ("model", "weights"):
+        raise invalid(path, "a model or weights file", repr(meta.get("content")))
+    assign_layer_weights(path, model, match_layers_by_order(path, model, meta, tensors))
 
 
-# -- saving helpers --
+# -- writing --
 
 
 def _writable_path(filepath: Any, overwrite: bool) -> str:
@@ -221,15 +203,6 @@ def _writable_path(filepath: Any, overwrite: bool) -> str:
     return path
 
 
-def _check_model(model: Any) -> None:
-    if type(model) not in MODELS.values():
-        raise fail("model", f"one of {sorted(MODELS)}", type(model).__name__)
-
-
-def _model_spec(model: Model) -> dict[str, Any]:
-    return {"class_name": type(model).__name__, "config": model.get_config()}
-
-
 def _model_payload(
     model: Model, include_optimizer: bool = True
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -238,30 +211,21 @@ def _model_payload(
     Raises:
         ValueError: for a model that is not a ``Sequential``.
     """
-    _check_model(model)
+    check_model(model)
     tensors = _layer_tensors(model)
     meta = {
         "content": "model",
-        "layer_order": _dumps("layer order", {"layers": _layer_order(model)}),
-        "model": _dumps("model config", _model_spec(model)),
-        "rng_state": _dumps("rng_state", _rng_state(model)),
+        "layer_order": dumps("layer order", {"layers": layer_order(model)}),
+        "model": dumps("model config", model_spec(model)),
+        "rng_state": dumps("rng_state", rng_state(model)),
     }
     if model.optimizer is not None and model.loss is not None:
-        meta["compile"] = _dumps("compile settings", _compile_config(model))
+        meta["compile"] = dumps("compile settings", _compile_config(model))
         if include_optimizer:
             arrays, scalars = model.optimizer.get_state()
             tensors.update({f"optimizer/{k}": v for k, v in arrays.items()})
-            meta["optimizer_state"] = _dumps("optimizer state", scalars)
+            meta["optimizer_state"] = dumps("optimizer state", scalars)
     return tensors, meta
-
-
-def _dumps(what: str, value: Any) -> str:
-    def plain(obj: Any) -> Any:
-        if isinstance(obj, np.generic):
-            return obj.item()
-        raise fail(what, "JSON-safe values", f"a {type(obj).__name__}")
-
-    return json.dumps(value, default=plain)
 
 
 def _layer_tensors(model: Model) -> dict[str, np.ndarray]:
@@ -284,258 +248,17 @@ def _compile_config(model: Model) -> dict[str, Any]:
     }
 
 
-def _generator_state(gen: Any) -> dict[str, Any] | None:
-    bit_generator = getattr(gen, "bit_generator", None)
-    return None if bit_generator is None else bit_generator.state
-
-
-def _rng_state(model: Model) -> dict[str, Any] | None:
-    """The model's generator and every layer generator of its own (a seeded Dropout)."""
-    layers = {
-        layer.name: _generator_state(layer._rng)
-        for layer in model.layers
-        if getattr(layer, "_rng", None) is not None and layer._rng is not model.rng
-    }
-    return {"model": _generator_state(model.rng), "layers": layers}
-
-
-# -- rebuilding and restoring --
-
-
-def _rebuild(path: str, spec: dict[str, Any]) -> Model:
-    name = spec.get("class_name")
-    if not isinstance(name, str) or name not in MODELS:
-        raise invalid(path, f"a model class_name in {sorted(MODELS)}", repr(name))
-    try:
-        return MODELS[name].from_config(spec.get("config"))
-    except (ValueError, TypeError) as e:
-        raise invalid(path, "a valid model config", e) from None
-
-
-def _layer_order(model: Model) -> list[str]:
-    """Names of the layers that hold weights, in model order."""
-    return [layer.name for layer in model.layers if layer.weight_names]
-
-
-def _match_layers_by_order(
-    path: str, model: Model, meta: dict[str, str], tensors: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Rename the file's layers to the model's when only the names differ.
-
-    tf.keras loads weights by layer order; a file whose weighted layers have other
-    names than the model's, but as many of them, is matched position by position
-    (shapes are checked afterwards). Files without an order keep name matching.
-    """
-    if "layer_order" not in meta:
-        return tensors
-    order = json_field(path, meta, "layer_order").get("layers")
-    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-        raise invalid(path, "layer_order as a list of names", repr(order))
-    ours = _layer_order(model)
-    if order == ours or len(order) != len(ours):
-        return tensors
-    rename = dict(zip(order, ours, strict=True))
-    renamed = {}
-    for key, value in tensors.items():
-        if key.startswith("layers/"):
-            _, layer, weight = key.split("/", 2)
-            key = f"layers/{rename.get(layer, layer)}/{weight}"
-        renamed[key] = value
-    return renamed
-
-
-def _assign_layer_weights(
-    path: str, model: Model, tensors: dict[str, np.ndarray]
-) -> None:
-    """Check every layer weight of the model against the file, then set them all."""
-    stored = {k: v for k, v in tensors.items() if k.startswith("layers/")}
-    updates = []
-    for layer in model.layers:
-        values = []
-        for key, weight in zip(layer.weight_names, layer.weights, strict=True):
-            where = f"weight {key!r} of layer {layer.name!r}"
-            value = stored.pop(f"layers/{layer.name}/{key}", None)
-            if value is None:
-                raise invalid(path, f"{where} in the file", "no such tensor")
-            if value.shape != tuple(weight.shape):
-                raise invalid(
-                    path,
-                    f"{where} of shape {tuple(weight.shape)}",
-                    f"shape {value.shape}",
-                )
-            values.append(value)
-        updates.append((layer, values))
-    if stored:
-        raise invalid(path, "only weights of this model's layers", sorted(stored))
-    for layer, values in updates:
-        layer.set_weights(values)
+# -- reading --
 
 
 def _compile(path: str, model: Model, spec: dict[str, Any]) -> None:
-    metrics = spec.get("metrics")
-    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise invalid(path, "compile metrics as a list of names", repr(metrics))
+    check_compile_spec(path, spec)
     try:
-        model.compile(spec.get("optimizer"), spec.get("loss"), metrics or None)
-    except (ValueError, TypeError, KeyError) as e:
+        model.compile(spec.get("optimizer"), spec.get("loss"), spec["metrics"] or None)
+    except InvalidFileError:
+        raise
+    except CONFIG_ERRORS as e:
         raise invalid(path, "valid compile settings", e) from None
-
-
-def _restore_optimizer(
-    path: str, model: Model, scalars: dict, tensors: dict[str, np.ndarray]
-) -> None:
-    """Check the slots against the model's trainable weights, then restore them."""
-    weights = {
-        f"{layer.name}/{key}": weight
-        for layer in model.layers
-        for key, weight in zip(layer.weight_names, layer.weights, strict=True)
-        if key in layer.params
-    }
-    arrays = {
-        k.removeprefix("optimizer/"): v
-        for k, v in tensors.items()
-        if k.startswith("optimizer/")
-    }
-    for name, value in arrays.items():
-        key, _, slot = name.rpartition("/")
-        weight = weights.get(key)
-        if weight is None or not slot:
-            raise invalid(path, f"slots of the weights {sorted(weights)}", name)
-        if value.shape != weight.shape or value.dtype != weight.dtype:
-            raise invalid(
-                path,
-                f"slot {name!r} of shape {weight.shape} and dtype {weight.dtype}",
-                f"shape {value.shape} and dtype {value.dtype}",
-            )
-    slots = scalars.get("slots", {})
-    plain = str | int | float | bool | None
-    if not isinstance(slots, dict) or not all(
-        k in weights
-        and isinstance(v, dict)
-        and all(isinstance(s, plain) for s in v.values())
-        for k, v in slots.items()
-    ):
-        raise invalid(path, "scalar slots of the model's weights", repr(slots)[:200])
-    try:
-        model.optimizer.set_state(arrays, scalars)
-    except (ValueError, TypeError) as e:
-        raise invalid(path, "a valid optimizer state", e) from None
-
-
-def _restore_state(
-    path: str,
-    model: Model,
-    meta: dict[str, str],
-    tensors: dict[str, np.ndarray],
-    *,
-    optimizer: bool,
-) -> None:
-    """Weights, then the optimizer state (when asked), then the generators."""
-    _assign_layer_weights(path, model, tensors)
-    if optimizer:
-        scalars = json_field(path, meta, "optimizer_state")
-        _restore_optimizer(path, model, scalars, tensors)
-    _restore_rng(path, model, json_field(path, meta, "rng_state", allow_null=True))
-
-
-def _restore_into(
-    path: str, model: Model, meta: dict[str, str], tensors: dict[str, np.ndarray]
-) -> None:
-    """Restore a whole-model file INTO ``model``, compiled and of the same
-    architecture: weights, optimizer slots and iterations, the learning rate (a
-    callback may have changed it) and the generators. ``BackupAndRestore`` needs
-    this: the model (and the callbacks holding it) stay the caller's objects.
-
-    Raises:
-        ValueError: for an uncompiled model or one that is not a ``Sequential``.
-        InvalidFileError: for a weights-only file, another architecture or
-            optimizer, or a file saved without its optimizer state.
-    """
-    _check_model(model)
-    if model.optimizer is None:
-        raise fail("model", "a compiled model", "a model without an optimizer")
-    if meta.get("content") != "model":
-        raise invalid(path, "a whole-model file", f"content {meta.get('content')!r}")
-    saved = json_field(path, meta, "model")
-    ours = json.loads(_dumps("model config", _model_spec(model)))
-    if saved != ours:
-        raise invalid(
-            path,
-            f"a file of model {model.name!r}'s architecture",
-            f"another architecture: {_first_difference(saved, ours)}",
-        )
-    if "optimizer_state" not in meta:
-        raise invalid(path, "a file saved with its optimizer state", "none")
-    spec = json_field(path, meta, "compile").get("optimizer")
-    learning_rate = _saved_learning_rate(path, model.optimizer, spec)
-    _restore_state(path, model, meta, tensors, optimizer=True)
-    if learning_rate is not None:
-        model.optimizer.learning_rate = learning_rate
-
-
-def _first_difference(saved: Any, ours: Any, where: str = "model") -> str:
-    """Where two JSON values first differ: ``model['config']['layers'][1]...``."""
-    if isinstance(saved, dict) and isinstance(ours, dict):
-        for key in sorted(set(saved) | set(ours), key=str):
-            if saved.get(key) != ours.get(key):
-                return _first_difference(
-                    saved.get(key), ours.get(key), f"{where}[{key!r}]"
-                )
-    if isinstance(saved, list) and isinstance(ours, list) and len(saved) == len(ours):
-        for i, (a, b) in enumerate(zip(saved, ours, strict=True)):
-            if a != b:
-                return _first_difference(a, b, f"{where}[{i}]")
-    return f"{where} = {repr(saved)[:100]} in the file, {repr(ours)[:100]} here"
-
-
-def _saved_learning_rate(
-    path: str, optimizer: optimizers_mod.Optimizer, spec: Any
-) -> float | None:
-    """The saved rate, checked against ``optimizer``; None for a schedule."""
-    name = type(optimizer).__name__
-    if not isinstance(spec, dict) or spec.get("class_name") != name:
-        saved = spec.get("class_name") if isinstance(spec, dict) else spec
-        raise invalid(path, f"the state of a {name} optimizer", repr(saved))
-    config = spec.get("config")
-    lr = config.get("learning_rate") if isinstance(config, dict) else None
-    if optimizer.schedule is not None:
-        if isinstance(lr, dict):
-            return None  # a schedule's rate follows from the restored iterations
-        raise invalid(path, "a learning rate schedule", repr(lr)[:200])
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        raise invalid(path, "a positive learning_rate", repr(lr)[:200])
-    return lr
-
-
-def _restore_rng(path: str, model: Model, state: dict[str, Any] | None) -> None:
-    if state is None:
-        return
-    if not isinstance(state, dict) or not isinstance(state.get("layers", {}), dict):
-        raise invalid(
-            path, "generator states {'model', 'layers'}", type(state).__name__
-        )
-    _set_generator_state(path, model.rng, state.get("model"))
-    owners = {layer.name: layer for layer in model.layers}
-    for name, layer_state in state.get("layers", {}).items():
-        layer = owners.get(name)
-        if layer is None or getattr(layer, "_rng", None) is None:
-            raise invalid(path, "generator states of the model's layers", repr(name))
-        _set_generator_state(path, layer._rng, layer_state)
-
-
-def _set_generator_state(path: str, gen: Any, state: dict[str, Any] | None) -> None:
-    bit_generator = getattr(gen, "bit_generator", None)
-    if state is None or bit_generator is None:
-        return
-    if not isinstance(state, dict):
-        raise invalid(path, "a generator state object", type(state).__name__)
-    expected = bit_generator.state["bit_generator"]
-    if state.get("bit_generator") != expected:
-        raise invalid(path, f"a {expected} generator state", state.get("bit_generator"))
-    try:
-        bit_generator.state = state
-    except (ValueError, TypeError, KeyError) as e:
-        raise invalid(path, "a valid generator state", e) from None
 
 
 __all__ = [

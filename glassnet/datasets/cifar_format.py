@@ -7,8 +7,13 @@ The binary version (``data_batch_1.bin`` ... ``data_batch_5.bin``,
 The Python version (``data_batch_1`` ... ``test_batch``) is a Python 2 pickle of a
 dict with ``b'data'``, a (10000, 3072) uint8 array in the same channel order, and
 ``b'labels'``, a list of ints. Unpickling runs code named by the file, so it is
-read only through :class:`RestrictedUnpickler`, which admits the three numpy
-functions that rebuild an array and refuses every other global.
+read only through :class:`RestrictedUnpickler`: the opcodes are first checked
+without running anything (:func:`scan_pickle`), then the only globals admitted
+are numpy's array and dtype reconstructors, replaced by stand-ins that merely
+record their arguments. Arrays are built afterwards by :func:`_to_array` from
+what was recorded, after checking it, with ``np.frombuffer``: no numpy
+``__setstate__`` ever sees the file's data, and no array is larger than the
+bytes the file holds.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import io
 import math
 import os
 import pickle
-from collections.abc import Callable
-from typing import Any, cast
+import pickletools
+from typing import Any
 
 import numpy as np
 
+from glassnet.datasets.idx import read_regular_file
 from glassnet.errors import InvalidFileError
 
 NUM_CLASSES = 10
@@ -30,10 +36,38 @@ RECORD = 1 + PIXELS
 
 Batch = tuple[np.ndarray, np.ndarray]
 
-# numpy pickles an array as _reconstruct(ndarray, (0,), b'b') followed by
-# ndarray.__setstate__(shape, dtype, fortran, raw bytes); the dtype as
-# dtype('u1', False, True) followed by dtype.__setstate__.
-_reconstruct = cast(Callable[..., np.ndarray], np.empty(0).__reduce__()[0])
+# Plain numeric dtypes only; an array of the batch has one of these codes.
+_DTYPE_CODES = {"b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"}
+_BYTE_ORDERS = {"|", "<", ">", "="}
+_MAX_NDIM = 8
+# Opcodes that reach classes, extension registries, persistent ids or
+# out-of-band buffers; a CIFAR batch needs none of them.
+_FORBIDDEN_OPS = {
+    "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4",
+    "PERSID", "BINPERSID", "NEXT_BUFFER", "READONLY_BUFFER",
+}  # fmt: skip
+_PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def scan_pickle(data: bytes) -> None:
+    """Check a pickle's opcodes without running it.
+
+    Refuses the opcodes in ``_FORBIDDEN_OPS``, memo indices beyond the number
+    of opcodes read so far (the C unpickler sizes its memo by the largest index,
+    so ``LONG_BINPUT 2**31`` alone would ask for 32 GiB), and counted strings
+    longer than the data left, before the unpickler could allocate them.
+
+    Raises:
+        pickle.UnpicklingError: naming the opcode and its position.
+    """
+    try:
+        for count, (op, arg, pos) in enumerate(pickletools.genops(data)):
+            if op.name in _FORBIDDEN_OPS:
+                raise pickle.UnpicklingError(f"opcode {op.name} at byte {pos}")
+            if op.name in _PUT_OPS and not 0 <= arg <= count:
+                raise pickle.UnpicklingError(f"memo index {arg} at byte {pos}")
+    except ValueError as e:  # genops' truncated or unknown opcodes
+        raise pickle.UnpicklingError(str(e)) from None
 
 
 class _NdarrayToken:
@@ -44,34 +78,100 @@ class _NdarrayToken:
 _NDARRAY = _NdarrayToken()
 
 
-def _safe_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+class _DtypeStandIn:
+    """What ``numpy.dtype(code, align, copy)`` becomes: a checked code, and the
+    byte order that the pickle's BUILD sets."""
+
+    def __init__(self, code: Any, *flags: Any) -> None:
+        code = code.decode("ascii") if isinstance(code, bytes) else code
+        if not isinstance(code, str) or code.lstrip("<>|=") not in _DTYPE_CODES:
+            raise pickle.UnpicklingError(
+                f"dtype {code!r}: only plain numeric dtypes (no object arrays)"
+            )
+        if len(flags) > 2 or not all(isinstance(f, bool | int) for f in flags):
+            raise pickle.UnpicklingError(f"dtype flags {flags!r}")
+        self.dtype = np.dtype(code)
+
+    def __setstate__(self, state: Any) -> None:
+        # numpy writes (3, byteorder, None, None, None, -1, -1, 0) for a plain
+        # dtype (a 9th None for metadata in some versions): only the byte
+        # order may be taken from it.
+        plain = (None, None, None, -1, -1, 0)
+        ok = isinstance(state, tuple) and state[2:] in (plain, (*plain, None))
+        order = state[1] if ok else None
+        order = order.decode("ascii") if isinstance(order, bytes) else order
+        if order not in _BYTE_ORDERS:
+            raise pickle.UnpicklingError("the state of a structured or odd dtype")
+        if order in "<>":
+            self.dtype = self.dtype.newbyteorder(order)
+
+
+class _ArrayStandIn:
+    """What ``_reconstruct(ndarray, (0,), b'b')`` becomes; BUILD records the
+    state ``(version, shape, dtype, fortran, raw bytes)`` for :func:`_to_array`."""
+
+    state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        if self.state is not None:
+            raise pickle.UnpicklingError("an array state set twice")
+        self.state = state
+
+
+def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> _ArrayStandIn:
     if subtype is not _NDARRAY:
         raise pickle.UnpicklingError("_reconstruct may only build numpy.ndarray")
-    if not isinstance(shape, tuple) or any(
-        isinstance(d, bool) or not isinstance(d, int) for d in shape
+    # numpy always pickles an empty placeholder; the state holds the real shape.
+    if shape != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError(f"_reconstruct: a non-empty placeholder {shape}")
+    return _ArrayStandIn()
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> _ArrayStandIn:
+    """Protocol 5's form, ``numpy._core.numeric._frombuffer``, as a stand-in."""
+    array = _ArrayStandIn()
+    array.state = (1, shape, dtype, order in ("F", b"F"), buf)
+    return array
+
+
+def _to_array(value: Any) -> Any:
+    """The array a stand-in recorded, checked against the bytes it holds."""
+    if not isinstance(value, _ArrayStandIn):
+        return value
+    state = value.state
+    if isinstance(state, tuple) and len(state) == 4:
+        state = (1, *state)  # numpy before 1.0 wrote no version
+    if not isinstance(state, tuple) or len(state) != 5 or state[0] != 1:
+        raise InvalidFileError(f"an array state {type(state).__name__}")
+    _, shape, dtype, fortran, raw = state
+    if not (
+        isinstance(shape, tuple)
+        and len(shape) <= _MAX_NDIM
+        and all(type(d) is int and d >= 0 for d in shape)
+        and isinstance(dtype, _DtypeStandIn)
+        and isinstance(fortran, bool | int)
+        and isinstance(raw, bytes | bytearray)
     ):
-        raise pickle.UnpicklingError(f"_reconstruct: bad placeholder shape {shape!r}")
-    # The placeholder is always empty; __setstate__ gives the real shape and must
-    # then supply every byte of the data, so no allocation exceeds the file.
-    if math.prod(shape) != 0:
-        raise pickle.UnpicklingError(f"_reconstruct: non-empty placeholder {shape}")
-    return _reconstruct(np.ndarray, shape, dtype)
-
-
-def _safe_dtype(*args: Any) -> np.dtype:
-    dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError("object arrays are refused")
-    return dtype
+        raise InvalidFileError("an array state (shape, plain dtype, bytes)")
+    if math.prod(shape) * dtype.dtype.itemsize != len(raw):
+        raise InvalidFileError(
+            f"an array of shape {shape} and dtype {dtype.dtype} holding "
+            f"{len(raw)} bytes"
+        )
+    flat = np.frombuffer(raw, dtype=dtype.dtype)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="C")
 
 
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler for CIFAR batches that refuses every global but numpy's
-    array reconstruction (``_reconstruct``, ``ndarray``, ``dtype``).
+    array reconstruction (``_reconstruct``, ``ndarray``, ``dtype``,
+    ``_frombuffer``), which it replaces by inert stand-ins.
 
-    Only dicts, lists, tuples, bytes, str, numbers and non-object numpy arrays can
-    come out of it: a pickle that names ``os.system`` or any other callable is
-    refused before anything is called.
+    Only dicts, lists, tuples, bytes, str, numbers and plain numeric numpy
+    arrays (rebuilt by :meth:`load` from the recorded bytes) can come out of it:
+    a pickle that names ``os.system`` or any other callable is refused before
+    anything is called, and the opcodes are checked by :func:`scan_pickle`
+    before unpickling starts.
 
     Example:
         >>> import io, pickle
@@ -80,16 +180,20 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+        ("numpy._core.numeric", "_frombuffer"): _frombuffer,
         ("numpy", "ndarray"): _NDARRAY,
-        ("numpy", "dtype"): _safe_dtype,
+        ("numpy", "dtype"): _DtypeStandIn,
     }
 
     def __init__(self, file: Any) -> None:
+        data = file.read()
+        scan_pickle(data)
         # The official files are Python 2 pickles: their str become bytes here,
         # so keys read b'data' and b'labels' as in Keras.
-        super().__init__(file, encoding="bytes")
+        super().__init__(io.BytesIO(data), encoding="bytes")
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the admitted stand-in for a global, or refuse it."""
@@ -99,6 +203,16 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"global {module}.{name} is forbidden in a CIFAR-10 batch"
             ) from None
+
+    def load(self) -> Any:
+        """Unpickle, then turn the array stand-ins of a top-level dict into
+        arrays (the only place a CIFAR batch has them)."""
+        value = super().load()
+        if isinstance(value, _ArrayStandIn):
+            return _to_array(value)
+        if isinstance(value, dict):
+            return {k: _to_array(v) for k, v in value.items()}
+        return value
 
 
 def read_cifar_python(
@@ -127,9 +241,9 @@ def read_cifar_python(
     except Exception as e:  # an untrusted pickle can fail in any way
         raise InvalidFileError(f"{label}: not a CIFAR-10 Python batch ({e})") from e
     if not isinstance(batch, dict) or not {b"data", b"labels"} <= batch.keys():
-        keys = list(batch)[:8] if isinstance(batch, dict) else type(batch).__name__
         raise InvalidFileError(
-            f"{label}: expected a dict with keys b'data' and b'labels'; received {keys}"
+            f"{label}: expected a dict with keys b'data' and b'labels'; received "
+            f"{_describe_keys(batch)}"
         )
     x, labels = batch[b"data"], batch[b"labels"]
     if (
@@ -147,17 +261,42 @@ def read_cifar_python(
             f"{label}: expected b'data' a uint8 array of shape (N, {PIXELS}); "
             f"received {got}"
         )
-    if not isinstance(labels, list) or not all(
-        type(v) is int and 0 <= v < NUM_CLASSES for v in labels
+    y = _labels(labels, label)
+    if len(y) != len(x):
+        raise InvalidFileError(
+            f"{label}: expected {len(x)} labels, one per image; received {len(y)}"
+        )
+    return np.ascontiguousarray(x), y
+
+
+def _labels(labels: Any, label: str) -> np.ndarray:
+    """``b'labels'``: a list of ints (or a 1-D integer array) in [0, 10)."""
+    if (
+        isinstance(labels, np.ndarray)
+        and labels.ndim == 1
+        and labels.dtype.kind in "iu"
     ):
+        ok = not labels.size or 0 <= labels.min() and labels.max() < NUM_CLASSES
+    else:
+        ok = isinstance(labels, list) and all(
+            type(v) is int and 0 <= v < NUM_CLASSES for v in labels
+        )
+    if not ok:
         raise InvalidFileError(
             f"{label}: expected b'labels' a list of ints in [0, {NUM_CLASSES})"
         )
-    if len(labels) != len(x):
-        raise InvalidFileError(
-            f"{label}: expected {len(x)} labels, one per image; received {len(labels)}"
-        )
-    return np.ascontiguousarray(x), np.array(labels, dtype=np.uint8)
+    return np.array(labels, dtype=np.uint8)
+
+
+def _describe_keys(batch: Any) -> str:
+    """The first keys, without repr of arbitrary (possibly deeply nested) ones."""
+    if not isinstance(batch, dict):
+        return type(batch).__name__
+    keys = [
+        repr(k)[:40] if isinstance(k, bytes | str) else type(k).__name__
+        for k in list(batch)[:8]
+    ]
+    return "[" + ", ".join(keys) + "]"
 
 
 def read_cifar_binary(
@@ -201,8 +340,13 @@ def _read_bytes(
 ) -> tuple[bytes, str]:
     if isinstance(path_or_bytes, bytes | bytearray | memoryview):
         return bytes(path_or_bytes), name or "<bytes>"
-    with open(path_or_bytes, "rb") as f:
-        return f.read(), name or os.fspath(path_or_bytes)
+    label = name or os.fspath(path_or_bytes)
+    return read_regular_file(path_or_bytes, label), label
 
 
-__all__ = ["RestrictedUnpickler", "read_cifar_binary", "read_cifar_python"]
+__all__ = [
+    "RestrictedUnpickler",
+    "read_cifar_binary",
+    "read_cifar_python",
+    "scan_pickle",
+]

@@ -20,6 +20,7 @@ import gzip
 import io
 import math
 import os
+import stat
 import zlib
 
 import numpy as np
@@ -33,6 +34,9 @@ _MAX_NDIM = 4
 # cannot hold more than this many times n bytes of data (plus a small margin).
 _MAX_DEFLATE_RATIO = 1100
 _CHUNK = 1 << 20
+# A zero dimension makes the byte count 0 whatever the others are, so each
+# shape is also bounded on its own: (0, 2**32 - 1, 2**32 - 1) fits no index.
+_MAX_ITEMS = 2**48
 
 
 def read_idx(
@@ -70,11 +74,35 @@ def read_idx(
         label = name or "<bytes>"
     else:
         label = name or os.fspath(path_or_bytes)
-        with open(path_or_bytes, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path_or_bytes, label)
     if data[:2] == _GZIP_MAGIC:
         return _read_gzip(data, label, ndim)
     return _read_stream(io.BytesIO(data), len(data), label, ndim, gzipped=False)
+
+
+def read_regular_file(path: str | os.PathLike[str], label: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file.
+
+    A FIFO would block the open until a writer comes and a device such as
+    ``/dev/zero`` never ends: both are refused. ``O_NONBLOCK`` keeps the open
+    itself from waiting; it changes nothing for a regular file.
+
+    Raises:
+        InvalidFileError: for a directory, FIFO, socket or device.
+        OSError: when the path cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
+        raise InvalidFileError(f"{label}: expected a regular file; received {kind}")
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 def _read_gzip(data: bytes, label: str, ndim: int | None) -> np.ndarray:
@@ -91,6 +119,11 @@ def _read_stream(
     dims = _read_header(stream, label, ndim)
     header = 4 + 4 * len(dims)
     expected = math.prod(dims)
+    if math.prod(max(d, 1) for d in dims) > _MAX_ITEMS:
+        raise InvalidFileError(
+            f"{label}: header declares dimensions {dims}, more than the "
+            f"{_MAX_ITEMS} items an array may index (header forged)"
+        )
     # The bound is checked on the header's claim, before a single byte is stored.
     limit = size * _MAX_DEFLATE_RATIO + 4096 if gzipped else size - header
     if expected > limit:
@@ -159,4 +192,4 @@ def _read_exactly(stream: io.BufferedIOBase, n: int, label: str) -> bytearray:
     return out
 
 
-__all__ = ["read_idx"]
+__all__ = ["read_idx", "read_regular_file"]

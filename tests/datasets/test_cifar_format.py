@@ -150,3 +150,69 @@ def test_a_truncated_pickle_is_refused_with_the_file_name(rng, tmp_path):
     path.write_bytes(cifar_py2_pickle(x, y)[:-100])
     with pytest.raises(InvalidFileError, match="data_batch_1"):
         read_cifar_python(path)
+
+
+def test_a_huge_memo_index_is_refused_before_the_unpickler_sizes_its_memo():
+    # LONG_BINPUT 2**31: the C unpickler would allocate a 32 GiB memo table.
+    payload = b"\x80\x02}r" + (2**31).to_bytes(4, "little") + b"."
+    with pytest.raises(InvalidFileError, match="memo index 2147483648"):
+        read_cifar_python(payload)
+
+
+def test_a_counted_string_longer_than_the_file_is_refused_before_allocating():
+    payload = b"\x80\x04\x8e" + (2**40).to_bytes(8, "little") + b"abc."
+    with pytest.raises(InvalidFileError, match="bytes8"):
+        read_cifar_python(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x80\x02cnumpy\nndarray\n)\x81.",  # NEWOBJ
+        b"\x80\x02\x82\x01.",  # EXT1
+        b"\x80\x02X\x01\x00\x00\x00aQ.",  # BINPERSID
+    ],
+    ids=["NEWOBJ", "EXT1", "BINPERSID"],
+)
+def test_opcodes_that_reach_classes_or_registries_are_refused(payload):
+    with pytest.raises(InvalidFileError, match="opcode"):
+        read_cifar_python(payload)
+
+
+class ForgedDtype:
+    """A structured dtype whose state sets numpy's 'holds objects' flags."""
+
+    def __reduce__(self):
+        fields = {"a": (np.dtype("u8"), 0)}
+        return np.dtype, ("V8", False, True), (3, "|", None, ("a",), fields, 8, 1, 27)
+
+
+def test_a_dtype_state_cannot_turn_an_array_into_an_object_array():
+    # Unrestricted, this BUILD makes numpy believe the dtype holds objects.
+    payload = pickle.dumps({b"data": ForgedDtype(), b"labels": []}, protocol=4)
+    with pytest.raises(InvalidFileError, match="only plain numeric dtypes"):
+        read_cifar_python(payload)
+
+
+def test_an_array_state_must_hold_exactly_its_bytes():
+    x = np.zeros((2, 3072), dtype=np.uint8)
+    payload = batch_pickle(x, [0, 1]).replace(b"\x00" * 6144, b"\x00" * 6143, 1)
+    with pytest.raises(InvalidFileError):
+        read_cifar_python(payload)
+
+
+def test_protocol_5_pickles_and_label_arrays_load(rng):
+    x, y = cifar_records(rng, 3)
+    got_x, got_y = read_cifar_python(batch_pickle(x, y.astype(np.int64), protocol=5))
+    np.testing.assert_array_equal(got_x, x)
+    np.testing.assert_array_equal(got_y, y)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "data_batch_1"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidFileError, match="regular file"):
+        read_cifar_python(fifo)
+    with pytest.raises(InvalidFileError, match="regular file"):
+        read_cifar_binary(fifo)

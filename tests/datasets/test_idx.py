@@ -1,4 +1,5 @@
 import gzip
+import os
 import re
 import tracemalloc
 
@@ -108,4 +109,42 @@ def test_a_gzip_stream_shorter_than_its_header_declares_is_refused():
     # 20 x 28 x 28 bytes fit the compression-ratio bound; only 10 bytes follow.
     data = gzip.compress(header(0x803, [20, 28, 28]) + b"\x01" * 10)
     with pytest.raises(InvalidFileError, match="15680 bytes.*received 10 bytes"):
+        read_idx(data)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_dimensions_of_2_31_by_2_31_are_refused_before_any_allocation(gz):
+    # 2**62 bytes (4 EiB) declared; the product is compared with the bytes present.
+    data = header(0x802, [2**31, 2**31]) + b"\x00" * 64
+    data = gzip.compress(data) if gz else data
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidFileError, match="header forged"):
+            read_idx(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidFileError, match="regular file"):
+        read_idx(fifo)
+
+
+def test_a_directory_is_refused_as_not_a_regular_file(tmp_path):
+    with pytest.raises(InvalidFileError, match="regular file; received a directory"):
+        read_idx(tmp_path)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_zero_dimension_beside_huge_ones_is_refused(gz):
+    # Found by fuzz/fuzz_loaders.py: 0 bytes of data, but a shape of 2**64 items
+    # that numpy cannot index (it raised a bare ValueError from reshape).
+    data = header(0x803, [0, 2**32 - 1, 2**32 - 1])
+    data = gzip.compress(data) if gz else data
+    with pytest.raises(InvalidFileError, match="header forged"):
         read_idx(data)

@@ -1,0 +1,279 @@
+"""What a model file says, checked before it is believed: the JSON of the
+architecture and of the compile settings, and the model rebuilt from them.
+
+Every value comes from a file someone handed us, so nothing is used before it is
+checked: the model and layer specs must be ``{"class_name", "config"}`` dicts of a
+class in an explicit registry, a layer config may only hold the keys its
+constructor accepts, numbers must be finite, and the constructors check the
+values. A forged config cannot make the rebuild allocate more than the file
+holds: while the model is built, each weight's shape and dtype is compared with
+the file's tensor of the same name *before* the weight is created, so
+``Dense(units=2**36)`` is refused instead of asking for terabytes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from glassnet import losses as losses_mod
+from glassnet import optimizers as optimizers_mod
+from glassnet._checks import fail
+from glassnet._safetensors_file import invalid
+from glassnet.errors import InvalidFileError
+from glassnet.layers.base import Layer
+from glassnet.layers.input_layer import InputLayer
+from glassnet.models.model import Model
+from glassnet.models.sequential import Sequential
+
+MODELS: dict[str, type[Model]] = {"Sequential": Sequential}
+
+# What a constructor may raise for a bad value that the schema let through
+# (int(inf) is an OverflowError, a missing key a KeyError...): all mean "this
+# file's config is invalid", never a bug of the caller.
+CONFIG_ERRORS = (ValueError, TypeError, LookupError, ArithmeticError, AttributeError)
+_MODEL_KEYS = {"name", "input_shape", "layers"}
+_COMPILE_KEYS = {"optimizer", "loss", "metrics"}
+
+
+# -- the layer registry --
+
+
+def layer_registry() -> dict[str, type[Layer]]:
+    """The ``LAYERS`` registry: class name -> Layer class, for every Layer subclass
+    exported in ``glassnet.layers.__all__`` (an explicit allow-list).
+
+    Built on each call so that layers exported later register themselves.
+    """
+    from glassnet import layers
+
+    registry: dict[str, type[Layer]] = {}
+    for name in layers.__all__:
+        obj = getattr(layers, name)
+        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
+            registry[obj.__name__] = obj
+    return registry
+
+
+def accepted_keys(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up the
+    classes' ``__init__`` methods; None when some ``__init__`` takes any."""
+    keys: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        keys |= {
+            p.name
+            for p in params
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return keys - {"self"}
+    return None
+
+
+def deserialize_layer(spec: Any) -> Layer:
+    """Build a layer from ``{"class_name": ..., "config": {...}}``.
+
+    Raises:
+        ValueError: for a malformed spec, a class not in :func:`layer_registry`
+            (the message lists the known ones), a config key the class does not
+            accept, or a config value its constructor rejects.
+    """
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise fail(
+            "layer", "a dict {'class_name': str, 'config': dict}", repr(spec)[:200]
+        )
+    registry = layer_registry()
+    name = spec.get("class_name")
+    if not isinstance(name, str) or name not in registry:
+        raise fail("layer class_name", f"one of {sorted(registry)}", repr(name))
+    cls, config = registry[name], dict(spec["config"])
+    keys = accepted_keys(cls)
+    unknown = sorted(set(config) - keys) if keys is not None else []
+    if unknown:
+        raise fail(f"config of {name}", f"keys among {sorted(keys or ())}", unknown)
+    try:
+        return cls.from_config(config)
+    except CONFIG_ERRORS as e:
+        raise fail(f"config of {name}", f"{name}'s constructor arguments", e) from None
+
+
+# -- checking the JSON --
+
+
+def check_finite(path: str, what: str, value: Any, where: str = "") -> None:
+    """Refuse NaN and infinities anywhere in a parsed JSON value (its depth is
+    bounded by :func:`glassnet._safetensors_file.load_json`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise invalid(path, f"finite numbers in the {what}", f"{value} at {where}")
+    if isinstance(value, dict | list):
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            check_finite(path, what, child, f"{where}[{key!r}]")
+
+
+def _spec(path: str, what: str, spec: Any, names: dict[str, Any]) -> tuple[str, dict]:
+    """The class name and config of a ``{"class_name", "config"}`` spec."""
+    name = spec.get("class_name") if isinstance(spec, dict) else None
+    if not isinstance(name, str) or name not in names:
+        raise invalid(path, f"a {what} class_name in {sorted(names)}", repr(name)[:100])
+    config = spec.get("config")
+    if not isinstance(config, dict) or set(spec) - {"class_name", "config"}:
+        raise invalid(path, f"a {what} spec {{'class_name', 'config': dict}}", spec)
+    return name, config
+
+
+# -- rebuilding the architecture --
+
+
+def rebuild_model(path: str, spec: Any, tensors: dict[str, np.ndarray]) -> Model:
+    """The model of ``spec``, built with weights shaped like the file's ``tensors``.
+
+    Does what ``Sequential.from_config`` does, layer by layer, so that every
+    weight is checked against the file before it is allocated.
+
+    Raises:
+        InvalidFileError: for a malformed or unknown spec, a config a layer
+            rejects, or a weight the file does not hold with that shape and dtype.
+    """
+    _spec(path, "model", spec, MODELS)
+    config = spec["config"]
+    check_finite(path, "model config", config)
+    if set(config) - _MODEL_KEYS or not isinstance(config.get("layers"), list):
+        raise invalid(
+            path, f"a model config with keys {sorted(_MODEL_KEYS)}", config.keys()
+        )
+    name, shape = config.get("name"), config.get("input_shape")
+    try:
+        model = Sequential(name=name)
+        layers = [deserialize_layer(layer) for layer in config["layers"]]
+        inputs = [] if shape is None else [InputLayer(shape)]
+    except CONFIG_ERRORS as e:
+        raise invalid(path, "a valid model config", e) from None
+    with _weights_checked_against(path, layers, tensors):
+        try:
+            for layer in [*inputs, *layers]:
+                model.add(layer)
+        except InvalidFileError:
+            raise
+        except CONFIG_ERRORS as e:
+            raise invalid(path, "a valid model config", e) from None
+    return model
+
+
+@contextmanager
+def _weights_checked_against(
+    path: str, layers: list[Layer], tensors: dict[str, np.ndarray]
+) -> Iterator[None]:
+    """While the model is built, each layer creates a weight only after its
+    shape and dtype were found in ``tensors`` (an instance attribute shadows
+    ``add_weight`` for the duration, and is removed afterwards)."""
+    for layer in layers:
+        layer.add_weight = _checked_add_weight(path, layer, tensors)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for layer in layers:
+            vars(layer).pop("add_weight", None)
+
+
+def _checked_add_weight(
+    path: str, layer: Layer, tensors: dict[str, np.ndarray]
+) -> Callable[..., Any]:
+    create = type(layer).add_weight
+
+    def add_weight(name: str, shape: tuple[int, ...], *args: Any, **kwargs: Any) -> Any:
+        where = f"weight {name!r} of layer {layer.name!r}"
+        stored = tensors.get(f"layers/{layer.name}/{name}")
+        if stored is None:
+            raise invalid(path, f"{where} in the file", "no such tensor")
+        want = (tuple(int(d) for d in shape), layer.dtype)
+        if (stored.shape, stored.dtype) != want:
+            raise invalid(
+                path,
+                f"{where} of shape {want[0]} and dtype {want[1]}",
+                f"shape {stored.shape} and dtype {stored.dtype}",
+            )
+        return create(layer, name, shape, *args, **kwargs)
+
+    return add_weight
+
+
+# -- compile settings --
+
+
+def check_compile_spec(path: str, spec: dict[str, Any]) -> None:
+    """The saved optimizer (name or spec), loss (name or spec) and metric names.
+
+    Raises:
+        InvalidFileError: for other keys, unknown classes or non-finite numbers.
+    """
+    check_finite(path, "compile settings", spec)
+    if set(spec) - _COMPILE_KEYS:
+        raise invalid(path, f"compile settings {sorted(_COMPILE_KEYS)}", sorted(spec))
+    for what, value, names in (
+        ("optimizer", spec.get("optimizer"), optimizers_mod.OPTIMIZERS),
+        ("loss", spec.get("loss"), losses_mod.LOSSES),
+    ):
+        classes = {cls.__name__: cls for cls in names.values()}
+        if isinstance(value, str):
+            if value not in {**names, **classes}:
+                raise invalid(path, f"a {what} in {sorted(names)}", repr(value)[:100])
+        else:
+            _spec(path, what, value, classes)
+    metrics = spec.get("metrics")
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise invalid(path, "compile metrics as a list of names", repr(metrics)[:200])
+
+
+def dumps(what: str, value: Any) -> str:
+    """``value`` as JSON; NumPy scalars become Python numbers.
+
+    Raises:
+        ValueError: naming ``what`` for a value JSON cannot hold.
+    """
+
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, np.generic):
+            return obj.item()
+        raise fail(what, "JSON-safe values", f"a {type(obj).__name__}")
+
+    return json.dumps(value, default=plain)
+
+
+def first_difference(saved: Any, ours: Any, where: str = "model") -> str:
+    """Where two JSON values first differ: ``model['config']['layers'][1]...``."""
+    if isinstance(saved, dict) and isinstance(ours, dict):
+        for key in sorted(set(saved) | set(ours), key=str):
+            if saved.get(key) != ours.get(key):
+                return first_difference(
+                    saved.get(key), ours.get(key), f"{where}[{key!r}]"
+                )
+    if isinstance(saved, list) and isinstance(ours, list) and len(saved) == len(ours):
+        for i, (a, b) in enumerate(zip(saved, ours, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{where}[{i}]")
+    return f"{where} = {repr(saved)[:100]} in the file, {repr(ours)[:100]} here"
+
+
+__all__ = [
+    "CONFIG_ERRORS",
+    "MODELS",
+    "accepted_keys",
+    "check_compile_spec",
+    "check_finite",
+    "deserialize_layer",
+    "dumps",
+    "first_difference",
+    "layer_registry",
+    "rebuild_model",
+]
