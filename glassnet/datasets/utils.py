@@ -269,20 +269,25 @@ def subtract_channel_mean(
     return x - mean, mean
 
 
-def shift_augment(x: Any, y: Any, shift: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The images plus four copies moved ``shift`` pixels down, up, right and left.
+def shift_augment(
+    x: Any, y: Any, shift: int = 1, diagonals: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The images plus copies moved ``shift`` pixels down, up, right and left.
 
     The simplest data augmentation of the course: small translations keep the
-    label. Pixels shifted in from outside the image are 0.
+    label. Pixels shifted in from outside the image are 0. With ``diagonals``
+    the four diagonal moves are added too (all eight neighbours).
 
     Shapes:
         x: (N, H, W) or (N, H, W, C);  y: (N, ...)
-        returns: (5 N, H, W[, C]) and (5 N, ...), the originals first
+        returns: (5 N, H, W[, C]) and (5 N, ...), the originals first;
+        (9 N, ...) with ``diagonals``
 
     Args:
         x: images, rows on axis 1 and columns on axis 2.
         y: their labels, repeated for each copy.
         shift: pixels to move, smaller than H and W. Defaults to `1`.
+        diagonals: also move diagonally. Defaults to `False`.
 
     Raises:
         ValueError: for x of another rank, y of another length, or a bad shift.
@@ -300,17 +305,27 @@ def shift_augment(x: Any, y: Any, shift: int = 1) -> tuple[np.ndarray, np.ndarra
         raise fail("y", f"{len(x)} labels, one per image", len(y))
     limit = min(x.shape[1], x.shape[2]) - 1
     check_int("shift", shift, min_value=1, max_value=limit)
-    copies = [x]
-    for axis in (1, 2):
-        for step in (shift, -shift):
-            moved = np.zeros_like(x)
-            src = [slice(None)] * x.ndim
-            dst = [slice(None)] * x.ndim
-            src[axis] = slice(0, -step) if step > 0 else slice(-step, None)
-            dst[axis] = slice(step, None) if step > 0 else slice(0, step)
-            moved[tuple(dst)] = x[tuple(src)]
-            copies.append(moved)
+    moves = [(shift, 0), (-shift, 0), (0, shift), (0, -shift)]
+    if diagonals:
+        moves += [(dr, dc) for dr in (shift, -shift) for dc in (shift, -shift)]
+    copies = [x] + [_shifted(x, dr, dc) for dr, dc in moves]
     return np.concatenate(copies), np.concatenate([y] * len(copies))
+
+
+def _shifted(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``x`` moved ``rows`` down and ``cols`` right, zeros shifted in."""
+
+    def cut(step: int) -> tuple[slice, slice]:  # (source, destination)
+        if step > 0:
+            return slice(0, -step), slice(step, None)
+        if step < 0:
+            return slice(-step, None), slice(0, step)
+        return slice(None), slice(None)
+
+    (src_r, dst_r), (src_c, dst_c) = cut(rows), cut(cols)
+    moved = np.zeros_like(x)
+    moved[:, dst_r, dst_c] = x[:, src_r, src_c]
+    return moved
 
 
 def get_cifar10_data(

@@ -239,3 +239,19 @@ def test_shift_augment_checks_its_arguments(rng):
         shift_augment(x, [0])
     with pytest.raises(ValueError, match="x"):
         shift_augment(x[0], [0, 1])
+
+
+def test_shift_augment_with_diagonals_adds_the_eight_neighbour_moves(rng):
+    x = rng.random((2, 4, 5))
+    xs, ys = shift_augment(x, np.array([3, 4]), diagonals=True)
+    assert xs.shape == (18, 4, 5) and ys.tolist() == [3, 4] * 9
+    np.testing.assert_array_equal(xs[:10], shift_augment(x, [3, 4])[0])
+    # Diagonal copies in order: down-right, down-left, up-right, up-left.
+    for k, (dr, dc) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
+        moved = xs[10 + 2 * k : 12 + 2 * k]
+        expected = np.zeros_like(x)
+        for r in range(4):
+            for c in range(5):
+                if 0 <= r - dr < 4 and 0 <= c - dc < 5:
+                    expected[:, r, c] = x[:, r - dr, c - dc]
+        np.testing.assert_array_equal(moved, expected)
