@@ -21,8 +21,8 @@ from glassnet.functional.affine import affine_backward, affine_forward
 from glassnet.functional.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
-    conv_relu_pool_backward,
-    conv_relu_pool_forward,
+    conv_relu_pool_backward_nhwc,
+    conv_relu_pool_forward_nhwc,
 )
 
 if TYPE_CHECKING:
@@ -105,9 +105,17 @@ class ThreeLayerConvNet:
         """
         X = prepare_input(X, self.input_dim, self.dtype)
         p = self.params
-        h1, cache1 = conv_relu_pool_forward(
-            X, p["W1"], p["b1"], self.conv_param, self.pool_param
+        # The conv block runs channels-last (the layout of the fast kernels) on
+        # transposed views of X and W1; only the pooled maps go back to (F, H, W)
+        # order, which W2's rows follow: the same numbers as the NCHW sandwich.
+        h1, cache1 = conv_relu_pool_forward_nhwc(
+            X.transpose(0, 2, 3, 1),
+            p["W1"].transpose(2, 3, 1, 0),
+            p["b1"],
+            self.conv_param,
+            self.pool_param,
         )
+        h1 = h1.transpose(0, 3, 1, 2)
         h2, cache2 = affine_relu_forward(h1, p["W2"], p["b2"])
         scores, cache3 = affine_forward(h2, p["W3"], p["b3"])
         if y is None:
@@ -118,8 +126,11 @@ class ThreeLayerConvNet:
         )
         dh2, dw3, grads["b3"] = affine_backward(dscores, cache3)
         dh1, dw2, grads["b2"] = affine_relu_backward(dh2, cache2)
-        _, dw1, grads["b1"] = conv_relu_pool_backward(dh1, cache1)
-        grads["W1"] += dw1
+        # Nobody reads the gradient of X: skip its product and col2im.
+        _, dw1, grads["b1"] = conv_relu_pool_backward_nhwc(
+            dh1.transpose(0, 2, 3, 1), cache1, need_dx=False
+        )
+        grads["W1"] += dw1.transpose(3, 2, 0, 1)
         grads["W2"] += dw2
         grads["W3"] += dw3
         return loss, grads

@@ -18,13 +18,17 @@ from glassnet.classifiers._common import (
     softmax_l2_loss,
     zeros,
 )
-from glassnet.functional.affine import affine_backward, affine_forward
+from glassnet.functional.affine import (
+    affine_backward,
+    affine_forward,
+    affine_param_grads,
+)
 from glassnet.functional.dropout import dropout_backward, dropout_forward
 from glassnet.functional.layer_utils import (
-    affine_norm_relu_backward,
     affine_norm_relu_forward,
-    affine_relu_backward,
+    affine_norm_relu_grads,
     affine_relu_forward,
+    affine_relu_grads,
 )
 
 if TYPE_CHECKING:
@@ -160,7 +164,11 @@ class FullyConnectedNet:
 
         weights = [f"W{i}" for i in range(1, L + 1)]
         loss, dout, grads = softmax_l2_loss(scores, y, self.params, self.reg, weights)
-        dh, dw, grads[f"b{L}"] = affine_backward(dout, last_cache)
+        # The first layer's input gradient (of X) is never read: skip it.
+        if L == 1:
+            dw, grads["b1"] = affine_param_grads(dout, last_cache)
+        else:
+            dh, dw, grads[f"b{L}"] = affine_backward(dout, last_cache)
         grads[f"W{L}"] += dw
         for i in range(L - 1, 0, -1):
             dh = self._hidden_backward(dh, caches[i - 1], i, grads)
@@ -188,15 +196,20 @@ class FullyConnectedNet:
             h, drop_cache = dropout_forward(h, self.dropout_param, rng=self.dropout_rng)
         return h, (cache, drop_cache)
 
-    def _hidden_backward(self, dh: Array, cache: tuple, i: int, grads: dict) -> Array:
+    def _hidden_backward(
+        self, dh: Array, cache: tuple, i: int, grads: dict
+    ) -> Array | None:
         layer_cache, drop_cache = cache
         if self.use_dropout:
             dh = dropout_backward(dh, drop_cache)
+        need_dx = i > 1
         if self.normalization:
-            dh, dw, db, dgamma, dbeta = affine_norm_relu_backward(dh, layer_cache)
+            dh, dw, db, dgamma, dbeta = affine_norm_relu_grads(
+                dh, layer_cache, need_dx=need_dx
+            )
             grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
         else:
-            dh, dw, db = affine_relu_backward(dh, layer_cache)
+            dh, dw, db = affine_relu_grads(dh, layer_cache, need_dx=need_dx)
         grads[f"W{i}"] += dw
         grads[f"b{i}"] = db
         return dh

@@ -3,6 +3,12 @@
 Each forward calls the kernels in order and keeps their caches; each backward calls
 the matching backward kernels in reverse. No gradient is written here a second time.
 The convolution sandwiches use the fast kernels, as the course's ``layer_utils`` does.
+
+The cs231n functions keep the course's signatures. Beside them, glassnet's own
+variants serve the course models' hot path: ``*_grads`` take ``need_dx`` (a
+model's first layer has no use for its input gradient, so its product and, for a
+convolution, its col2im are skipped; dx is then None), and
+``conv_relu_pool_*_nhwc`` run the channels-last kernels without any transpose.
 """
 
 from __future__ import annotations
@@ -10,15 +16,29 @@ from __future__ import annotations
 from glassnet._checks import check_choice
 from glassnet.backend import Array, Cache
 from glassnet.functional.activations import relu_backward, relu_forward
-from glassnet.functional.affine import affine_backward, affine_forward
-from glassnet.functional.conv_fast import conv_backward_fast, conv_forward_fast
+from glassnet.functional.affine import (
+    affine_backward,
+    affine_forward,
+    affine_param_grads,
+)
+from glassnet.functional.conv_fast import (
+    conv_backward_fast,
+    conv_backward_nhwc,
+    conv_forward_fast,
+    conv_forward_nhwc,
+)
 from glassnet.functional.normalization import (
     batchnorm_backward_alt,
     batchnorm_forward,
     layernorm_backward,
     layernorm_forward,
 )
-from glassnet.functional.pool_fast import max_pool_backward_fast, max_pool_forward_fast
+from glassnet.functional.pool_fast import (
+    max_pool_backward_fast,
+    max_pool_backward_nhwc,
+    max_pool_forward_fast,
+    max_pool_forward_nhwc,
+)
 
 NORMALIZATIONS = ("batchnorm", "layernorm")
 
@@ -36,9 +56,36 @@ def affine_relu_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
 
 def affine_relu_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
     """Backward pass of :func:`affine_relu_forward`: returns ``(dx, dw, db)``."""
+    return affine_relu_grads(dout, cache)
+
+
+def _affine_grads(
+    da: Array, fc_cache: Cache, need_dx: bool
+) -> tuple[Array | None, Array, Array]:
+    if need_dx:
+        return affine_backward(da, fc_cache)
+    return (None, *affine_param_grads(da, fc_cache))
+
+
+def affine_relu_grads(
+    dout: Array, cache: Cache, *, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    """:func:`affine_relu_backward`, with dx skipped (None) when ``need_dx`` is false.
+
+    Shapes:
+        dout: (N, M);  dx: (N, d1, ..., dk);  dw: (D, M);  db: (M,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from :func:`affine_relu_forward`.
+        need_dx: compute the input gradient. Defaults to `True`.
+
+    Returns:
+        ``(dx, dw, db)``.
+    """
     fc_cache, relu_cache = cache
     da = relu_backward(dout, relu_cache)
-    return affine_backward(da, fc_cache)
+    return _affine_grads(da, fc_cache, need_dx)
 
 
 def affine_norm_relu_forward(
@@ -86,13 +133,33 @@ def affine_norm_relu_backward(
     Returns:
         ``(dx, dw, db, dgamma, dbeta)``.
     """
+    return affine_norm_relu_grads(dout, cache)
+
+
+def affine_norm_relu_grads(
+    dout: Array, cache: Cache, *, need_dx: bool = True
+) -> tuple[Array | None, Array, Array, Array, Array]:
+    """:func:`affine_norm_relu_backward`, dx skipped (None) unless ``need_dx``.
+
+    Shapes:
+        dout: (N, M);  dx: (N, d1, ..., dk);  dw: (D, M);
+        db, dgamma, dbeta: (M,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from :func:`affine_norm_relu_forward`.
+        need_dx: compute the input gradient. Defaults to `True`.
+
+    Returns:
+        ``(dx, dw, db, dgamma, dbeta)``.
+    """
     normalization, fc_cache, norm_cache, relu_cache = cache
     norm_backward = (
         batchnorm_backward_alt if normalization == "batchnorm" else layernorm_backward
     )
     dan = relu_backward(dout, relu_cache)
     da, dgamma, dbeta = norm_backward(dan, norm_cache)
-    dx, dw, db = affine_backward(da, fc_cache)
+    dx, dw, db = _affine_grads(da, fc_cache, need_dx)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -139,13 +206,56 @@ def conv_relu_pool_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Ar
     return conv_backward_fast(da, conv_cache)
 
 
+def conv_relu_pool_forward_nhwc(
+    x: Array, w: Array, b: Array, conv_param: dict, pool_param: dict
+) -> tuple[Array, Cache]:
+    """Channels-last twin of :func:`conv_relu_pool_forward`.
+
+    Shapes:
+        x: (N, H, W, C);  w: (HH, WW, C, F);  b: (F,);
+        out: (N, H_pool, W_pool, F)
+    """
+    a, conv_cache = conv_forward_nhwc(x, w, b, conv_param)
+    s, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_nhwc(s, pool_param)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward_nhwc(
+    dout: Array, cache: Cache, *, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    """Backward pass of :func:`conv_relu_pool_forward_nhwc`.
+
+    Shapes:
+        dout: (N, H_pool, W_pool, F);  dx: (N, H, W, C);  dw: (HH, WW, C, F);
+        db: (F,)
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from :func:`conv_relu_pool_forward_nhwc`.
+        need_dx: compute the input gradient (its product and col2im).
+            Defaults to `True`.
+
+    Returns:
+        ``(dx, dw, db)``; dx is None when ``need_dx`` is false.
+    """
+    conv_cache, relu_cache, pool_cache = cache
+    ds = max_pool_backward_nhwc(dout, pool_cache)
+    da = relu_backward(ds, relu_cache)
+    return conv_backward_nhwc(da, conv_cache, need_dx=need_dx)
+
+
 __all__ = [
     "affine_norm_relu_backward",
     "affine_norm_relu_forward",
+    "affine_norm_relu_grads",
     "affine_relu_backward",
     "affine_relu_forward",
+    "affine_relu_grads",
     "conv_relu_backward",
     "conv_relu_forward",
     "conv_relu_pool_backward",
+    "conv_relu_pool_backward_nhwc",
     "conv_relu_pool_forward",
+    "conv_relu_pool_forward_nhwc",
 ]

@@ -1,7 +1,9 @@
 """Normalisation kernels: batch, layer, spatial batch and group normalisation.
 
 Every variant standardises slices of a 2-D view of its input with one shared core,
-``_normalize`` and its gradient ``_normalize_backward``, then scales and shifts:
+``_center`` (two-pass mean and variance) and the one closed-form gradient
+``_center_backward`` (affine in dout and x - mean, with per-slice coefficients),
+then scales and shifts:
 
 - batchnorm: each of the D columns of an (N, D) array (statistics over the batch);
 - layernorm: each of the N rows (statistics over the features of one sample);
@@ -60,35 +62,56 @@ def _sum_of_products(a: Array, b: Array, axis: int) -> Array:
     return get_array_module(a).einsum(spec, a, b).reshape(kept)
 
 
-def _normalize(x: Array, eps: float, axis: int) -> tuple[Array, Array, Array, Array]:
-    """Standardise a 2-D array along ``axis``: xhat = (x - mean) / sqrt(var + eps).
+def _center(x: Array, axis: int) -> tuple[Array, Array, Array]:
+    """Centre a 2-D array along ``axis``: ``(xc, mean, var)``, xc = x - mean.
 
-    Returns ``(xhat, mean, var, inv_std)``; the statistics keep their reduced axis
-    (size 1) so they broadcast against ``x``. ``var`` is the biased variance.
+    Two passes (mean first, then the squares of the centred values), so the
+    variance does not cancel when the mean dwarfs the spread, as E[x^2] - mean^2
+    would in float32. The statistics keep their reduced axis (size 1) so they
+    broadcast against ``x``; ``var`` is the biased variance.
     """
-    xp = get_array_module(x)
     m = x.shape[axis]
     mu = _sum(x, axis) * (1.0 / m)
-    xhat = x - mu
-    var = _sum_of_products(xhat, xhat, axis) * (1.0 / m)
-    inv_std = 1.0 / xp.sqrt(var + eps)
-    xhat *= inv_std
-    return xhat, mu, var, inv_std
+    xc = x - mu
+    var = _sum_of_products(xc, xc, axis) * (1.0 / m)
+    return xc, mu, var
 
 
-def _normalize_backward(dxhat: Array, xhat: Array, inv_std: Array, axis: int) -> Array:
-    """Gradient of ``_normalize`` with respect to ``x``, given ``dL/dxhat``."""
-    # With M entries per slice, differentiating through the mean and the variance:
-    #   dx = inv_std * (dxhat - sum(dxhat) / M - xhat * sum(dxhat * xhat) / M).
-    # dxhat loses its component along the constant vector (the mean) and along
-    # xhat itself (the variance), then is rescaled like x was.
-    scale = 1.0 / dxhat.shape[axis]
-    total = _sum(dxhat, axis) * scale
-    proj = _sum_of_products(dxhat, xhat, axis) * scale
-    dx = xhat * proj
-    get_array_module(dx).subtract(dxhat, dx, out=dx)
-    dx -= total
-    dx *= inv_std
+def _inv_std(var: Array, eps: float) -> Array:
+    return 1.0 / get_array_module(var).sqrt(var + eps)
+
+
+def _center_backward(
+    dy: Array,
+    xc: Array,
+    inv_std: Array,
+    axis: int,
+    scale: Any = 1.0,
+    sums: tuple[Array, Array] | None = None,
+) -> Array:
+    """Gradient w.r.t. x of ``xhat = (x - mean) * inv_std``, given
+    ``dL/dxhat = scale * dy`` (``scale`` constant along each slice of M entries).
+
+    Differentiating through the mean and the variance,
+    ``dx = inv_std * (g - mean(g) - xhat * mean(g * xhat))`` with ``g = dL/dxhat``:
+    g loses its component along the constant vector (the mean) and along xhat
+    (the variance), then is rescaled like x was. With xhat = xc * inv_std this is
+    affine in dy and xc with per-slice coefficients,
+    ``dx = k1 * dy + k2 * xc + k3``:
+    ``k1 = scale * inv_std``, ``k2 = -scale * inv_std**3 * sum(dy * xc) / M``,
+    ``k3 = -scale * inv_std * sum(dy) / M``, so dx takes three elementwise passes.
+
+    ``sums = (sum(dy), sum(dy * xc))`` over each slice, when the caller has them.
+    """
+    m = dy.shape[axis]
+    if sums is None:
+        sums = (_sum(dy, axis), _sum_of_products(dy, xc, axis))
+    k1 = scale * inv_std
+    k2 = k1 * inv_std * inv_std * sums[1] * (-1.0 / m)
+    k3 = k1 * sums[0] * (-1.0 / m)
+    dx = dy * k1
+    dx += xc * k2
+    dx += k3
     return dx
 
 
@@ -171,30 +194,36 @@ def batchnorm_forward(
     check_array("x", x, ndim=2, floating=True)
     _check_scale_shift(gamma, beta, (x.shape[1],))
     mode, eps, momentum = _check_bn_param(bn_param, x)
+    # gamma * (x - mu) * inv_std + beta is one per-column affine map: the output
+    # takes two passes (scale, shift) and xhat itself is never materialised.
     if mode == "train":
-        xhat, mu, var, inv_std = _normalize(x, eps, axis=0)
+        xc, mu, var = _center(x, axis=0)
+        inv_std = _inv_std(var, eps)
         keep = 1.0 - momentum
         bn_param["running_mean"] = momentum * bn_param["running_mean"] + keep * mu[0]
         bn_param["running_var"] = momentum * bn_param["running_var"] + keep * var[0]
-        cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std, "xhat": xhat}
+        out = xc * (gamma * inv_std)
+        out += beta
+        cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std, "xc": xc}
     else:
         mu = bn_param["running_mean"].astype(x.dtype, copy=False)
         var = bn_param["running_var"].astype(x.dtype, copy=False)
-        inv_std = 1.0 / get_array_module(x).sqrt(var + eps)
-        xhat = x - mu
-        xhat *= inv_std
-        cache = {"mode": mode, "inv_std": inv_std, "xhat": xhat}
+        inv_std = _inv_std(var, eps)
+        scale = gamma * inv_std
+        out = x * scale
+        out += beta - mu * scale
+        cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std}
     cache["gamma"] = gamma
-    out = xhat * gamma
-    out += beta
     return out, cache
 
 
 def _frozen_statistics_backward(dout: Array, cache: Cache) -> tuple[Array, ...]:
     # In test mode mean and variance are constants, so x -> xhat is affine.
-    xhat, gamma = cache["xhat"], cache["gamma"]
+    inv_std, gamma = cache["inv_std"], cache["gamma"]
+    xhat = cache["x"] - cache["mu"]
+    xhat *= inv_std
     dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, 0)
-    return dxhat * cache["inv_std"], dgamma, dbeta
+    return dxhat * inv_std, dgamma, dbeta
 
 
 def batchnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
@@ -218,14 +247,13 @@ def batchnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
     Raises:
         ValueError: when ``dout``'s shape differs from the forward output's.
     """
-    xhat = cache["xhat"]
-    check_array("dout", dout, shape=xhat.shape)
+    check_array("dout", dout, shape=cache["x"].shape)
     if cache["mode"] == "test":
         return _frozen_statistics_backward(dout, cache)
     N = dout.shape[0]
-    x, mu, inv_std = cache["x"], cache["mu"], cache["inv_std"]
+    xc, inv_std = cache["xc"], cache["inv_std"]
+    xhat = xc * inv_std
     dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, cache["gamma"], 0)
-    xc = x - mu
     # xhat = xc * inv_std: xc reaches the output here and again through var below.
     dxc = dxhat * inv_std
     dinv_std = (dxhat * xc).sum(axis=0, keepdims=True)
@@ -259,12 +287,17 @@ def batchnorm_backward_alt(dout: Array, cache: Cache) -> tuple[Array, Array, Arr
     Raises:
         ValueError: when ``dout``'s shape differs from the forward output's.
     """
-    xhat = cache["xhat"]
-    check_array("dout", dout, shape=xhat.shape)
+    check_array("dout", dout, shape=cache["x"].shape)
     if cache["mode"] == "test":
         return _frozen_statistics_backward(dout, cache)
-    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, cache["gamma"], 0)
-    return _normalize_backward(dxhat, xhat, cache["inv_std"], axis=0), dgamma, dbeta
+    xc, inv_std, gamma = cache["xc"], cache["inv_std"], cache["gamma"]
+    # dbeta = sum(dout) and dgamma = sum(dout * xhat) = inv_std * sum(dout * xc)
+    # are the very sums that dx needs (dL/dxhat = gamma * dout, gamma per column).
+    dbeta = _sum(dout, 0)
+    dout_xc = _sum_of_products(dout, xc, 0)
+    dx = _center_backward(dout, xc, inv_std, 0, scale=gamma, sums=(dbeta, dout_xc))
+    dgamma = (dout_xc * inv_std).reshape(gamma.shape)
+    return dx, dgamma, dbeta.reshape(gamma.shape)
 
 
 def layernorm_forward(
@@ -296,8 +329,12 @@ def layernorm_forward(
     check_array("x", x, ndim=2, floating=True)
     _check_scale_shift(gamma, beta, (x.shape[1],))
     eps = _check_eps("ln_param", ln_param)
-    xhat, _, _, inv_std = _normalize(x, eps, axis=1)
-    return gamma * xhat + beta, (xhat, inv_std, gamma)
+    xc, _, var = _center(x, axis=1)
+    inv_std = _inv_std(var, eps)
+    out = xc * inv_std
+    out *= gamma
+    out += beta
+    return out, (xc, inv_std, gamma)
 
 
 def layernorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
@@ -316,10 +353,10 @@ def layernorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
     Raises:
         ValueError: when ``dout``'s shape differs from the forward output's.
     """
-    xhat, inv_std, gamma = cache
-    check_array("dout", dout, shape=xhat.shape)
-    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, 0)
-    return _normalize_backward(dxhat, xhat, inv_std, axis=1), dgamma, dbeta
+    xc, inv_std, gamma = cache
+    check_array("dout", dout, shape=xc.shape)
+    dxhat, dgamma, dbeta = _scale_shift_backward(dout, xc * inv_std, gamma, 0)
+    return _center_backward(dxhat, xc, inv_std, axis=1), dgamma, dbeta
 
 
 def spatial_batchnorm_forward(
@@ -468,9 +505,10 @@ def spatial_groupnorm_forward(
     if C % G:
         raise fail("G", f"a divisor of the {C} channels", G)
     eps = _check_eps("gn_param", gn_param)
-    xhat, _, _, inv_std = _normalize(x.reshape(N * G, -1), eps, axis=1)
-    xhat = xhat.reshape(x.shape)
-    return gamma * xhat + beta, (xhat, inv_std, gamma, G)
+    xc, _, var = _center(x.reshape(N * G, -1), axis=1)
+    inv_std = _inv_std(var, eps)
+    xhat = (xc * inv_std).reshape(x.shape)
+    return gamma * xhat + beta, (xc, inv_std, gamma, x.shape)
 
 
 def spatial_groupnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
@@ -490,9 +528,9 @@ def spatial_groupnorm_backward(dout: Array, cache: Cache) -> tuple[Array, Array,
     Raises:
         ValueError: when ``dout``'s shape differs from the forward output's.
     """
-    xhat, inv_std, gamma, G = cache
-    check_array("dout", dout, shape=xhat.shape)
+    xc, inv_std, gamma, shape = cache
+    check_array("dout", dout, shape=shape)
+    xhat = (xc * inv_std).reshape(shape)
     dxhat, dgamma, dbeta = _scale_shift_backward(dout, xhat, gamma, (0, 2, 3))
-    rows = (dout.shape[0] * G, -1)
-    dx = _normalize_backward(dxhat.reshape(rows), xhat.reshape(rows), inv_std, axis=1)
-    return dx.reshape(dout.shape), dgamma, dbeta
+    dx = _center_backward(dxhat.reshape(xc.shape), xc, inv_std, axis=1)
+    return dx.reshape(shape), dgamma, dbeta

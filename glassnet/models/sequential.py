@@ -102,13 +102,17 @@ class Sequential(Model):
         self._mark_input_gradients()
 
     def _mark_input_gradients(self) -> None:
-        """Tell the first layer that its input gradient goes nowhere.
+        """Tell the layers whose input gradient nobody reads to skip it.
 
-        Backward hands each layer's dx to the layer below; the first layer's dx
-        is dropped, so Dense and Conv2D there skip computing it (``need_dx``).
+        Backward hands each layer's dx to the layer below. Below the first layer
+        with weights only weightless layers (Flatten, Rescaling, ...) remain,
+        which need no gradient, so that layer and every one before it get
+        ``need_dx = False``: Dense and Conv2D then return None instead of dx,
+        and backward stops there.
         """
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
         for i, layer in enumerate(self.layers):
-            layer.need_dx = i > 0
+            layer.need_dx = first is None or i > first
 
     def _ensure_built(self, x: Array) -> None:
         if not self.layers:

@@ -51,7 +51,11 @@ def loss_and_output_grad(
 def backward(
     layers: list[Any], dout: Array, from_logits: bool, activity_grads: dict
 ) -> None:
-    """Backpropagate ``dout`` through every layer, filling each layer's ``grads``."""
+    """Backpropagate ``dout`` through the layers, filling each layer's ``grads``.
+
+    Stops at the first layer that returns None instead of an input gradient: it
+    was told (``need_dx``) that no layer below it has weights.
+    """
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         if i in activity_grads:
@@ -60,6 +64,8 @@ def backward(
             dout = layer.backward_logits(dout)
         else:
             dout = layer.backward(dout)
+        if dout is None:
+            return
 
 
 def weight_penalties(layers: list[Any], *, add_grads: bool = True) -> float:

@@ -67,3 +67,40 @@ def test_images_in_another_layout_are_refused_not_reshaped():
         model.loss(np.zeros((2, 8, 8, 3)))
     with pytest.raises(ValueError, match="input_dim"):
         ThreeLayerConvNet(input_dim=32)
+
+
+def test_loss_and_gradients_equal_the_naive_nchw_pipeline(rng):
+    from glassnet.functional.activations import relu_backward, relu_forward
+    from glassnet.functional.affine import affine_backward, affine_forward
+    from glassnet.functional.conv import conv_backward_naive, conv_forward_naive
+    from glassnet.functional.losses import softmax_loss
+    from glassnet.functional.pool import max_pool_backward_naive, max_pool_forward_naive
+
+    model = ThreeLayerConvNet(
+        (2, 6, 6), 3, 3, 5, 4, weight_scale=0.3, reg=0.1, dtype=np.float64, seed=0
+    )
+    X, y = rng.standard_normal((4, 2, 6, 6)), rng.integers(0, 4, 4)
+    loss, grads = model.loss(X, y)
+
+    # The course's pipeline, loop kernels in NCHW, every input gradient computed.
+    p, reg = model.params, 0.1
+    a, c1 = conv_forward_naive(X, p["W1"], p["b1"], model.conv_param)
+    r, c2 = relu_forward(a)
+    h1, c3 = max_pool_forward_naive(r, model.pool_param)
+    z2, c4 = affine_forward(h1, p["W2"], p["b2"])
+    h2, c5 = relu_forward(z2)
+    scores, c6 = affine_forward(h2, p["W3"], p["b3"])
+    want_loss, d = softmax_loss(scores, y)
+    want_loss += 0.5 * reg * sum(np.sum(p[k] ** 2) for k in ("W1", "W2", "W3"))
+    want = {}
+    d, want["W3"], want["b3"] = affine_backward(d, c6)
+    d, want["W2"], want["b2"] = affine_backward(relu_backward(d, c5), c4)
+    d = relu_backward(max_pool_backward_naive(d, c3), c2)
+    dx, want["W1"], want["b1"] = conv_backward_naive(d, c1)
+    for k in ("W1", "W2", "W3"):
+        want[k] = want[k] + reg * p[k]
+
+    assert loss == pytest.approx(want_loss, rel=1e-12)
+    assert grads.keys() == want.keys()
+    for key in want:
+        np.testing.assert_allclose(grads[key], want[key], rtol=1e-10, atol=1e-13)

@@ -236,3 +236,49 @@ def test_check_model_leaves_batchnorm_running_statistics_as_they_were(rng):
     before = model.bn_params[0]["running_mean"].copy()
     check_model(model, X, y, params=["b2"])
     np.testing.assert_array_equal(model.bn_params[0]["running_mean"], before)
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+@pytest.mark.parametrize("hidden", [[], [5, 4]])
+def test_gradients_equal_the_course_sandwiches_that_compute_every_dx(
+    rng, normalization, hidden
+):
+    from glassnet.functional.affine import affine_backward, affine_forward
+    from glassnet.functional.layer_utils import (
+        affine_norm_relu_backward,
+        affine_norm_relu_forward,
+        affine_relu_backward,
+        affine_relu_forward,
+    )
+    from glassnet.functional.losses import softmax_loss
+
+    model = FullyConnectedNet(
+        hidden, input_dim=6, num_classes=3, normalization=normalization,
+        weight_scale=0.5, dtype=np.float64, seed=0,
+    )  # fmt: skip
+    X, y = rng.standard_normal((7, 6)), rng.integers(0, 3, 7)
+    _, grads = model.loss(X, y)
+
+    p, h, caches, L = model.params, X, [], len(hidden) + 1
+    for i in range(1, L):
+        if normalization:
+            args = (p[f"gamma{i}"], p[f"beta{i}"], {"mode": "train"}, normalization)
+            h, cache = affine_norm_relu_forward(h, p[f"W{i}"], p[f"b{i}"], *args)
+        else:
+            h, cache = affine_relu_forward(h, p[f"W{i}"], p[f"b{i}"])
+        caches.append(cache)
+    scores, cache = affine_forward(h, p[f"W{L}"], p[f"b{L}"])
+    want = {}
+    d, want[f"W{L}"], want[f"b{L}"] = affine_backward(softmax_loss(scores, y)[1], cache)
+    for i in range(L - 1, 0, -1):
+        if normalization:
+            d, *g = affine_norm_relu_backward(d, caches[i - 1])
+            keys = ("W", "b", "gamma", "beta")
+        else:
+            d, *g = affine_relu_backward(d, caches[i - 1])
+            keys = ("W", "b")
+        want.update({f"{k}{i}": v for k, v in zip(keys, g, strict=True)})
+    assert d.shape == X.shape
+    assert grads.keys() == want.keys()
+    for key in want:
+        np.testing.assert_array_equal(grads[key], want[key])

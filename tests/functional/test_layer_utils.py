@@ -4,12 +4,16 @@ import pytest
 from glassnet.functional.layer_utils import (
     affine_norm_relu_backward,
     affine_norm_relu_forward,
+    affine_norm_relu_grads,
     affine_relu_backward,
     affine_relu_forward,
+    affine_relu_grads,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
+    conv_relu_pool_backward_nhwc,
     conv_relu_pool_forward,
+    conv_relu_pool_forward_nhwc,
 )
 from glassnet.gradcheck import check_kernel
 
@@ -74,3 +78,53 @@ def test_conv_relu_and_conv_relu_pool_pass_gradient_checks(rng):
         b,
     )
     assert max(errs.values()) < 1e-7, errs
+
+
+def test_the_grads_variants_skip_dx_and_keep_every_weight_gradient(rng):
+    x, w, b = rng.normal(size=(4, 5)), rng.normal(size=(5, 6)), rng.normal(size=6)
+    gamma, beta = rng.uniform(0.5, 1.5, size=6), rng.normal(size=6)
+    _, cache = affine_relu_forward(x, w, b)
+    full, skipped = (
+        affine_relu_backward(x @ w, cache),
+        affine_relu_grads(x @ w, cache, need_dx=False),
+    )
+    assert skipped[0] is None
+    for got, want in zip(skipped[1:], full[1:], strict=True):
+        np.testing.assert_array_equal(got, want)
+    _, cache = affine_norm_relu_forward(x, w, b, gamma, beta, {"mode": "train"})
+    dout = rng.normal(size=(4, 6))
+    full = affine_norm_relu_backward(dout, cache)
+    skipped = affine_norm_relu_grads(dout, cache, need_dx=False)
+    assert skipped[0] is None
+    for got, want in zip(skipped[1:], full[1:], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_channels_last_conv_relu_pool_equals_the_nchw_sandwich(rng, dtype):
+    x = rng.normal(size=(2, 3, 6, 6)).astype(dtype)
+    w = rng.normal(size=(4, 3, 3, 3)).astype(dtype)
+    b = rng.normal(size=4).astype(dtype)
+    conv = {"stride": 1, "pad": 1}
+    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = conv_relu_pool_forward(x, w, b, conv, pool)
+    out_l, cache_l = conv_relu_pool_forward_nhwc(
+        x.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0), b, conv, pool
+    )
+    assert out_l.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out_l.transpose(0, 3, 1, 2), out, rtol=tol, atol=tol)
+    dout = rng.normal(size=out.shape).astype(dtype)
+    dx, dw, db = conv_relu_pool_backward(dout, cache)
+    dout_l = dout.transpose(0, 2, 3, 1)
+    dx_l, dw_l, db_l = conv_relu_pool_backward_nhwc(dout_l, cache_l)
+    np.testing.assert_allclose(dx_l.transpose(0, 3, 1, 2), dx, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dw_l.transpose(3, 2, 0, 1), dw, rtol=tol, atol=tol)
+    np.testing.assert_allclose(db_l, db, rtol=tol, atol=tol)
+    _, cache_l = conv_relu_pool_forward_nhwc(
+        x.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0), b, conv, pool
+    )
+    skipped = conv_relu_pool_backward_nhwc(dout_l, cache_l, need_dx=False)
+    assert skipped[0] is None
+    np.testing.assert_array_equal(skipped[1], dw_l)
+    np.testing.assert_array_equal(skipped[2], db_l)

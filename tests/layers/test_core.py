@@ -110,10 +110,10 @@ def test_a_models_first_layer_skips_its_input_gradient_but_not_its_weight_gradie
         np.testing.assert_array_equal(skipped[key], grad)
 
 
-def test_only_the_first_layer_of_a_model_is_told_to_skip_dx():
+def test_layers_up_to_the_first_weighted_one_are_told_to_skip_dx():
     from glassnet import layers, models
 
-    model = models.Sequential([layers.Flatten(), layers.Dense(4)])
+    model = models.Sequential([layers.Flatten(), layers.Dense(4), layers.Dense(2)])
     model.build((None, 2, 3))
-    assert [layer.need_dx for layer in model.layers] == [False, True]
+    assert [layer.need_dx for layer in model.layers] == [False, False, True]
     assert Dense(2).need_dx

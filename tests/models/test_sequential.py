@@ -355,3 +355,47 @@ def test_evaluate_counts_the_weight_and_activity_penalties(rng):
     kernel = model.get_weights()[0]
     expected = data + 0.1 * np.sum(kernel**2) + 0.2 * np.abs(probs).sum() / len(X)
     assert model.evaluate(X, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def _grads_after_one_backward(model, x, dout):
+    from glassnet.models import training
+
+    training.forward(model.layers, x, True)
+    training.backward(model.layers, dout, False, {})
+    return [dict(layer.grads) for layer in model.layers if layer.params]
+
+
+@pytest.mark.parametrize(
+    "stack, sample_shape",
+    [
+        (lambda: [layers.Flatten(), layers.Dense(4, "relu"), layers.Dense(3)], (2, 3)),
+        (
+            lambda: [
+                layers.Rescaling(0.5, offset=0.1),
+                layers.Normalization(mean=0.2, variance=2.0),
+                layers.Conv2D(2, 3, padding="same", activation="relu"),
+                layers.Flatten(),
+                layers.Dense(3),
+            ],
+            (5, 5, 2),
+        ),
+    ],
+)
+def test_skipping_dx_below_the_first_weighted_layer_keeps_every_weight_gradient(
+    rng, stack, sample_shape
+):
+    model = models.Sequential([layers.Input(sample_shape), *stack()], seed=0)
+    first = next(i for i, layer in enumerate(model.layers) if layer.params)
+    assert [layer.need_dx for layer in model.layers[: first + 1]] == [False] * (
+        first + 1
+    )
+    x = rng.standard_normal((4, *sample_shape)).astype(np.float32)
+    dout = rng.standard_normal((4, 3)).astype(np.float32)
+    skipped = _grads_after_one_backward(model, x, dout)
+    for layer in model.layers:  # the reference: every input gradient computed
+        layer.need_dx = True
+    full = _grads_after_one_backward(model, x, dout)
+    for got, want in zip(skipped, full, strict=True):
+        assert got.keys() == want.keys()
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
