@@ -20,7 +20,14 @@ import traceback
 from typing import Any
 
 from glassnet import __version__, optimizers
-from glassnet.cli._common import CliError, Parser, positive_float, positive_int
+from glassnet.cli._common import (
+    CliError,
+    Parser,
+    fraction,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 from glassnet.cli.evaluate import DATASETS, cmd_evaluate, cmd_summary
 from glassnet.cli.info import cmd_gradcheck, cmd_info
 from glassnet.cli.predict import cmd_predict
@@ -44,7 +51,19 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--optimizer", choices=sorted(optimizers.OPTIMIZERS))
     p.add_argument("--lr", type=positive_float)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the weights, shuffling and dropout (and the split). Default 0",
+    )
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        metavar="SEED",
+        help="seeds the 10%% validation split of the Keras presets. Defaults to --seed",
+    )
+    _add_model_options(p)
     p.add_argument("--out", help="output directory. Defaults to runs/<preset>")
     p.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE")
     p.add_argument("--reduce-lr", type=positive_int, metavar="PATIENCE")
@@ -72,6 +91,42 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
         "NumPy is imported, so threadpoolctl (if installed) applies them now",
     )
     p.set_defaults(func=cmd_train)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``train`` that change the preset's model, as a sweep may."""
+    g = p.add_argument_group(
+        "preset hyperparameters",
+        "each defaults to the preset's own; a preset without the layers refuses "
+        "it. `glassnet sweep` prints the options of its best trial",
+    )
+    g.add_argument(
+        "--reg",
+        type=non_negative_float,
+        help="L2 regularization: on every kernel (Keras presets), the model's "
+        "reg (Solver presets); 0 turns it off",
+    )
+    g.add_argument(
+        "--dropout",
+        type=fraction,
+        metavar="RATE",
+        help="every dropout layer's drop rate, in [0, 1)",
+    )
+    g.add_argument(
+        "--units", type=positive_int, help="every hidden dense layer's width"
+    )
+    g.add_argument(
+        "--weight-scale",
+        type=positive_float,
+        metavar="STD",
+        help="Solver presets: std of the initial weights",
+    )
+    g.add_argument(
+        "--lr-decay",
+        type=positive_float,
+        metavar="FACTOR",
+        help="Solver presets: the rate's factor after every epoch. Default 0.95",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

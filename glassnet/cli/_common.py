@@ -43,6 +43,30 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0; received {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1), such as a dropout rate."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in [0, 1); received {text!r}"
+        )
+    return value
+
+
 def set_threads(n: int) -> None:
     """Limit BLAS to ``n`` threads, now (threadpoolctl) and for child processes."""
     for var in THREAD_VARS:

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import backend, layers, models
+from glassnet import backend, layers, models, optimizers, regularizers
+from glassnet._checks import check_int, check_number, fail
 from glassnet.cli._common import CliError
 from glassnet.datasets import (
     cifar10,
@@ -73,6 +74,7 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DIGITS_PRESETS = ["digits-cnn", "digits-mlp"]
+SOLVER_LR_DECAY = 0.95  # the Solver presets' rate is multiplied by it every epoch
 
 
 def class_names(preset: str) -> list[str]:
@@ -83,22 +85,35 @@ def class_names(preset: str) -> list[str]:
 # -- Keras presets --
 
 
-def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
-    """The layers of ``preset`` between its input and its softmax classifier."""
+def _body(
+    preset: str,
+    seed: int,
+    reg: dict[str, Any],
+    dropout: float | None = None,
+    units: int | None = None,
+) -> list[Any]:
+    """The layers of ``preset`` between its input and its softmax classifier.
+
+    ``dropout`` replaces every Dropout layer's rate and ``units`` every hidden
+    Dense layer's width; None keeps the preset's own.
+    """
     L = layers
+
+    def drop(rate: float, seed: int) -> Any:
+        return L.Dropout(rate if dropout is None else dropout, seed=seed)
+
+    def dense(width: int) -> Any:
+        return L.Dense(width if units is None else units, activation="relu", **reg)
+
     if preset == "digits-mlp":
-        return [
-            L.Flatten(),
-            L.Dense(64, activation="relu", **reg),
-            L.Dropout(0.2, seed=seed),
-        ]
+        return [L.Flatten(), dense(64), drop(0.2, seed)]
     if preset == "fashion-mlp":
         return [
             L.Flatten(),
-            L.Dense(512, activation="relu", **reg),
-            L.Dropout(0.3, seed=seed),
-            L.Dense(256, activation="relu", **reg),
-            L.Dropout(0.3, seed=seed + 1),
+            dense(512),
+            drop(0.3, seed),
+            dense(256),
+            drop(0.3, seed + 1),
         ]
     if preset == "mnist-cnn":  # Keras' classic MNIST convnet, unpadded
         return [
@@ -107,7 +122,7 @@ def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
             L.Conv2D(64, 3, activation="relu", **reg),
             L.MaxPooling2D(2),
             L.Flatten(),
-            L.Dropout(0.5, seed=seed),
+            drop(0.5, seed),
         ]
     if preset == "digits-cnn":  # padded, so that the 8x8 inputs do not vanish
         return [
@@ -117,8 +132,8 @@ def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
             *_conv_bn_relu(64, reg),
             L.MaxPooling2D(2),
             L.Flatten(),
-            L.Dense(128, activation="relu", **reg),
-            L.Dropout(0.4, seed=seed),
+            dense(128),
+            drop(0.4, seed),
         ]
     # fashion-cnn: two conv-batchnorm-relu-pool blocks and a wide dense layer.
     return [
@@ -127,8 +142,8 @@ def _body(preset: str, seed: int, reg: dict[str, Any]) -> list[Any]:
         *_conv_bn_relu(64, reg),
         L.MaxPooling2D(2),
         L.Flatten(),
-        L.Dense(256, activation="relu", **reg),
-        L.Dropout(0.3, seed=seed),
+        dense(256),
+        drop(0.3, seed),
     ]
 
 
@@ -141,23 +156,103 @@ def _conv_bn_relu(filters: int, reg: dict[str, Any]) -> list[Any]:
     ]
 
 
+def model_params(preset: str) -> tuple[str, ...]:
+    """The hyperparameters of ``preset``'s model that its builder takes.
+
+    ``reg`` always; ``dropout`` and ``units`` where the model has Dropout or
+    hidden Dense layers (hidden layers, for the Solver models); and
+    ``weight_scale`` for the Solver presets, whose course models draw their
+    weights from N(0, weight_scale^2).
+    """
+    if preset == "cifar10-fc":
+        return ("reg", "dropout", "units", "weight_scale")
+    if preset == "cifar10-convnet":
+        return ("reg", "units", "weight_scale")
+    body = _body(preset, 0, {})
+    names = ["reg"]
+    names += ["dropout"] if any(isinstance(b, layers.Dropout) for b in body) else []
+    names += ["units"] if any(isinstance(b, layers.Dense) for b in body) else []
+    return tuple(names)
+
+
+def _check_model_params(preset: str, given: dict[str, Any]) -> None:
+    """``given`` (name -> value or None) holds only what ``preset``'s model has."""
+    known = model_params(preset)
+    for name, value in given.items():
+        if value is not None and name not in known:
+            raise fail(name, f"a hyperparameter of {preset}, one of {known}", value)
+    if given.get("dropout") is not None:
+        check_number("dropout", given["dropout"], low=0, high=1, high_open=True)
+    if given.get("units") is not None:
+        check_int("units", given["units"], min_value=1)
+    if given.get("weight_scale") is not None:
+        check_number("weight_scale", given["weight_scale"], low=0, low_open=True)
+    if given.get("reg") is not None:
+        check_number("reg", given["reg"], low=0)
+
+
+def l2_regularizer(reg: float | None) -> Any:
+    """The kernel regularizer of a Keras preset for ``reg``: None for None or 0."""
+    return regularizers.L2(float(reg)) if reg else None
+
+
 def build_model(
-    preset: str, seed: int, kernel_regularizer: Any = None
+    preset: str,
+    seed: int,
+    kernel_regularizer: Any = None,
+    *,
+    dropout: float | None = None,
+    units: int | None = None,
 ) -> models.Sequential:
-    """The uncompiled ``Sequential`` of a Keras preset."""
+    """The uncompiled ``Sequential`` of a Keras preset.
+
+    Args:
+        preset: a Keras preset.
+        seed: seeds the weights, the shuffling and the dropout masks.
+        kernel_regularizer: on every kernel. Defaults to `None`.
+        dropout: every Dropout layer's rate, in [0, 1). Defaults to `None`
+            (the preset's rates).
+        units: every hidden Dense layer's width. Defaults to `None` (the
+            preset's widths).
+
+    Raises:
+        ValueError: for a Solver preset, a bad value, or ``dropout`` or
+            ``units`` on a preset without such layers.
+    """
     if PRESETS[preset].solver:
         raise ValueError(f"preset {preset!r} is a Solver model, not a Sequential")
+    _check_model_params(preset, {"dropout": dropout, "units": units})
     reg = {"kernel_regularizer": kernel_regularizer}
     side = 8 if preset in DIGITS_PRESETS else 28
     return models.Sequential(
         [
             layers.Input((side, side, 1)),
-            *_body(preset, seed, reg),
+            *_body(preset, seed, reg, dropout, units),
             layers.Dense(10, activation="softmax", **reg),
         ],
         name=preset,
         seed=seed,
     )
+
+
+def keras_optimizer(
+    preset: str, name: str, lr: float, n_train: int, batch_size: int, epochs: int
+) -> Any:
+    """Optimizer ``name`` at ``lr``, on the cosine schedule of a preset with one.
+
+    The schedule decays to 0 over ``epochs`` epochs of ``n_train`` samples in
+    batches of ``batch_size`` (the last batch of an epoch may be smaller).
+
+    Raises:
+        ValueError: naming ``optimizer`` for an unknown name.
+    """
+    if name not in optimizers.OPTIMIZERS:
+        raise fail("optimizer", f"one of {sorted(optimizers.OPTIMIZERS)}", name)
+    rate: Any = lr
+    if PRESETS[preset].cosine:
+        steps = -(-n_train // batch_size) * epochs
+        rate = optimizers.CosineDecay(lr, decay_steps=steps)
+    return optimizers.OPTIMIZERS[name](learning_rate=rate)
 
 
 def digits_data(seed: int = 0) -> tuple[Split, Split]:
@@ -224,34 +319,81 @@ def solver_data(path: str | None) -> dict[str, np.ndarray]:
     return data
 
 
-def build_solver_model(preset: str, seed: int) -> Any:
-    """The classic course model of a Solver preset, float32."""
+def build_solver_model(
+    preset: str,
+    seed: int,
+    *,
+    reg: float | None = None,
+    weight_scale: float | None = None,
+    dropout: float | None = None,
+    units: int | None = None,
+) -> Any:
+    """The classic course model of a Solver preset, float32.
+
+    Args:
+        preset: a Solver preset.
+        seed: seeds the weights and the dropout masks.
+        reg: the L2 strength (>= 0). Defaults to `None` (the preset's).
+        weight_scale: the initial weights' standard deviation. Defaults to
+            `None` (the preset's).
+        dropout: the drop rate in [0, 1) (``cifar10-fc`` only). Defaults to
+            `None` (the preset's 0.5).
+        units: every hidden layer's width. Defaults to `None` (the preset's).
+
+    Raises:
+        ValueError: for a Keras preset or a bad value.
+    """
     from glassnet.classifiers import FullyConnectedNet, ThreeLayerConvNet
 
+    if preset not in ("cifar10-fc", "cifar10-convnet"):
+        raise ValueError(f"preset {preset!r} is not a Solver preset")
+    given = {"reg": reg, "weight_scale": weight_scale, "dropout": dropout}
+    _check_model_params(preset, {**given, "units": units})
     if preset == "cifar10-fc":
         # The course's best fully-connected model: batchnorm, dropout 0.5.
         model = FullyConnectedNet(
-            [512, 256, 256],
+            [512, 256, 256] if units is None else [units] * 3,
             normalization="batchnorm",
-            dropout_keep_ratio=0.5,
-            weight_scale=2e-2,
-            reg=1e-4,
+            dropout_keep_ratio=0.5 if dropout is None else 1.0 - dropout,
+            weight_scale=2e-2 if weight_scale is None else weight_scale,
+            reg=1e-4 if reg is None else reg,
             seed=seed,
             dtype=np.float32,
         )
-        # A seed fixes the course model's dropout mask; training wants a new
-        # mask every step, from a seeded generator.
-        model.dropout_param.pop("seed")
-        model.dropout_rng = backend.rng(seed + 1)
+        if model.use_dropout:
+            # A seed fixes the course model's dropout mask; training wants a
+            # new mask every step, from a seeded generator.
+            model.dropout_param.pop("seed")
+            model.dropout_rng = backend.rng(seed + 1)
         return model
-    if preset == "cifar10-convnet":
-        return ThreeLayerConvNet(
-            num_filters=32,
-            filter_size=7,
-            hidden_dim=100,
-            weight_scale=1e-3,
-            reg=1e-3,
-            seed=seed,
-            dtype=np.float32,
-        )
-    raise ValueError(f"preset {preset!r} is not a Solver preset")
+    return ThreeLayerConvNet(
+        num_filters=32,
+        filter_size=7,
+        hidden_dim=100 if units is None else units,
+        weight_scale=1e-3 if weight_scale is None else weight_scale,
+        reg=1e-3 if reg is None else reg,
+        seed=seed,
+        dtype=np.float32,
+    )
+
+
+def solver_options(
+    optimizer: str,
+    lr: float,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    lr_decay: float | None = None,
+) -> dict[str, Any]:
+    """The ``Solver`` keyword arguments of a Solver preset's training run.
+
+    ``lr_decay`` defaults to `None` (the presets' :data:`SOLVER_LR_DECAY`).
+    """
+    return {
+        "update_rule": optimizer,
+        "optim_config": {"learning_rate": lr},
+        "lr_decay": SOLVER_LR_DECAY if lr_decay is None else lr_decay,
+        "batch_size": batch_size,
+        "num_epochs": epochs,
+        "seed": seed,
+    }

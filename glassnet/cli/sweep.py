@@ -4,21 +4,36 @@ Trials run on a Dask ``LocalCluster`` (one single-threaded worker process per
 core), on an existing cluster (``--scheduler`` or ``$GLASSNET_SCHEDULER``), or
 in this process (``--serial``). ``<out>/results.json`` is rewritten after every
 trial, so an interrupted sweep continues with ``--resume``.
+
+The sweep ends with the ``glassnet train`` command of the best config: every
+tuned hyperparameter as an option, the trial's own ``--seed`` (weights,
+shuffling, dropout), ``--split-seed`` (the sweep's ``--seed``, which drew the
+validation split) and the preset's full ``--epochs``; with the trial's epochs
+instead, it repeats the trial exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from glassnet.cli._common import CliError, positive_int
 from glassnet.cli.presets import PRESETS
+from glassnet.cli.train import MODEL_OPTIONS
 
-# Hyperparameters that map onto an option of `glassnet train`.
-TRAIN_OPTIONS = {"lr": "--lr", "batch_size": "--batch-size", "optimizer": "--optimizer"}
+# Each hyperparameter of a trial's config -> its option of `glassnet train`.
+TRAIN_OPTIONS = {
+    "lr": "--lr",
+    "batch_size": "--batch-size",
+    "optimizer": "--optimizer",
+    **MODEL_OPTIONS,
+    "lr_decay": "--lr-decay",
+}
+_INTEGERS = ("batch_size", "units", "epochs", "seed")  # the trial takes int(value)
 DEFAULT_SPACE = ("lr=loguniform:1e-4:1e-1", "reg=loguniform:1e-6:1e-2")
 
 
@@ -108,7 +123,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print(f"\ninterrupted: rerun with --resume to go on ({results_path})")
             return 130
-    _report(result, out, args, space)
+    _report(result, out, args, space, epochs)
     return 0
 
 
@@ -185,7 +200,9 @@ class _Progress:
             print(f"[{self.done}/{self.total}] trial {row['trial']}: {state}")
 
 
-def _report(result: Any, out: Path, args: argparse.Namespace, space: dict) -> None:
+def _report(
+    result: Any, out: Path, args: argparse.Namespace, space: dict, epochs: int
+) -> None:
     result.to_json(out / "results.json")
     result.to_csv(out / "results.csv")
     files = ["results.json", "results.csv", *_plots(result, out, space)]
@@ -204,34 +221,77 @@ def _report(result: Any, out: Path, args: argparse.Namespace, space: dict) -> No
         f"best: trial {best['trial']}, val_accuracy {metrics['val_accuracy']:.4f}"
         f"{spread}, config {best['config']}"
     )
-    print(f"train it fully: {train_command(args.preset, best['config'], args)}")
-    extra = {k: v for k, v in best["config"].items() if k not in TRAIN_OPTIONS}
-    if extra:
+    seeds = {"seed": best["seed"], "split_seed": args.seed, "data": args.data}
+    print(f"train it fully: {train_command(args.preset, best['config'], **seeds)}")
+    if args.folds is None:
+        ran = best["epochs"] or best["config"].get("epochs", epochs)
         print(
-            f"note: `glassnet train` has no option for {extra}; the command "
-            "trains with the preset's own values of those"
+            f"(with --epochs {ran} instead, it repeats trial {best['trial']} exactly)"
         )
 
 
-def train_command(preset: str, config: dict[str, Any], args: Any = None) -> str:
-    """The ``glassnet train`` command for ``config``, at the preset's full epochs.
+def train_command(
+    preset: str,
+    config: dict[str, Any],
+    *,
+    seed: int | None = None,
+    split_seed: int | None = None,
+    epochs: int | None = None,
+    data: str | None = None,
+) -> str:
+    """The ``glassnet train`` command that trains a trial's ``config`` again.
+
+    Every hyperparameter of ``config`` becomes its option (floats written
+    exactly, as ``repr`` does). With ``config``'s ``seed`` (else ``seed``) and,
+    for a Keras preset, the sweep's ``split_seed``, the run starts from the
+    trial's weights and validation split; at the trial's epochs it is the
+    trial.
+
+    Args:
+        preset: the sweep's preset.
+        config: the trial's hyperparameters.
+        seed: the trial's seed when ``config`` has none. Defaults to `None`
+            (train's default, 0).
+        split_seed: the trial's validation-split seed. Defaults to `None`
+            (the same as the seed).
+        epochs: Defaults to `None`: ``config``'s ``epochs`` if it has them,
+            else the preset's, a full run.
+        data: ``--data``. Defaults to `None`.
+
+    Raises:
+        ValueError: naming ``config`` for a key train has no option for.
 
     Example:
-        >>> train_command("digits-mlp", {"lr": 0.0123456, "reg": 1e-4})
-        'glassnet train digits-mlp --lr 0.0123456'
+        >>> train_command("digits-mlp", {"lr": 0.0123456, "reg": 1e-4}, seed=7)
+        'glassnet train digits-mlp --lr 0.0123456 --reg 0.0001 --epochs 30 --seed 7'
     """
+    unknown = sorted(set(config) - {*TRAIN_OPTIONS, "epochs", "seed"})
+    if unknown:
+        raise ValueError(
+            f"config: expected options of glassnet train; received {unknown}"
+        )
     parts = ["glassnet", "train", preset]
     for key, option in TRAIN_OPTIONS.items():
         if key in config:
-            value = config[key]
-            parts += [
-                option,
-                f"{value:.6g}" if isinstance(value, float) else str(value),
-            ]
-    if args is not None:
-        parts += ["--seed", str(args.seed)]
-        parts += ["--data", args.data] if args.data else []
-    return " ".join(parts)
+            parts += [option, _word(key, config[key])]
+    if epochs is None:
+        epochs = config.get("epochs", PRESETS[preset].epochs)
+    parts += ["--epochs", _word("epochs", epochs)]
+    seed = config.get("seed", seed)
+    parts += [] if seed is None else ["--seed", _word("seed", seed)]
+    default_split = 0 if seed is None else int(seed)  # train's: --seed
+    if split_seed is not None and split_seed != default_split:
+        if not PRESETS[preset].solver:  # the Solver presets' split is fixed
+            parts += ["--split-seed", str(split_seed)]
+    parts += ["--data", data] if data else []
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _word(key: str, value: Any) -> str:
+    """``value`` as an option's word that parses back to what the trial used."""
+    if key in _INTEGERS:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _plots(result: Any, out: Path, space: dict) -> list[str]:

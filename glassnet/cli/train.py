@@ -10,6 +10,11 @@ explicit seed. Ctrl-C lets the current batch finish, writes a checkpoint and
 exits with code 130, printing the ``--resume`` command that goes on. A NaN or
 infinite loss stops training (``TerminateOnNaN``) with an error naming the
 epoch and batch; a batch size larger than the training set is refused.
+
+``--reg``, ``--dropout``, ``--units`` and (Solver presets) ``--weight-scale`` and
+``--lr-decay`` change the preset's model and schedule where it has them, and
+``--split-seed`` the validation split of the Keras presets (``--seed`` by
+default), so that ``glassnet sweep``'s best trial can be trained again exactly.
 """
 
 from __future__ import annotations
@@ -25,21 +30,38 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import callbacks, layers, models, optimizers, utils
+from glassnet import callbacks, layers, models, utils
 from glassnet.cli import outputs
 from glassnet.cli._common import CliError, set_threads
 from glassnet.cli.presets import (
     PRESETS,
+    SOLVER_LR_DECAY,
     build_model,
     build_solver_model,
     class_names,
     keras_data,
+    keras_optimizer,
+    l2_regularizer,
+    model_params,
     solver_data,
+    solver_options,
 )
 from glassnet.datasets import shift_augment, train_val_test_split
 
 BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
 SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
+# The options that change the preset's model: its builder's argument -> the flag.
+MODEL_OPTIONS = {
+    "reg": "--reg",
+    "dropout": "--dropout",
+    "units": "--units",
+    "weight_scale": "--weight-scale",
+}
+_LACKS = {
+    "dropout": "no dropout layer",
+    "units": "no hidden Dense layer to resize",
+    "weight_scale": "Keras initializers, not the course's weight scale",
+}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -47,6 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.threads is not None:
         set_threads(args.threads)
     preset = PRESETS[args.preset]
+    _check_preset_options(args)
     settings = {
         "epochs": args.epochs or preset.epochs,
         "batch_size": args.batch_size or preset.batch_size,
@@ -95,15 +118,40 @@ def resume_command(
     words += ["--optimizer", settings["optimizer"], "--lr", repr(settings["lr"])]
     words += ["--seed", str(args.seed)]
     for flag, value in (
+        *((flag, getattr(args, name)) for name, flag in MODEL_OPTIONS.items()),
+        ("--lr-decay", args.lr_decay),
+        ("--split-seed", args.split_seed),
         ("--early-stopping", args.early_stopping),
         ("--reduce-lr", args.reduce_lr),
         ("--data", args.data),
         ("--threads", args.threads),
     ):
         if value is not None:
-            words += [flag, str(value)]
+            words += [flag, repr(value) if isinstance(value, float) else str(value)]
     words += ["--tensorboard"] if args.tensorboard else []
     return " ".join(shlex.quote(w) for w in [*words, "--resume"])
+
+
+def _check_preset_options(args: argparse.Namespace) -> None:
+    """Refuse an option that ``args.preset`` has nothing for, before any work."""
+    preset = PRESETS[args.preset]
+    known = model_params(args.preset)
+    for name, flag in MODEL_OPTIONS.items():
+        if getattr(args, name) is not None and name not in known:
+            options = ", ".join(MODEL_OPTIONS[k] for k in known)
+            raise CliError(
+                f"{flag}: {args.preset} has {_LACKS[name]}; its model takes {options}"
+            )
+    if preset.solver and args.split_seed is not None:
+        raise CliError(
+            f"--split-seed: {args.preset} validates on the course's fixed split "
+            "of the CIFAR-10 training images; leave --split-seed out"
+        )
+    if not preset.solver and args.lr_decay is not None:
+        raise CliError(
+            f"--lr-decay: {args.preset} trains with fit; its schedule is the "
+            "preset's (see --reduce-lr); --lr-decay is for the Solver presets"
+        )
 
 
 def _check_batch_size(batch_size: int, n: int) -> None:
@@ -179,18 +227,28 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
 def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     _fresh_or_resumed(args, out / BACKUP_DIR, "a BackupAndRestore checkpoint")
     (x_train, y_train), test = keras_data(args.preset, args.data)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
     (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
-        x_train, y_train, val_size=0.1, test_size=0, seed=args.seed
+        x_train, y_train, val_size=0.1, test_size=0, seed=split_seed
     )
     if PRESETS[args.preset].augment:  # after the split: no shifted val images
         x_tr, y_tr = shift_augment(x_tr, y_tr)
     _check_batch_size(settings["batch_size"], len(x_tr))
-    model = build_model(args.preset, args.seed)
-    lr = settings["lr"]
-    if PRESETS[args.preset].cosine:
-        steps = -(-len(x_tr) // settings["batch_size"]) * settings["epochs"]
-        lr = optimizers.CosineDecay(lr, decay_steps=steps)
-    opt = optimizers.OPTIMIZERS[settings["optimizer"]](learning_rate=lr)
+    model = build_model(
+        args.preset,
+        args.seed,
+        l2_regularizer(args.reg),
+        dropout=args.dropout,
+        units=args.units,
+    )
+    opt = keras_optimizer(
+        args.preset,
+        settings["optimizer"],
+        settings["lr"],
+        len(x_tr),
+        settings["batch_size"],
+        settings["epochs"],
+    )
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     cbs = _keras_callbacks(args, out)
@@ -234,26 +292,33 @@ def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path)
         if value:
             raise CliError(
                 f"{flag}: {args.preset} trains with the classic Solver, which takes "
-                "no callbacks (it keeps the best epoch and decays the rate by 0.95)"
+                "no callbacks (it keeps the best epoch and decays the rate by "
+                f"--lr-decay, {args.lr_decay or SOLVER_LR_DECAY})"
             )
     checkpoints = out / SOLVER_DIR
     _fresh_or_resumed(args, checkpoints, "Solver checkpoints")
     checkpoints.mkdir(parents=True, exist_ok=True)
     data = solver_data(args.data)
-    model = build_solver_model(args.preset, args.seed)
+    model = build_solver_model(
+        args.preset,
+        args.seed,
+        **{name: getattr(args, name) for name in MODEL_OPTIONS},
+    )
     n = len(data["X_train"])
     _check_batch_size(settings["batch_size"], n)
     solver = Solver(
         model,
         {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")},
-        update_rule=settings["optimizer"],
-        optim_config={"learning_rate": settings["lr"]},
-        lr_decay=0.95,
-        batch_size=settings["batch_size"],
-        num_epochs=settings["epochs"],
         checkpoint_name=str(checkpoints / "solver"),
         print_every=max(n // settings["batch_size"] // 4, 1),
-        seed=args.seed,
+        **solver_options(
+            settings["optimizer"],
+            settings["lr"],
+            settings["batch_size"],
+            settings["epochs"],
+            args.seed,
+            args.lr_decay,
+        ),
     )
     start = time.perf_counter()
     per_epoch = max(n // settings["batch_size"], 1)

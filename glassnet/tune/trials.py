@@ -8,10 +8,18 @@ validation metrics. Hyperparameters a config may set:
 
 * Keras presets: ``lr``, ``batch_size``, ``optimizer``, ``epochs``, ``seed``,
   ``reg`` (L2 on every kernel), ``dropout`` (every Dropout layer's rate) and
-  ``units`` (every hidden Dense layer's width);
+  ``units`` (every hidden Dense layer's width), where the model has such layers;
 * Solver presets: ``lr``, ``batch_size``, ``optimizer`` (an update rule),
-  ``epochs``, ``seed``, ``reg``, ``weight_scale``, ``lr_decay`` and, for
-  ``cifar10-fc``, ``dropout`` (the drop rate, ``1 - dropout_keep_ratio``).
+  ``epochs``, ``seed``, ``reg``, ``weight_scale``, ``lr_decay``, ``units``
+  (every hidden layer's width) and, for ``cifar10-fc``, ``dropout`` (the drop
+  rate, ``1 - dropout_keep_ratio``).
+
+The model comes from the builders of ``glassnet train``
+(:func:`~glassnet.cli.presets.build_model`,
+:func:`~glassnet.cli.presets.build_solver_model`) with the same arguments as
+``glassnet train --reg --dropout --units --weight-scale --lr-decay``, so a
+trial with ``seed`` S and ``split_seed`` T is ``glassnet train --seed S
+--split-seed T`` with its config's options, at the trial's epochs.
 """
 
 from __future__ import annotations
@@ -21,17 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import layers, models, optimizers, regularizers
 from glassnet._checks import check_int, fail
-from glassnet.cli.presets import PRESETS, build_model, build_solver_model
+from glassnet.cli.presets import (
+    PRESETS,
+    build_model,
+    build_solver_model,
+    keras_optimizer,
+    l2_regularizer,
+    model_params,
+    solver_options,
+)
 from glassnet.datasets import kfold, shift_augment, train_val_test_split
 
-KERAS_PARAMS = ("lr", "batch_size", "optimizer", "epochs", "seed", "reg", "dropout")
-KERAS_PARAMS += ("units",)
-SOLVER_PARAMS = ("lr", "batch_size", "optimizer", "epochs", "seed", "reg")
-SOLVER_PARAMS += ("weight_scale", "lr_decay", "dropout")
-# The weight scales build_solver_model initialises with; weight_scale rescales.
-_SOLVER_WEIGHT_SCALE = {"cifar10-fc": 2e-2, "cifar10-convnet": 1e-3}
+_TRAINING = ("lr", "batch_size", "optimizer", "epochs", "seed")
+# Every hyperparameter a trial may know; each preset's own: check_params.
+KERAS_PARAMS = (*_TRAINING, "reg", "dropout", "units")
+SOLVER_PARAMS = (*_TRAINING, "reg", "weight_scale", "lr_decay", "dropout", "units")
 Split = tuple[np.ndarray, np.ndarray]
 
 
@@ -43,10 +56,9 @@ def check_params(preset: str, names: Any) -> None:
     """
     if preset not in PRESETS:
         raise fail("preset", f"one of {sorted(PRESETS)}", repr(preset))
-    known = SOLVER_PARAMS if PRESETS[preset].solver else KERAS_PARAMS
+    known = _TRAINING + model_params(preset)
+    known += ("lr_decay",) if PRESETS[preset].solver else ()
     unknown = sorted(set(names) - set(known))
-    if preset == "cifar10-convnet" and "dropout" in names:
-        unknown.append("dropout")
     if unknown:
         raise fail("params", f"hyperparameters of {preset} in {known}", unknown)
 
@@ -159,32 +171,14 @@ def _settings(trial: PresetTrial, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _keras_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
-    """The preset's Sequential with ``reg``, ``dropout`` and ``units`` applied."""
-    reg = config.get("reg")
-    kernel_reg = regularizers.L2(float(reg)) if reg else None
-    model = build_model(preset, seed, kernel_regularizer=kernel_reg)
-    if "dropout" not in config and "units" not in config:
-        return model
-    from glassnet.saving import deserialize_layer
-
-    spec = model.get_config()
-    specs = spec["layers"]
-    hidden = [s for s in specs if s["class_name"] == "Dense"][:-1]
-    dropouts = [s for s in specs if s["class_name"] == "Dropout"]
-    for key, targets, field in (
-        ("units", hidden, "units"),
-        ("dropout", dropouts, "rate"),
-    ):
-        if key in config and not targets:
-            raise fail(
-                key, f"a preset with such layers; {preset} has none", config[key]
-            )
-        for s in targets if key in config else ():
-            s["config"][field] = config[key]
-    return models.Sequential(
-        [layers.Input(tuple(spec["input_shape"])), *map(deserialize_layer, specs)],
-        name=preset,
-        seed=seed,
+    """The preset's Sequential with the config's ``reg``, ``dropout``, ``units``."""
+    units = config.get("units")
+    return build_model(
+        preset,
+        seed,
+        l2_regularizer(config.get("reg")),
+        dropout=None if "dropout" not in config else float(config["dropout"]),
+        units=None if units is None else int(units),
     )
 
 
@@ -196,15 +190,9 @@ def _fit_keras(
     p, s = PRESETS[trial.preset], _settings(trial, config)
     x_tr, y_tr = shift_augment(*train) if p.augment else train
     model = _keras_model(trial.preset, s["seed"], config)
-    lr: Any = s["lr"]
-    if p.cosine:
-        steps = -(-len(x_tr) // s["batch_size"]) * s["epochs"]
-        lr = optimizers.CosineDecay(lr, decay_steps=steps)
-    if s["optimizer"] not in optimizers.OPTIMIZERS:
-        raise fail(
-            "optimizer", f"one of {sorted(optimizers.OPTIMIZERS)}", s["optimizer"]
-        )
-    opt = optimizers.OPTIMIZERS[s["optimizer"]](learning_rate=lr)
+    opt = keras_optimizer(
+        trial.preset, s["optimizer"], s["lr"], len(x_tr), s["batch_size"], s["epochs"]
+    )
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
     cbs = []
     if p.reduce_lr is not None:
@@ -228,18 +216,15 @@ def _fit_keras(
 
 
 def _solver_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
-    model = build_solver_model(preset, seed)
-    if "reg" in config:
-        model.reg = float(config["reg"])
-    if "weight_scale" in config:
-        # The initial weights are N(0, scale^2): scaling them scales the std.
-        ratio = float(config["weight_scale"]) / _SOLVER_WEIGHT_SCALE[preset]
-        for name, w in model.params.items():
-            if name.startswith("W"):
-                model.params[name] = (w * ratio).astype(w.dtype)
-    if "dropout" in config:
-        model.dropout_param["p"] = 1.0 - float(config["dropout"])
-    return model
+    """The preset's course model with the config's model hyperparameters."""
+    given = {k: config[k] for k in ("reg", "weight_scale", "dropout") if k in config}
+    units = config.get("units")
+    return build_solver_model(
+        preset,
+        seed,
+        **{k: float(v) for k, v in given.items()},
+        units=None if units is None else int(units),
+    )
 
 
 def _fit_solver(
@@ -251,16 +236,19 @@ def _fit_solver(
     model = _solver_model(trial.preset, s["seed"], config)
     data = {"X_train": train[0], "y_train": train[1]}
     data.update({"X_val": val[0], "y_val": val[1]})
+    lr_decay = config.get("lr_decay")
     solver = Solver(
         model,
         data,
-        update_rule=s["optimizer"],
-        optim_config={"learning_rate": s["lr"]},
-        lr_decay=float(config.get("lr_decay", 0.95)),
-        batch_size=s["batch_size"],
-        num_epochs=s["epochs"],
         verbose=False,
-        seed=s["seed"],
+        **solver_options(
+            s["optimizer"],
+            s["lr"],
+            s["batch_size"],
+            s["epochs"],
+            s["seed"],
+            None if lr_decay is None else float(lr_decay),
+        ),
     )
     solver.train()
     history = {

@@ -257,6 +257,15 @@ def test_sanity_returns_1_when_a_check_fails(monkeypatch, capsys):
         (["predict", "missing.h5", "x.npy"], "not found"),
         (["predict", "missing.h5", "x.npy", "--top-k", "0"], "--top-k"),
         (["sanity", "no-such-preset"], "preset"),
+        (["train", "--dropout", "1"], "--dropout"),
+        (["train", "--reg", "-1e-3"], "--reg"),
+        (["train", "--units", "0"], "--units"),
+        (["train", "--weight-scale", "0"], "--weight-scale"),
+        (["train", "mnist-cnn", "--units", "8"], "no hidden Dense layer"),
+        (["train", "cifar10-convnet", "--dropout", "0.1"], "no dropout layer"),
+        (["train", "digits-mlp", "--weight-scale", "0.1"], "--weight-scale"),
+        (["train", "digits-mlp", "--lr-decay", "0.9"], "--lr-decay"),
+        (["train", "cifar10-fc", "--split-seed", "1"], "--split-seed"),
     ],
 )
 def test_bad_arguments_give_exit_code_2_and_one_line(argv, word, capsys, tmp_path):

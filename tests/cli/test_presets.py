@@ -1,11 +1,15 @@
-"""Preset-specific training settings: the cosine schedule of fashion-cnn."""
+"""Preset-specific training settings: the cosine schedule of fashion-cnn, and
+the hyperparameter options of ``glassnet train`` (--reg, --dropout, --units,
+--weight-scale, --lr-decay, --split-seed)."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
-from glassnet.cli import main
+from glassnet.cli import build_parser, main, outputs, train
+from glassnet.models import load_model
 
 
 def test_fashion_cnn_decays_its_learning_rate_along_a_cosine(fake_fashion, tmp_path):
@@ -24,3 +28,43 @@ def test_fashion_cnn_refuses_reduce_lr_on_top_of_its_schedule(
     argv = ["train", "fashion-cnn", "--data", str(fake_fashion), "--reduce-lr", "2"]
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert "--reduce-lr" in capsys.readouterr().err
+
+
+def test_train_options_reach_the_model_and_split_seed_defaults_to_seed(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(outputs, "has_matplotlib", lambda: False)  # no plots: fast
+    argv = ["train", "digits-mlp", "--epochs", "1", "--seed", "1", "--reg", "1e-3"]
+    argv += ["--dropout", "0.1", "--units", "24"]
+    runs = {"seed": [], "same": ["--split-seed", "1"], "other": ["--split-seed", "2"]}
+    for name, extra in runs.items():
+        assert main([*argv, *extra, "--out", str(tmp_path / name)]) == 0
+    model = load_model(tmp_path / "same" / "model.h5")
+    dense, dropout = model.layers[1], model.layers[2]
+    assert (dense.units, dropout.rate, dense.kernel_regularizer.l2) == (24, 0.1, 1e-3)
+
+    def val_loss(name):
+        return json.loads((tmp_path / name / "history.json").read_text())["val_loss"]
+
+    # Without --split-seed, --seed 1 draws the split: that of --split-seed 1.
+    assert val_loss("seed") == val_loss("same") != val_loss("other")
+
+
+def test_the_resume_command_keeps_the_model_options():
+    argv = ["train", "cifar10-fc", "--reg", "0", "--weight-scale", "0.1", "--units"]
+    argv += ["16", "--dropout", "0.25", "--lr-decay", "0.9", "--seed", "4"]
+    args = build_parser().parse_args(argv)
+    settings = {"epochs": 3, "batch_size": 50, "optimizer": "adam", "lr": 1e-3}
+    words = train.resume_command(args, settings, Path("out")).split()
+    again = build_parser().parse_args(words[1:])
+    for name in ("reg", "weight_scale", "units", "dropout", "lr_decay", "seed"):
+        assert getattr(again, name) == getattr(args, name), name
+    assert again.resume and again.out == "out" and again.split_seed is None
+
+
+def test_train_help_lists_the_hyperparameter_options(capsys):
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--reg", "--dropout", "--units", "--weight-scale", "--lr-decay"):
+        assert flag in text
+    assert "--split-seed" in text and "Defaults to --seed" in text

@@ -1,9 +1,15 @@
 import json
+import shlex
 
+import numpy as np
 import pytest
 
-from glassnet.cli import main
+from glassnet.cli import main, outputs
 from glassnet.cli.sweep import train_command
+from glassnet.datasets import cifar10
+from glassnet.models import load_model
+from glassnet.tune import PresetTrial, load_json, preset_data, trials
+from tests.datasets.builders import write_cifar
 
 pytest.importorskip("sklearn")
 
@@ -22,7 +28,8 @@ def test_serial_sweep_prints_the_best_config_and_the_train_command(tmp_path, cap
     out = capsys.readouterr().out
     assert "3 trials ok, 0 failed" in out
     assert "train it fully: glassnet train digits-mlp --lr " in out
-    assert "no option for {'reg'" in out
+    assert " --reg " in out and "--epochs 30 --seed " in out  # the preset's 30
+    assert "(with --epochs 1 instead, it repeats trial " in out
     assert len(rows(tmp_path)) == 3
     assert (tmp_path / "results.csv").read_text().startswith("trial,rung,status")
     assert (tmp_path / "lr_reg.png").is_file()
@@ -74,8 +81,89 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):
     assert err.startswith("glassnet: error:") and message in err
 
 
-def test_train_command_maps_the_options_train_has():
+def test_train_command_maps_every_hyperparameter_onto_its_option():
     config = {"lr": 0.00123456789, "batch_size": 64, "optimizer": "sgd", "reg": 1}
-    assert train_command("digits-cnn", config) == (
-        "glassnet train digits-cnn --lr 0.00123457 --batch-size 64 --optimizer sgd"
+    config.update(dropout=0.25, units=32.0)
+    assert train_command("digits-cnn", config, seed=5, split_seed=0) == (
+        "glassnet train digits-cnn --lr 0.00123456789 --batch-size 64 "
+        "--optimizer sgd --reg 1 --dropout 0.25 --units 32 --epochs 20 --seed 5 "
+        "--split-seed 0"
     )
+    solver = {"weight_scale": 0.1 / 3, "lr_decay": 0.9, "epochs": 4, "seed": 2}
+    # Floats are written in full (repr), the Solver presets' split is fixed.
+    assert train_command("cifar10-fc", solver, seed=9, split_seed=1) == (
+        "glassnet train cifar10-fc --weight-scale 0.03333333333333333 "
+        "--lr-decay 0.9 --epochs 4 --seed 2"
+    )
+    assert train_command("digits-mlp", {}, seed=0, split_seed=0).endswith(
+        "--epochs 30 --seed 0"
+    )
+    with pytest.raises(ValueError, match="momentum"):
+        train_command("digits-mlp", {"momentum": 0.9})
+
+
+def _printed_command(out: str, epochs: int) -> list[str]:
+    """The argv of the sweep's train command, at ``epochs`` epochs."""
+    line = next(x for x in out.splitlines() if x.startswith("train it fully: "))
+    words = shlex.split(line.removeprefix("train it fully: "))
+    assert words[:2] == ["glassnet", "train"]
+    words[words.index("--epochs") + 1] = str(epochs)
+    return words[1:]
+
+
+def test_the_printed_command_at_the_trials_epochs_repeats_the_best_trial(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(outputs, "has_matplotlib", lambda: False)  # no plots: fast
+    space = ["lr=loguniform:1e-3:1e-1", "reg=loguniform:1e-5:1e-2"]
+    space += ["dropout=uniform:0:0.5", "units=randint:16:48"]
+    params = [w for p in space for w in ("--param", p)]
+    sweep_dir, train_dir = tmp_path / "sweep", tmp_path / "train"
+    argv = ["sweep", "digits-mlp", "--serial", "--trials", "2", "--epochs", "2"]
+    assert main([*argv, "--seed", "3", "--out", str(sweep_dir), *params]) == 0
+    best = load_json(sweep_dir / "results.json").best
+    argv = _printed_command(capsys.readouterr().out, epochs=2)
+    assert argv[argv.index("--seed") + 1] == str(best["seed"])
+    assert argv[argv.index("--split-seed") + 1] == "3"
+    assert {"--lr", "--reg", "--dropout", "--units"} <= set(argv)
+    assert main([*argv, "--out", str(train_dir)]) == 0
+    history = json.loads((train_dir / "history.json").read_text())
+    for key, values in best["metrics"]["history"].items():
+        assert history[key] == values, key  # bitwise: every epoch's metrics
+    # The trial again, in this process, keeping its model: the same weights.
+    built, build = [], trials.build_model
+
+    def keep(*args, **kwargs):
+        built.append(build(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(trials, "build_model", keep)
+    trial = PresetTrial("digits-mlp", epochs=2, split_seed=3)
+    config = {**best["config"], "seed": best["seed"]}
+    assert trial(config, preset_data("digits-mlp")) == best["metrics"]
+    saved = load_model(train_dir / "model.h5").get_weights()
+    for ours, theirs in zip(built[0].get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_printed_command_repeats_a_solver_trial(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 30)
+    monkeypatch.setattr(outputs, "has_matplotlib", lambda: False)
+    data = tmp_path / "cifar"
+    write_cifar(data, np.random.default_rng(0), 30)  # 135 train, 15 val images
+    space = ["lr=loguniform:1e-4:1e-2", "reg=loguniform:1e-5:1e-2", "units=16"]
+    space += ["dropout=uniform:0:0.5", "weight_scale=loguniform:1e-3:1e-1"]
+    space += ["lr_decay=uniform:0.5:1", "batch_size=50"]
+    params = [w for p in space for w in ("--param", p)]
+    argv = ["sweep", "cifar10-fc", "--serial", "--trials", "2", "--epochs", "2"]
+    argv += ["--data", str(data), "--out", str(tmp_path / "sweep"), *params]
+    assert main(argv) == 0
+    best = load_json(tmp_path / "sweep" / "results.json").best
+    argv = _printed_command(capsys.readouterr().out, epochs=2)
+    assert "--split-seed" not in argv and "--data" in argv
+    assert main([*argv, "--out", str(tmp_path / "train")]) == 0
+    history = json.loads((tmp_path / "train" / "history.json").read_text())
+    ours = best["metrics"]
+    assert history["val_accuracy"] == ours["history"]["val_accuracy"]
+    assert history["accuracy"] == ours["history"]["accuracy"]
+    assert history["loss"][-1] == ours["loss"]  # the last step's loss, bitwise

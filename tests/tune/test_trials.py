@@ -4,7 +4,6 @@ import pytest
 from glassnet.cli.presets import build_solver_model
 from glassnet.datasets import kfold
 from glassnet.tune.trials import (
-    _SOLVER_WEIGHT_SCALE,
     PresetTrial,
     _keras_model,
     _solver_model,
@@ -53,6 +52,20 @@ def test_units_dropout_and_reg_reach_the_keras_model():
 def test_units_on_a_preset_without_hidden_dense_layers_is_an_error():
     with pytest.raises(ValueError, match="units"):
         _keras_model("mnist-cnn", 0, {"units": 24})
+    with pytest.raises(ValueError, match=r"params.*\['units'\]"):
+        check_params("mnist-cnn", {"units": 24})
+
+
+def test_the_trials_model_is_the_one_train_builds():
+    from glassnet.cli.presets import build_model
+    from glassnet.regularizers import L2
+
+    config = {"units": 24, "dropout": 0.1, "reg": 1e-3}
+    ours = _keras_model("digits-cnn", 3, config).get_weights()
+    theirs = build_model("digits-cnn", 3, L2(1e-3), dropout=0.1, units=24)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(ours, theirs.get_weights(), strict=True)
+    )
 
 
 def test_unknown_hyperparameters_are_named():
@@ -66,18 +79,28 @@ def test_unknown_hyperparameters_are_named():
         PresetTrial("digits-mlp", folds=1)
 
 
-@pytest.mark.parametrize("preset", ["cifar10-fc", "cifar10-convnet"])
-def test_solver_weight_scale_matches_the_preset_model(preset):
+# The presets' own weight scales, from build_solver_model: 2e-2 (the course's
+# best FullyConnectedNet) and 1e-3 (ThreeLayerConvNet's default).
+@pytest.mark.parametrize(
+    ("preset", "scale"), [("cifar10-fc", 2e-2), ("cifar10-convnet", 1e-3)]
+)
+def test_solver_weight_scale_matches_the_preset_model(preset, scale):
     w = build_solver_model(preset, 0).params["W1"]
-    assert np.std(w) == pytest.approx(_SOLVER_WEIGHT_SCALE[preset], rel=0.05)
-    config = {"weight_scale": 1e-1, "reg": 0.5, "dropout": 0.25}
+    assert np.std(w) == pytest.approx(scale, rel=0.05)
+    config = {"weight_scale": 1e-1, "reg": 0.5, "dropout": 0.25, "units": 20}
     if preset == "cifar10-convnet":
         del config["dropout"]
     model = _solver_model(preset, 0, config)
     assert np.std(model.params["W1"]) == pytest.approx(1e-1, rel=0.05)
     assert model.params["W1"].dtype == np.float32 and model.reg == 0.5
+    assert model.params["W2"].shape[1] == 20  # a hidden layer's width
     if preset == "cifar10-fc":
         assert model.dropout_param["p"] == 0.75
+
+
+def test_solver_dropout_zero_builds_the_fc_model_without_dropout():
+    model = _solver_model("cifar10-fc", 0, {"dropout": 0.0})
+    assert not model.use_dropout and model.dropout_param == {}
 
 
 def test_solver_trial_on_tiny_cifar_shaped_data(rng):
