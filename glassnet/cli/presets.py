@@ -23,6 +23,7 @@ from glassnet.datasets import (
     get_cifar10_data,
     mnist,
     scale_images,
+    shift_augment,
 )
 from glassnet.datasets._sources import ENV_VAR
 from glassnet.errors import DatasetNotFoundError
@@ -42,7 +43,7 @@ class Preset:
     solver: bool = False  # trained by the classic Solver instead of fit
     reduce_lr: int | None = None  # ReduceLROnPlateau's patience, unless --reduce-lr
     reduce_lr_factor: float = 0.1  # and its factor (Keras' default)
-    augment: bool = False  # train on the images and their 1-pixel shifts
+    augment: bool = False  # train on the images and their eight 1-pixel shifts
     cosine: bool = False  # cosine decay of the learning rate to 0 over the run
     help: str = ""
 
@@ -51,7 +52,7 @@ PRESETS: dict[str, Preset] = {
     "digits-mlp": Preset(digits, 30, 32, 1e-3, help="MLP on the 8x8 digits"),
     "digits-cnn": Preset(
         digits,
-        20,
+        11,
         32,
         1e-3,
         reduce_lr=3,
@@ -80,6 +81,17 @@ SOLVER_LR_DECAY = 0.95  # the Solver presets' rate is multiplied by it every epo
 def class_names(preset: str) -> list[str]:
     """The class names of ``preset``'s dataset."""
     return list(PRESETS[preset].dataset.CLASS_NAMES)
+
+
+def training_set(preset: str, x: np.ndarray, y: np.ndarray) -> Split:
+    """The images ``preset`` trains on: with ``augment``, ``x`` and its shifts.
+
+    Call it after the validation split, so that no shifted copy of a validation
+    image is trained on.
+    """
+    if not PRESETS[preset].augment:
+        return x, y
+    return shift_augment(x, y, diagonals=True)
 
 
 # -- Keras presets --

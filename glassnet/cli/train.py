@@ -45,8 +45,9 @@ from glassnet.cli.presets import (
     model_params,
     solver_data,
     solver_options,
+    training_set,
 )
-from glassnet.datasets import shift_augment, train_val_test_split
+from glassnet.datasets import train_val_test_split
 
 BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
 SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
@@ -231,8 +232,7 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
     (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
         x_train, y_train, val_size=0.1, test_size=0, seed=split_seed
     )
-    if PRESETS[args.preset].augment:  # after the split: no shifted val images
-        x_tr, y_tr = shift_augment(x_tr, y_tr)
+    x_tr, y_tr = training_set(args.preset, x_tr, y_tr)
     _check_batch_size(settings["batch_size"], len(x_tr))
     model = build_model(
         args.preset,

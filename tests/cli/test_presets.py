@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.cli import build_parser, main, outputs, train
+from glassnet.cli import build_parser, main, outputs, presets, train
+from glassnet.datasets import shift_augment
 from glassnet.models import load_model
 
 
@@ -68,3 +69,13 @@ def test_train_help_lists_the_hyperparameter_options(capsys):
     for flag in ("--reg", "--dropout", "--units", "--weight-scale", "--lr-decay"):
         assert flag in text
     assert "--split-seed" in text and "Defaults to --seed" in text
+
+
+def test_only_augmented_presets_train_on_the_eight_shifted_copies(rng):
+    x = rng.random((4, 8, 8, 1)).astype(np.float32)
+    y = np.arange(4)
+    xs, ys = presets.training_set("digits-cnn", x, y)
+    np.testing.assert_array_equal(xs, shift_augment(x, y, diagonals=True)[0])
+    assert ys.tolist() == list(range(4)) * 9
+    same_x, same_y = presets.training_set("digits-mlp", x, y)
+    assert same_x is x and same_y is y
