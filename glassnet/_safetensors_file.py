@@ -23,14 +23,13 @@ import hashlib
 import json
 import math
 import os
-import stat
 from typing import IO, Any
 
 import numpy as np
 import safetensors.numpy
 
 from glassnet._checks import fail
-from glassnet._io import atomic_write
+from glassnet._io import atomic_write, open_regular
 from glassnet.backend import to_numpy
 from glassnet.errors import InvalidFileError
 
@@ -106,7 +105,7 @@ def read_file(path: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
             that is not a regular file.
         OSError: when the file cannot be opened or read.
     """
-    with open_regular(path) as f:
+    with open_regular(path, f"filepath {path!r}") as f:
         size = os.fstat(f.fileno()).st_size
         header_size, header = _read_header(path, f, size)
         meta = _metadata(path, header)
@@ -127,39 +126,6 @@ def read_file(path: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
             "a mismatch: the file is corrupted",
         )
     return meta, tensors
-
-
-def open_regular(path: str) -> IO[bytes]:
-    """Open ``path`` for reading if it is a regular file.
-
-    A FIFO would block ``open`` until a writer comes and a device such as
-    ``/dev/zero`` never ends, so both are refused; ``O_NONBLOCK`` keeps the open
-    itself from waiting, and means nothing for a regular file.
-
-    Raises:
-        InvalidFileError: for a directory, FIFO, socket or device.
-        OSError: when the path cannot be opened.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise invalid(path, "a regular file", _file_kind(mode))
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    )
-    return next((kind for test, kind in kinds if test(mode)), "a special file")
 
 
 def load_json(text: str) -> Any:
@@ -341,7 +307,6 @@ __all__ = [
     "invalid",
     "json_field",
     "load_json",
-    "open_regular",
     "read_file",
     "write_file",
 ]

@@ -13,9 +13,14 @@ Array entries have generated names, so parameter names never become file names:
   the ``iteration`` and the state of the model's ``dropout_rng``
   (``model_rng_state``, null when the model has none).
 
-Reading uses ``np.load(..., allow_pickle=False)`` and checks every field against
-the model before anything is changed, so loading never runs code and a bad file
-leaves the solver as it was.
+Reading (:mod:`glassnet._solver_checkpoint_read`) never unpickles and checks
+each ``.npy`` header against the member's real size before allocating; then
+:func:`apply_checkpoint` checks every field against the model before anything is
+changed: parameters, best parameters and a built-in rule's array slots have
+their parameter's shape and dtype, running statistics the shape of those the
+model has (else of the layer's ``gamma<l+1>``), generator states round-trip
+exactly. So loading never runs code, and a bad file raises
+:class:`~glassnet.errors.InvalidFileError` and leaves the solver as it was.
 """
 
 from __future__ import annotations
@@ -28,14 +33,19 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._checks import fail
+from glassnet._solver_checkpoint_read import (
+    FORMAT,
+    STATS,
+    VERSION,
+    _invalid,
+    _require,
+    read_checkpoint,
+)
 from glassnet.backend import Array
 
 if TYPE_CHECKING:
     from glassnet.solver import Solver
 
-FORMAT = "glassnet.Solver checkpoint"
-VERSION = 1
-STATS = ("running_mean", "running_var")
 HYPERPARAMETERS = (
     "lr_decay",
     "batch_size",
@@ -44,25 +54,6 @@ HYPERPARAMETERS = (
     "num_val_samples",
     "print_every",
 )
-_NUMBER = (int, float)
-_META: dict[str, Any] = {
-    "format": str,
-    "version": int,
-    "epoch": int,
-    "update_rule": (str, type(None)),
-    "hyperparameters": dict,
-    "param_names": list,
-    "has_best": bool,
-    "optim": list,
-    "bn": list,
-    "best_bn": list,
-    "loss_history": list,
-    "train_acc_history": list,
-    "val_acc_history": list,
-    "best_val_acc": _NUMBER,
-    "rng_state": dict,
-}
-
 
 def bn_params(model: Any) -> list[dict[str, Any]]:
     """The model's ``bn_params`` list, or [] when it has none."""
@@ -159,116 +150,24 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and check a checkpoint file's structure; returns ``(meta, arrays)``.
+def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> None:
+    """Check ``state`` against the solver's model and rule, then restore it.
 
     Raises:
-        FileNotFoundError: if ``path`` does not exist.
-        ValueError: for anything but a well-formed Solver checkpoint.
+        InvalidFileError: when the file does not fit the model or the rule;
+            nothing was changed.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint file not found: {path!r}")
-    where = f"checkpoint {path!r}"
-    try:
-        arrays = _read_npz(path)
-        blob = arrays.pop("meta")
-        if blob.dtype != np.uint8 or blob.ndim != 1:
-            raise ValueError(f"meta entry of dtype {blob.dtype}, shape {blob.shape}")
-        meta = json.loads(blob.tobytes().decode("utf-8"))
-    except Exception as e:  # zipfile, zlib, numpy and json all raise their own kinds
-        expected = "an .npz file written by Solver"
-        raise fail(where, expected, f"unreadable ({type(e).__name__}: {e})") from e
-    _check_meta(meta, arrays, where)
-    return meta, arrays
-
-
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-    archive = np.load(path, allow_pickle=False)
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"one .npy array of shape {archive.shape}, not an archive")
-    try:
-        return {k: archive[k] for k in archive.files}
-    finally:
-        archive.close()
-
-
-def _require(ok: bool, where: str, expected: str, received: Any) -> None:
-    if not ok:
-        raise fail(where, expected, received)
-
-
-def _check_meta(meta: Any, arrays: dict[str, np.ndarray], where: str) -> None:
-    """Check the metadata's keys and types, and that every named array exists."""
-    _require(isinstance(meta, dict), where, "JSON metadata object", type(meta).__name__)
-    missing = sorted(set(_META) - set(meta))
-    _require(not missing, where, f"metadata keys {sorted(_META)}", f"missing {missing}")
-    for key, kind in _META.items():
-        v = meta[key]
-        ok = isinstance(v, kind) and (kind is bool or not isinstance(v, bool))
-        _require(ok, f"{where} meta[{key!r}]", f"type {kind}", repr(meta[key]))
-    _require(
-        meta["format"] == FORMAT and meta["version"] == VERSION,
-        where,
-        f"format {FORMAT!r} version {VERSION}",
-        f"format {meta['format']!r} version {meta['version']}",
-    )
-    _require(
-        meta["epoch"] >= 0, f"{where} meta['epoch']", "an epoch >= 0", meta["epoch"]
-    )
-    for key in ("loss_history", "train_acc_history", "val_acc_history"):
-        ok = all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in meta[key])
-        _require(ok, f"{where} meta[{key!r}]", "a list of numbers", "other values")
-    names = meta["param_names"]
-    ok = all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
-    _require(ok, f"{where} meta['param_names']", "distinct strings", repr(names))
-    needed = [f"param_{i}" for i in range(len(names))]
-    needed += [f"best_{i}" for i in range(len(names))] if meta["has_best"] else []
-    _require(
-        len(meta["optim"]) == len(names),
-        f"{where} meta['optim']",
-        f"{len(names)} configs, one per parameter",
-        len(meta["optim"]),
-    )
-    for entries in meta["optim"]:
-        needed += _config_entries(entries, where)
-    for prefix in ("bn", "best_bn"):
-        for layer, keys in enumerate(meta[prefix]):
-            ok = isinstance(keys, list) and set(keys) <= set(STATS)
-            _require(ok, f"{where} meta[{prefix!r}]", f"lists of {STATS}", repr(keys))
-            needed += [f"{prefix}_{layer}_{k}" for k in keys]
-    absent = [k for k in needed if k not in arrays]
-    _require(not absent, where, "every array the metadata names", f"missing {absent}")
-
-
-def _config_entries(entries: Any, where: str) -> list[str]:
-    """Check one config's ``[key, kind, value]`` triples; return the array names."""
-    names = []
-    for entry in entries if isinstance(entries, list) else [entries]:
-        ok = (
-            isinstance(entry, list)
-            and len(entry) == 3
-            and isinstance(entry[0], str)
-            and entry[1] in ("json", "array", "scalar")
-        )
-        ok = ok and (entry[1] == "json" or isinstance(entry[2], str))
-        _require(
-            ok, f"{where} meta['optim']", "[key, kind, value] entries", repr(entry)
-        )
-        if entry[1] != "json":
-            names.append(entry[2])
-    return names
-
-
-def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> None:
-    """Check ``state`` against the solver's model and rule, then restore it."""
     meta, arrays = state
     where = f"checkpoint {path!r}"
-    _check_params(solver.model.params, meta, arrays, where)
-    layers = bn_params(solver.model)
-    _check_bn(layers, meta["bn"], arrays, where)
+    model = solver.model
+    _check_params(model.params, meta, arrays, where)
     _check_rule(solver, meta["update_rule"], where)
+    if meta["update_rule"] is not None:
+        _check_slots(model.params, meta, arrays, where)
+    layers = bn_params(model)
+    _check_bn(model.params, layers, meta, arrays, where)
     rng_state = _check_rng_state(solver._rng, meta["rng_state"], where)
-    model_rng = getattr(solver.model, "dropout_rng", None)
+    model_rng = getattr(model, "dropout_rng", None)
     model_rng_state = meta.get("model_rng_state")
     if model_rng_state is not None:
         _require(
@@ -277,22 +176,14 @@ def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> Non
             "a model with a dropout_rng generator to restore it into",
             f"model.dropout_rng = {model_rng!r}",
         )
-        _check_rng_state(model_rng, model_rng_state, where)
+        model_rng_state = _check_rng_state(model_rng, model_rng_state, where)
     per_epoch = max(solver.X_train.shape[0] // solver.batch_size, 1)
     iteration = meta.get("iteration", meta["epoch"] * per_epoch)
-    _require(
-        isinstance(iteration, int)
-        and not isinstance(iteration, bool)
-        and iteration >= 0,
-        f"{where} meta['iteration']",
-        "an int >= 0",
-        repr(iteration),
-    )
 
     def dev(a: np.ndarray, like: Array) -> Array:
         return backend.get_array_module(like).asarray(a)
 
-    params, names = solver.model.params, meta["param_names"]
+    params, names = model.params, meta["param_names"]
     for i, k in enumerate(names):
         params[k] = dev(arrays[f"param_{i}"], params[k])
     solver.best_params = (
@@ -328,48 +219,81 @@ def _check_params(params: dict, meta: dict, arrays: dict, where: str) -> None:
         f"parameters {sorted(names)}",
     )
     for i, k in enumerate(names):
-        w = params[k]
         for prefix in ("param", "best") if meta["has_best"] else ("param",):
-            a = arrays[f"{prefix}_{i}"]
-            _require(
-                a.shape == tuple(w.shape) and a.dtype == w.dtype,
-                where,
-                f"{prefix} {k!r} of shape {tuple(w.shape)}, dtype {w.dtype}",
-                f"shape {a.shape}, dtype {a.dtype}",
-            )
+            _require_like(arrays[f"{prefix}_{i}"], params[k], where, f"{prefix} {k!r}")
 
 
-def _check_bn(layers: list[dict], saved: list, arrays: dict, where: str) -> None:
-    """One entry per bn_param, with the shapes of any statistics already there."""
+def _require_like(a: np.ndarray, like: Any, where: str, what: str) -> None:
+    shape = tuple(like.shape)
     _require(
-        len(saved) == len(layers),
+        a.shape == shape and a.dtype == like.dtype,
+        where,
+        f"{what} of shape {shape}, dtype {like.dtype}",
+        f"shape {a.shape}, dtype {a.dtype}",
+    )
+
+
+def _check_slots(params: dict, meta: dict, arrays: dict, where: str) -> None:
+    """A built-in rule's array slots (Adam's m and v, a momentum velocity,
+    RMSProp's cache...) have their parameter's shape and dtype; a custom rule's
+    slots may be anything, so they are not checked."""
+    for i, k in enumerate(meta["param_names"]):
+        for key, kind, name in meta["optim"][i]:
+            if kind == "array":
+                what = f"optim_configs[{k!r}][{key!r}] (the parameter's)"
+                _require_like(arrays[name], params[k], where, what)
+
+
+def _check_bn(
+    params: dict, layers: list[dict], meta: dict, arrays: dict, where: str
+) -> None:
+    """One entry per bn_param. A layer's statistics, current and best, are
+    floating arrays sharing one shape, that of the statistics already in the
+    bn_param, else of its ``gamma<l+1>`` parameter (cs231n's naming) when there
+    is one, and one dtype, that of the statistics already there if any."""
+    _require(
+        len(meta["bn"]) == len(layers),
         where,
         f"{len(layers)} bn_params (the model's)",
-        f"{len(saved)}",
+        f"{len(meta['bn'])}",
     )
-    for layer, (d, keys) in enumerate(zip(layers, saved, strict=True)):
-        for k in keys:
-            a = arrays[f"bn_{layer}_{k}"]
-            if k in d:
-                shape = tuple(d[k].shape)
-                _require(
-                    a.shape == shape,
-                    where,
-                    f"bn_params[{layer}][{k!r}] of shape {shape}",
-                    f"shape {a.shape}",
-                )
+    for layer, d in enumerate(layers):
+        found = [
+            (f"{label}bn_params[{layer}][{k!r}]", arrays[f"{prefix}_{layer}_{k}"])
+            for prefix, label in (("bn", ""), ("best_bn", "best "))
+            if layer < len(meta[prefix])
+            for k in meta[prefix][layer]
+        ]
+        if not found:
+            continue
+        have = [d[k] for k in STATS if k in d]
+        gamma = params.get(f"gamma{layer + 1}")
+        if have:
+            ref, source = have[0], "the model's statistics'"
+        elif gamma is not None:
+            ref, source = gamma, f"gamma{layer + 1}'s"
+        else:  # nothing in the model to compare with: the file's first one
+            ref, source = found[0][1], f"{found[0][0]}'s"
+        dtype = (have[0] if have else found[0][1]).dtype
+        for what, a in found:
+            _require(
+                a.dtype.kind == "f" and a.shape == ref.shape and a.dtype == dtype,
+                where,
+                f"{what} of shape {tuple(ref.shape)} ({source}), dtype {dtype}",
+                f"shape {a.shape}, dtype {a.dtype}",
+            )
 
 
 def _check_rule(solver: Solver, saved: str | None, where: str) -> None:
     if saved is not None and saved != solver._rule_name:
         received = solver._rule_name or getattr(solver.update_rule, "__name__", "?")
-        raise fail(
+        raise _invalid(
             "update_rule",
             f"{saved!r}, the rule {where} was trained with",
             repr(received),
         )
     if saved is None and not solver._rule_given:
-        raise fail(
+        raise _invalid(
             "update_rule",
             f"the custom rule {where} was trained with (pass update_rule=<callable>)",
             "no update_rule",
@@ -377,17 +301,18 @@ def _check_rule(solver: Solver, saved: str | None, where: str) -> None:
 
 
 def _check_rng_state(rng: Any, state: dict, where: str) -> dict:
-    """Try ``state`` on a fresh generator of the same kind, so ``rng`` is untouched."""
+    """Try ``state`` on a fresh generator of the same kind, so ``rng`` is
+    untouched; it must come back unchanged (a float would be truncated).
+    Returns the state as the generator reports it."""
     probe = type(rng.bit_generator)()
+    expected = f"a {type(probe).__name__} state"
     try:
         probe.state = state
-    except (TypeError, ValueError, KeyError) as e:
-        raise fail(
-            f"{where} meta['rng_state']",
-            f"a {type(probe).__name__} state",
-            f"{type(e).__name__}: {e}",
-        ) from e
-    return state
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as e:
+        received = f"{type(e).__name__}: {e}"
+        raise _invalid(f"{where} generator state", expected, received) from e
+    _require(probe.state == state, f"{where} generator state", expected, repr(state))
+    return probe.state
 
 
 def _decode_config(entries: list, arrays: dict, like: Array) -> dict[str, Any]:

@@ -1,8 +1,18 @@
+import io
 import os
+import zipfile
 
+import numpy as np
 import pytest
 
-from glassnet._io import atomic_write, atomic_write_bytes
+from glassnet._io import (
+    atomic_write,
+    atomic_write_bytes,
+    open_regular,
+    read_npz,
+    read_regular_file,
+)
+from glassnet.errors import InvalidFileError
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -25,3 +35,117 @@ def test_a_failing_write_keeps_the_old_file_and_removes_the_temporary(tmp_path):
         atomic_write(path, crash)
     assert path.read_bytes() == b"good"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+# -- reading: regular files only --
+
+
+def test_read_regular_file_returns_the_whole_content(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"\x00abc" * 1000)
+    assert read_regular_file(path, "data") == b"\x00abc" * 1000
+    with open_regular(path) as f:
+        assert f.read(4) == b"\x00abc"
+
+
+def test_a_directory_is_refused_naming_the_label(tmp_path):
+    with pytest.raises(InvalidFileError, match="^weights: expected a regular file; "):
+        read_regular_file(tmp_path, "weights")
+    with pytest.raises(InvalidFileError, match="received a directory"):
+        open_regular(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidFileError, match="received a FIFO"):
+        read_regular_file(fifo)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_device_is_refused():
+    with pytest.raises(InvalidFileError, match="character device"):
+        read_regular_file("/dev/zero", "zero")
+
+
+def test_a_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        open_regular(tmp_path / "nope")
+
+
+def test_the_loaders_share_the_regular_file_check(tmp_path):
+    from glassnet._safetensors_file import read_file
+    from glassnet.datasets.cifar_format import read_cifar_binary
+    from glassnet.datasets.idx import read_idx
+
+    for load in (read_file, read_idx, read_cifar_binary, read_npz_labelled):
+        with pytest.raises(InvalidFileError, match="regular file; received a dir"):
+            load(str(tmp_path))
+
+
+# -- reading: .npz archives --
+
+
+def read_npz_labelled(path):
+    return read_npz(path, "archive")
+
+
+def test_read_npz_returns_writable_native_c_arrays(tmp_path, rng):
+    arrays = {
+        "a": rng.standard_normal((3, 4)).astype(np.float32),
+        "f": np.asfortranarray(rng.standard_normal((2, 5))),
+        "big": np.arange(6, dtype=">i4"),
+        "s": np.float64(2.5),
+        "empty": np.zeros((0, 3), np.uint8),
+    }
+    for save in (np.savez, np.savez_compressed):
+        save(tmp_path / "x.npz", **arrays)
+        loaded = read_npz(tmp_path / "x.npz", "x")
+        assert loaded.keys() == arrays.keys()
+        for k, a in loaded.items():
+            assert np.array_equal(a, arrays[k]) and a.shape == np.shape(arrays[k])
+            assert a.flags.writeable and a.flags.c_contiguous and a.dtype.isnative
+
+
+def _archive(path, **members):
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def _npy(array=None, **header):
+    f = io.BytesIO()
+    if array is not None:
+        np.save(f, array, allow_pickle=True)
+    else:
+        np.lib.format.write_array_header_1_0(f, header)
+    return f.getvalue()
+
+
+@pytest.mark.parametrize(
+    "members, match",
+    [
+        # 2**40 float64 declared, 16 bytes present: refused before allocating.
+        ({"w.npy": _npy(descr="<f8", fortran_order=False, shape=(2**40,)) + bytes(16)},
+         "expected 16 bytes of data"),
+        ({"w.npy": _npy(descr="<f8", fortran_order=False, shape=(3,)) + bytes(16)},
+         "expected 16 bytes of data for its shape"),
+        ({"w.npy": _npy(np.array([{}], dtype=object))}, "numeric dtype"),
+        ({"w.npy": _npy(np.array(["abc"]))}, "numeric dtype"),
+        ({"w.npy": _npy(np.zeros(2, "i4,f8"))}, "numeric dtype"),
+        ({"w.txt": b"hello"}, "<name>.npy"),
+        ({"w.npy": b"\x93NUMPY\x03\x00"}, "version 1.0 or 2.0"),
+        ({"w.npy": b"not an npy file"}, "unreadable"),
+    ],
+)  # fmt: skip
+def test_a_forged_npz_member_is_refused(tmp_path, members, match):
+    _archive(tmp_path / "x.npz", **members)
+    with pytest.raises(InvalidFileError, match=match):
+        read_npz(tmp_path / "x.npz", "x")
+
+
+def test_a_file_that_is_no_zip_archive_is_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    with pytest.raises(InvalidFileError, match="^x: expected an .npz archive"):
+        read_npz(tmp_path / "x.npy", "x")

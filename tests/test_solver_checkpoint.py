@@ -2,12 +2,14 @@
 identical resumption, and the refusal of corrupt, foreign or mismatched files."""
 
 import json
+import os
 import pickle
 import re
 
 import numpy as np
 import pytest
 
+from glassnet.errors import InvalidFileError
 from glassnet.optim import sgd
 from glassnet.solver import Solver
 from tests.test_solver import (
@@ -162,14 +164,14 @@ def _flip(data):
 
 
 @pytest.mark.parametrize("kind", list(BAD_FILES))
-def test_corrupt_or_foreign_checkpoint_raises_value_error(tmp_path, kind):
+def test_corrupt_or_foreign_checkpoint_raises_invalid_file_error(tmp_path, kind):
     solver = bn_run(tmp_path, num_epochs=1)
     solver.train()
     good, bad = tmp_path / "run_epoch_1.ckpt", tmp_path / "bad.ckpt"
     BAD_FILES[kind](good, bad)
     fresh = bn_run(tmp_path, num_epochs=2, seed_model=9)
     W = fresh.model.params["W"].copy()
-    with pytest.raises(ValueError, match=re.escape("bad.ckpt")):
+    with pytest.raises(InvalidFileError, match=re.escape("bad.ckpt")):
         fresh.load_checkpoint(bad)
     assert np.array_equal(fresh.model.params["W"], W) and fresh.epoch == 0
 
@@ -177,3 +179,13 @@ def test_corrupt_or_foreign_checkpoint_raises_value_error(tmp_path, kind):
 def test_missing_checkpoint_raises_file_not_found(tmp_path, rng):
     with pytest.raises(FileNotFoundError):
         make_solver(rng).load_checkpoint(tmp_path / "nope.ckpt")
+
+
+def test_a_directory_or_fifo_is_refused_as_not_a_regular_file(tmp_path, rng):
+    solver = make_solver(rng)
+    with pytest.raises(InvalidFileError, match="regular file; received a directory"):
+        solver.load_checkpoint(tmp_path)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        with pytest.raises(InvalidFileError, match="received a FIFO"):
+            solver.load_checkpoint(tmp_path / "fifo")

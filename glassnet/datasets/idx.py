@@ -20,11 +20,11 @@ import gzip
 import io
 import math
 import os
-import stat
 import zlib
 
 import numpy as np
 
+from glassnet._io import read_regular_file
 from glassnet.errors import InvalidFileError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -78,31 +78,6 @@ def read_idx(
     if data[:2] == _GZIP_MAGIC:
         return _read_gzip(data, label, ndim)
     return _read_stream(io.BytesIO(data), len(data), label, ndim, gzipped=False)
-
-
-def read_regular_file(path: str | os.PathLike[str], label: str) -> bytes:
-    """The bytes of ``path``, which must be a regular file.
-
-    A FIFO would block the open until a writer comes and a device such as
-    ``/dev/zero`` never ends: both are refused. ``O_NONBLOCK`` keeps the open
-    itself from waiting; it changes nothing for a regular file.
-
-    Raises:
-        InvalidFileError: for a directory, FIFO, socket or device.
-        OSError: when the path cannot be opened or read.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-    except BaseException:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
-        raise InvalidFileError(f"{label}: expected a regular file; received {kind}")
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
 
 
 def _read_gzip(data: bytes, label: str, ndim: int | None) -> np.ndarray:
@@ -192,4 +167,4 @@ def _read_exactly(stream: io.BufferedIOBase, n: int, label: str) -> bytearray:
     return out
 
 
-__all__ = ["read_idx", "read_regular_file"]
+__all__ = ["read_idx"]

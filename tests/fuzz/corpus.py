@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ from glassnet.datasets.idx import read_idx
 from glassnet.errors import GlassnetError
 from glassnet.saving import load_model, load_weights
 from tests.datasets.builders import cifar_bin_bytes, cifar_py2_pickle, idx_bytes
+from tests.test_solver import assert_same_training_state
+from tests.test_solver_checkpoint import bn_run
 
 # Values a forged size field is set to: edges of every integer width.
 INTERESTING_INTS = (
@@ -114,6 +117,14 @@ def cifar_binary_seed() -> bytes:
 @cache
 def cifar_python_seed() -> bytes:
     return cifar_py2_pickle(*cifar_arrays())
+
+
+@cache
+def solver_checkpoint_seed() -> bytes:
+    """A Solver checkpoint after one epoch of Adam, with running statistics."""
+    with tempfile.TemporaryDirectory() as directory:
+        bn_run(Path(directory), num_epochs=1).train()
+        return (Path(directory) / "run_epoch_1.ckpt").read_bytes()
 
 
 # -- mutations --
@@ -288,6 +299,39 @@ def check_cifar_python(data: bytes, original: bytes) -> str:
         if data == original:
             want_x, want_y = cifar_arrays()
             assert np.array_equal(x, want_x) and np.array_equal(y, want_y)
+    return result
+
+
+def _fresh_solver() -> Any:
+    """A solver of the seed's architecture with other weights, never trained."""
+    return bn_run(Path(tempfile.gettempdir()), num_epochs=2, seed_model=9)
+
+
+@cache
+def _original_solver() -> Any:
+    solver = _fresh_solver()
+    _load_path(solver_checkpoint_seed(), solver.load_checkpoint)
+    return solver
+
+
+def check_solver_checkpoint(data: bytes) -> str:
+    """A checkpoint restores exactly the seed's training state, or is refused
+    and leaves the solver as it was (weights, optimizer configs, generator)."""
+    solver = _fresh_solver()
+    params = {k: v.copy() for k, v in solver.model.params.items()}
+    rng_state = solver._rng.bit_generator.state
+    result, _ = outcome(lambda: _load_path(data, solver.load_checkpoint))
+    if result == "loaded":
+        original = _original_solver()
+        assert_same_training_state(solver, original)
+        assert solver.iteration == original.iteration
+        assert solver._rng.bit_generator.state == original._rng.bit_generator.state
+    else:
+        assert all(np.array_equal(solver.model.params[k], v) for k, v in params.items())
+        assert solver.epoch == solver.iteration == 0 and not solver.best_params
+        assert solver.optim_configs == {k: {"learning_rate": 1e-2} for k in params}
+        assert solver._rng.bit_generator.state == rng_state
+        assert "running_mean" not in solver.model.bn_params[0]
     return result
 
 
