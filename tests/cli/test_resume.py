@@ -52,6 +52,8 @@ def test_a_batch_size_larger_than_the_training_set_is_refused(tmp_path, capsys):
     assert "--batch-size: expected at most the" in capsys.readouterr().err
 
 
+# The loss is made to diverge on purpose: NumPy's overflow warnings are expected.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_diverging_loss_stops_naming_epoch_batch_and_learning_rate(
     tmp_path, capsys
 ):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from glassnet.cli import main, outputs
+from glassnet.cli.presets import PRESETS
 from glassnet.cli.sweep import train_command
 from glassnet.datasets import cifar10
 from glassnet.models import load_model
@@ -86,8 +87,8 @@ def test_train_command_maps_every_hyperparameter_onto_its_option():
     config.update(dropout=0.25, units=32.0)
     assert train_command("digits-cnn", config, seed=5, split_seed=0) == (
         "glassnet train digits-cnn --lr 0.00123456789 --batch-size 64 "
-        "--optimizer sgd --reg 1 --dropout 0.25 --units 32 --epochs 20 --seed 5 "
-        "--split-seed 0"
+        "--optimizer sgd --reg 1 --dropout 0.25 --units 32 "
+        f"--epochs {PRESETS['digits-cnn'].epochs} --seed 5 --split-seed 0"
     )
     solver = {"weight_scale": 0.1 / 3, "lr_decay": 0.9, "epochs": 4, "seed": 2}
     # Floats are written in full (repr), the Solver presets' split is fixed.
