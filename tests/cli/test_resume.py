@@ -4,6 +4,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from glassnet.cli import main
 from glassnet.models import load_model
