@@ -17,10 +17,8 @@ corrupt file or RSS growth above ``--max-rss-growth-mb``.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -36,18 +34,6 @@ from tests.reliability import training_child  # noqa: E402
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def life(folder: str, delay: float | None, epochs: int) -> int | None:
-    process = multiprocessing.get_context("fork").Process(
-        target=training_child.train_life, args=(folder,), kwargs={"epochs": epochs}
-    )
-    process.start()
-    process.join(delay)
-    if process.exitcode is None:
-        os.kill(process.pid, signal.SIGKILL)
-        process.join()
-    return process.exitcode
 
 
 def checkpoints_whole(folder: str) -> bool:
@@ -91,7 +77,8 @@ def main() -> int:
             rss.append(rss_mb())
             code = 0
         else:
-            code = life(folder, float(rng.uniform(0.02, 0.5)) * duration, args.epochs)
+            delay = float(rng.uniform(0.02, 0.5)) * duration
+            code = training_child.forked_life(folder, delay, epochs=args.epochs)
         corrupt += not checkpoints_whole(folder)
         if code == 0:
             completed += 1

@@ -28,19 +28,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _life(folder, delay=None, **kwargs):
-    """Run one life; kill it after ``delay`` seconds. Returns its exit code."""
-    process = multiprocessing.get_context("fork").Process(
-        target=training_child.train_life, args=(folder,), kwargs=kwargs
-    )
-    process.start()
-    process.join(delay)
-    if process.exitcode is None:
-        os.kill(process.pid, signal.SIGKILL)
-        process.join()
-    return process.exitcode
-
-
 def _assert_no_corrupt_checkpoint(folder):
     backup = os.path.join(folder, "backup")
     for name in ("checkpoint.h5", "checkpoint.prev.h5"):
@@ -53,7 +40,7 @@ def _assert_no_corrupt_checkpoint(folder):
 def reference(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("reference"))
     start = time.perf_counter()
-    assert _life(folder, slow=SLOW) == 0
+    assert training_child.forked_life(folder, slow=SLOW) == 0
     return training_child.read_result(folder), time.perf_counter() - start
 
 
@@ -65,14 +52,15 @@ def test_random_sigkills_and_resumes_end_bitwise_identical(trial, tmp_path, refe
     if trial % 3 == 0:
         # Deterministic: killed halfway through writing checkpoint k.
         k = int(rng.integers(1, 20))
-        assert _life(folder, kill_in_write=k, slow=SLOW) == -signal.SIGKILL
+        code = training_child.forked_life(folder, kill_in_write=k, slow=SLOW)
+        assert code == -signal.SIGKILL
         _assert_no_corrupt_checkpoint(folder)
         kills += 1
     scale = 0.9
     while True:
         # A kill anywhere in the run: in a batch, a checkpoint write, a rename.
         delay = float(rng.uniform(0.05, scale)) * duration if kills < 3 else None
-        code = _life(folder, delay, slow=SLOW)
+        code = training_child.forked_life(folder, delay, slow=SLOW)
         _assert_no_corrupt_checkpoint(folder)
         if code == 0 and kills == 0:
             # This busy machine ran faster than the reference: start over, sooner.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import signal
 import time
@@ -104,6 +105,23 @@ def train_life(
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays["history"] = np.frombuffer(json.dumps(history.history).encode(), np.uint8)
     atomic_write(os.path.join(folder, "result.npz"), lambda f: np.savez(f, **arrays))
+
+
+def forked_life(folder: str, delay: float | None = None, **kwargs) -> int | None:
+    """Run :func:`train_life` in a forked process; SIGKILL it after ``delay`` s.
+
+    Forked, so that no life pays for importing glassnet again. Returns the
+    child's exit code (``-SIGKILL`` when it was killed).
+    """
+    process = multiprocessing.get_context("fork").Process(
+        target=train_life, args=(folder,), kwargs=kwargs
+    )
+    process.start()
+    process.join(delay)
+    if process.exitcode is None:
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+    return process.exitcode
 
 
 def read_result(folder: str) -> tuple[list[np.ndarray], dict]:
