@@ -65,7 +65,7 @@ PRESETS: dict[str, Preset] = {
         fashion_mnist, 30, 128, 1e-3, cosine=True, help="MLP, Fashion-MNIST"
     ),
     "fashion-cnn": Preset(
-        fashion_mnist, 10, 128, 2e-3, cosine=True, help="BN convnet, Fashion-MNIST"
+        fashion_mnist, 16, 128, 2e-3, cosine=True, help="BN convnet, Fashion-MNIST"
     ),
     "cifar10-fc": Preset(
         cifar10, 10, 256, 1e-3, solver=True, help="FullyConnectedNet, Solver"
