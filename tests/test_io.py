@@ -74,14 +74,22 @@ def test_a_missing_file_is_file_not_found(tmp_path):
         open_regular(tmp_path / "nope")
 
 
-def test_the_loaders_share_the_regular_file_check(tmp_path):
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_the_loaders_share_the_regular_file_check(tmp_path, kind):
     from glassnet._safetensors_file import read_file
-    from glassnet.datasets.cifar_format import read_cifar_binary
+    from glassnet.datasets.cifar_format import read_cifar_binary, read_cifar_python
     from glassnet.datasets.idx import read_idx
 
-    for load in (read_file, read_idx, read_cifar_binary, read_npz_labelled):
-        with pytest.raises(InvalidFileError, match="regular file; received a dir"):
-            load(str(tmp_path))
+    path = tmp_path
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("needs POSIX FIFOs")
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    loaders = (read_file, read_idx, read_cifar_binary, read_cifar_python)
+    for load in (*loaders, read_npz_labelled):
+        with pytest.raises(InvalidFileError, match="regular file; received a"):
+            load(str(path))
 
 
 # -- reading: .npz archives --

@@ -206,13 +206,3 @@ def test_protocol_5_pickles_and_label_arrays_load(rng):
     got_x, got_y = read_cifar_python(batch_pickle(x, y.astype(np.int64), protocol=5))
     np.testing.assert_array_equal(got_x, x)
     np.testing.assert_array_equal(got_y, y)
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
-def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
-    fifo = tmp_path / "data_batch_1"
-    os.mkfifo(fifo)
-    with pytest.raises(InvalidFileError, match="regular file"):
-        read_cifar_python(fifo)
-    with pytest.raises(InvalidFileError, match="regular file"):
-        read_cifar_binary(fifo)

@@ -1,5 +1,4 @@
 import gzip
-import os
 import re
 import tracemalloc
 
@@ -125,14 +124,6 @@ def test_dimensions_of_2_31_by_2_31_are_refused_before_any_allocation(gz):
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
-def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
-    fifo = tmp_path / "train-images-idx3-ubyte"
-    os.mkfifo(fifo)
-    with pytest.raises(InvalidFileError, match="regular file"):
-        read_idx(fifo)
 
 
 def test_a_directory_is_refused_as_not_a_regular_file(tmp_path):
