@@ -146,16 +146,7 @@ def run_hypothesis(name: str, examples: int) -> None:
 
     check, seeds = target(name)
     tally = Tally(name)
-    steps = st.lists(
-        st.tuples(
-            st.integers(0, 5),
-            st.integers(0, 2**20),
-            st.integers(0, 2**10),
-            st.binary(max_size=32),
-        ),
-        min_size=1,
-        max_size=4,
-    )
+    steps = corpus.mutation_steps(max_blob=32, max_steps=4)
 
     @settings(
         max_examples=examples,
@@ -165,9 +156,7 @@ def run_hypothesis(name: str, examples: int) -> None:
     )
     @given(st.sampled_from(seeds), steps)
     def fuzz(seed: bytes, mutations: list) -> None:
-        for op, a, b, blob in mutations:
-            seed = corpus.mutate(seed, op, a, b, blob)
-        tally.run(check, seed)
+        tally.run(check, corpus.mutated(seed, mutations))
 
     fuzz()
     tally.report()

@@ -171,6 +171,26 @@ def mutate(data: bytes, op: int, a: int, b: int, blob: bytes) -> bytes:
     return data + blob  # trailing garbage
 
 
+def mutation_steps(max_blob: int = 16, max_steps: int = 3) -> Any:
+    """A hypothesis strategy: lists of ``(op, a, b, blob)`` steps for :func:`mutate`."""
+    from hypothesis import strategies as st
+
+    step = st.tuples(
+        st.integers(0, 5),
+        st.integers(0, 2**20),
+        st.integers(0, 2**10),
+        st.binary(max_size=max_blob),
+    )
+    return st.lists(step, min_size=1, max_size=max_steps)
+
+
+def mutated(data: bytes, steps: Any) -> bytes:
+    """``data`` after each of ``steps`` in turn."""
+    for op, a, b, blob in steps:
+        data = mutate(data, op, a, b, blob)
+    return data
+
+
 # -- oracles --
 
 

@@ -152,15 +152,19 @@ def test_an_array_the_metadata_does_not_name_is_refused(tmp_path, good):
 def test_a_forged_npy_shape_is_refused_before_allocating(tmp_path, good):
     # The member declares 2**40 float64 (8 TiB) but holds 40 bytes: np.load
     # would try to allocate the whole array first.
+    bad = with_member(tmp_path, good, "param_0.npy", npy_header((2**40,)) + bytes(40))
+    error = load_bad(tmp_path, bad)
+    assert "param_0" in str(error)
+
+
+def with_member(tmp_path, good, name, data):
+    """A copy of the checkpoint ``good`` whose archive member ``name`` is ``data``."""
     bad = tmp_path / "bad.ckpt"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "param_0.npy":
-                data = npy_header((2**40,)) + bytes(40)
-            dst.writestr(info.filename, data)
-    error = load_bad(tmp_path, bad)
-    assert "param_0" in str(error)
+            content = data if info.filename == name else src.read(info)
+            dst.writestr(info.filename, content)
+    return bad
 
 
 def npy_header(shape):
@@ -171,14 +175,8 @@ def npy_header(shape):
 
 
 def test_a_pickled_object_array_is_refused(tmp_path, good):
-    bad = tmp_path / "bad.ckpt"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "param_0.npy":
-                f = io.BytesIO()
-                np.save(f, np.array([{"W": 1}], dtype=object), allow_pickle=True)
-                data = f.getvalue()
-            dst.writestr(info.filename, data)
+    f = io.BytesIO()
+    np.save(f, np.array([{"W": 1}], dtype=object), allow_pickle=True)
+    bad = with_member(tmp_path, good, "param_0.npy", f.getvalue())
     error = load_bad(tmp_path, bad)
     assert "numeric dtype" in str(error)

@@ -12,22 +12,10 @@ from tests.fuzz import corpus
 # Each example writes and loads one small file: a few milliseconds.
 FAST = settings(suppress_health_check=[HealthCheck.too_slow])
 
-mutations = st.lists(
-    st.tuples(
-        st.integers(0, 5),
-        st.integers(0, 2**20),
-        st.integers(0, 2**10),
-        st.binary(max_size=16),
-    ),
-    min_size=1,
-    max_size=3,
-)
+mutations = corpus.mutation_steps()
 
 
-def mutated(seed: bytes, steps) -> bytes:
-    for op, a, b, blob in steps:
-        seed = corpus.mutate(seed, op, a, b, blob)
-    return seed
+mutated = corpus.mutated
 
 
 def test_the_unmutated_seeds_load_as_the_original():
