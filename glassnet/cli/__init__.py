@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 1 when a gradient or sanity check fails,
-        2 on error.
+        2 on error, 130 when interrupted by Ctrl-C.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         message = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
         print(f"glassnet: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside training, which checkpoints first
+        print("\nglassnet: interrupted", file=sys.stderr)
+        return 130
 
 
 __all__ = ["CliError", "PRESETS", "build_parser", "main"]

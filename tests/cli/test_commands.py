@@ -377,3 +377,14 @@ def test_sanity_runs_on_the_presets_own_dataset(fake_fashion, capsys):
     out = capsys.readouterr().out
     assert "on 200 fashion_mnist training images" in out
     assert out.strip().endswith("3 passed, 0 failed")
+
+
+def test_ctrl_c_outside_training_exits_130_without_a_traceback(monkeypatch, capsys):
+    import glassnet.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(glassnet.cli, "cmd_info", interrupted)
+    assert main(["info"]) == 130
+    assert "interrupted" in capsys.readouterr().err

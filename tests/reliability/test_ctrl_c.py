@@ -46,9 +46,11 @@ def test_ctrl_c_in_fit_backs_up_and_the_resumed_run_is_bitwise_identical(tmp_pat
 
 def test_ctrl_c_in_glassnet_train_prints_the_resume_command(tmp_path):
     out_dir = tmp_path / "run"
-    argv = ["train", "digits-mlp", "--epochs", "2", "--out", str(out_dir)]
+    # Enough epochs that the signal, sent once the first backup exists, lands
+    # during training rather than while the outputs are written.
+    argv = ["train", "digits-mlp", "--epochs", "6", "--out", str(out_dir)]
     whole = tmp_path / "whole"
-    assert main(["train", "digits-mlp", "--epochs", "2", "--out", str(whole)]) == 0
+    assert main(["train", "digits-mlp", "--epochs", "6", "--out", str(whole)]) == 0
     backup = out_dir / "backup" / "checkpoint.h5"
     command = [sys.executable, "-m", "glassnet", *argv]
     code, out = _interrupt_when(command, backup.exists)
