@@ -32,6 +32,7 @@ from glassnet._checks import (
     check_same_length,
     fail,
 )
+from glassnet._malloc import keep_freed_memory
 from glassnet._solver_checkpoint import (
     apply_checkpoint,
     bn_params,
@@ -178,6 +179,7 @@ class Solver:
 
     def _step(self) -> None:
         """One gradient update on a minibatch drawn with replacement."""
+        keep_freed_memory()
         num_train = self.X_train.shape[0]
         # cs231n's np.random.choice(num_train, batch_size): uniform, with replacement.
         batch_mask = self._rng.integers(0, num_train, size=self.batch_size)

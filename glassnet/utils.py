@@ -1,5 +1,7 @@
-"""Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`), and
-:func:`defer_sigint`, which lets a training loop finish its step on Ctrl-C."""
+"""Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`),
+:func:`defer_sigint`, which lets a training loop finish its step on Ctrl-C, and
+the thread count of the element-wise kernels (:func:`set_num_threads`,
+:func:`num_threads`; see :mod:`glassnet._threads`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glassnet import backend
+from glassnet._threads import num_threads, set_num_threads
 
 
 def set_random_seed(seed: int) -> None:
@@ -93,4 +96,10 @@ def defer_sigint(enabled: bool = True) -> Iterator[SigintFlag]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-__all__ = ["SigintFlag", "defer_sigint", "set_random_seed"]
+__all__ = [
+    "SigintFlag",
+    "defer_sigint",
+    "num_threads",
+    "set_num_threads",
+    "set_random_seed",
+]

@@ -53,9 +53,13 @@ def fraction(text: str) -> float:
 
 
 def set_threads(n: int) -> None:
-    """Limit BLAS to ``n`` threads, now (threadpoolctl) and for child processes."""
+    """Limit BLAS and glassnet's element-wise kernels to ``n`` threads, now
+    (threadpoolctl) and for child processes."""
+    from glassnet._threads import set_num_threads
+
     for var in THREAD_VARS:
         os.environ[var] = str(n)
+    set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

@@ -24,6 +24,7 @@ def _blas_name() -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the version, the array backend, BLAS and where datasets are looked for."""
+    from glassnet._threads import num_threads
     from glassnet.datasets import cifar10, fashion_mnist, mnist
 
     print(f"glassnet {__version__}")
@@ -32,6 +33,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"BLAS: {_blas_name()}")
     for var in THREAD_VARS:
         print(f"{var}: {os.environ.get(var, 'unset')}")
+    print(f"element-wise kernel threads: {num_threads()}")
     print(f"datasets (searched in this order; set ${ENV_VAR} to add a place):")
     for name, module in (
         ("mnist", mnist),

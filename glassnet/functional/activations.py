@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from glassnet._checks import check_array, check_int, check_number
+from glassnet._threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 
 __all__ = [
@@ -134,9 +135,15 @@ def relu_forward(x: Array) -> tuple[Array, Cache]:
     """
     check_array("x", x, floating=True)
     xp = get_array_module(x)
-    mask = x > 0
-    # maximum, unlike where(mask, x, 0), lets a NaN through so divergence shows.
-    return xp.maximum(x, 0), mask
+    out, mask = xp.empty_like(x), xp.empty(x.shape, dtype=bool)
+
+    def part(s: slice) -> None:  # one slice of the batch; see glassnet._threads
+        xp.greater(x[s], 0, out=mask[s])
+        # maximum, unlike where(mask, x, 0), lets a NaN through so divergence shows.
+        xp.maximum(x[s], 0, out=out[s])
+
+    split_batch(part, x)
+    return out, mask
 
 
 def relu_backward(dout: Array, cache: Cache) -> Array:
@@ -154,9 +161,12 @@ def relu_backward(dout: Array, cache: Cache) -> Array:
     """
     mask = cache
     check_array("dout", dout, shape=mask.shape)
+    xp = get_array_module(dout)
+    dx = xp.empty_like(dout)
     # Multiplying by the boolean mask is one streaming pass, several times faster
     # than where(mask, dout, 0); the product stays in dout's dtype.
-    return dout * mask
+    split_batch(lambda s: xp.multiply(dout[s], mask[s], out=dx[s]), dout)
+    return dx
 
 
 def leaky_relu_forward(x: Array, alpha: float = 0.01) -> tuple[Array, Cache]:

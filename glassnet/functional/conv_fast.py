@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from glassnet._checks import fail
+from glassnet._threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import (
     Window,
@@ -65,14 +66,14 @@ def _forward_core(
     N, (Ho, Wo), G = x.shape[0], win.out, groups
     HH, WW, Cg, F = w.shape
     M, K, Fg = N * Ho * Wo, HH * WW * Cg, F // G
+    xp = get_array_module(x)
     windows = windows_nhwc(pad_nhwc(x, win.pads, 0.0), win)
-    # Splitting C into (G, C/G) is a view; the reshape is the one im2col copy
-    # (for G == 1 the transpose only moves an axis of size 1).
-    cols = (
-        windows.reshape(N, Ho, Wo, HH, WW, G, Cg)
-        .transpose(5, 0, 1, 2, 3, 4, 6)
-        .reshape(G, M, K)
-    )
+    # Splitting C into (G, C/G) is a view; copying the windows into the column
+    # matrix is the one im2col copy, made one slice of the batch per thread.
+    src = windows.reshape(N, Ho, Wo, HH, WW, G, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
+    cols = xp.empty((G, M, K), dtype=x.dtype)
+    dst = cols.reshape(G, N, Ho, Wo, HH, WW, Cg)
+    split_batch(lambda s: xp.copyto(dst[:, s], src[:, s]), x, cols.size)
     kernel = (
         w.astype(x.dtype, copy=False)
         .reshape(HH, WW, Cg, G, Fg)
@@ -80,7 +81,7 @@ def _forward_core(
         .reshape(G, K, Fg)
     )
     out = _group_matmul(cols, kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
-    out += b
+    split_batch(lambda s: xp.add(out[s], b, out=out[s]), out)
     # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
     # instead of x, trading memory for skipping a second im2col in backward,
     # which needs it for dw; the padded input itself is never kept.

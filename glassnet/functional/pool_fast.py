@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassnet._checks import fail
+from glassnet._threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import (
     Window,
@@ -106,33 +107,59 @@ def _strided_dx(
     return crop_nhwc(dxpad, cache.win.pads, (H, W))
 
 
-def _max_forward_core(x: Array, win: Window, layout: str) -> tuple[Array, Cache]:
+def _max_forward_core(
+    x: Array, win: Window, layout: str, keep_argmax: bool = True
+) -> tuple[Array, Cache]:
     xp = get_array_module(x)
     tiled = _tiles(win, x.shape[1:3])
     windows = _windows(x, win, tiled, -float("inf"))
-    WW = win.kernel[1]
-    out = windows[:, :, :, 0, 0].copy()
-    # The smallest integer type that holds HH*WW - 1 keeps the cache tiny.
-    idx = xp.zeros(out.shape, dtype=np.min_scalar_type(win.kernel[0] * WW - 1))
-    for offset in range(1, win.kernel[0] * WW):
-        cand = windows[:, :, :, offset // WW, offset % WW]
-        # Strictly greater: on ties the earlier (row-major) offset keeps winning.
-        # Offsets only grow, so "idx = offset where better" is a maximum. A window
-        # always holds a real cell; the -inf padding only ties with a real -inf.
-        better = cand > out
-        xp.maximum(out, cand, out=out)
-        xp.maximum(idx, better * idx.dtype.type(offset), out=idx)
-    return out, _FastPoolCache("max", layout, x.shape, win, tiled, idx)
+    K, WW = win.kernel[0] * win.kernel[1], win.kernel[1]
+    out = xp.empty((x.shape[0], *win.out, x.shape[3]), dtype=x.dtype)
+    # The smallest integer type that holds K - 1 keeps the cache tiny.
+    idx = xp.zeros(out.shape, np.min_scalar_type(K - 1)) if keep_argmax else None
+
+    def part(s: slice) -> None:  # one slice of the batch; see glassnet._threads
+        w, o = windows[s], out[s]
+        o[...] = w[:, :, :, 0, 0]
+        for offset in range(1, K):
+            cand = w[:, :, :, offset // WW, offset % WW]
+            if idx is not None:
+                # Strictly greater: on ties the earlier (row-major) offset keeps
+                # winning. Offsets only grow, so "idx = offset where better" is
+                # a maximum (copyto with where= is many times slower). A window
+                # always holds a real cell; the -inf padding only ties with -inf.
+                better = (cand > o) * idx.dtype.type(offset)
+                xp.maximum(idx[s], better, out=idx[s])
+            xp.maximum(o, cand, out=o)
+
+    split_batch(part, out, x.size)
+    # Without the winners (inference), the cache holds x itself: a backward
+    # pass, if one ever comes, finds them then.
+    saved = idx if keep_argmax else x
+    return out, _FastPoolCache("max", layout, x.shape, win, tiled, saved)
 
 
 def _max_backward_core(dout: Array, cache: _FastPoolCache) -> Array:
     xp = get_array_module(dout)
     idx, (HH, WW) = cache.saved, cache.win.kernel
+    if idx.dtype.kind == "f":  # the forward pass kept x, not the winners
+        idx = _max_forward_core(idx, cache.win, cache.layout)[1].saved
     # Each window's gradient goes to its winning offset only.
-    if cache.tiled:
-        offsets = xp.arange(HH * WW, dtype=idx.dtype).reshape(HH, 1, WW, 1)
-        return _tiled_dx((_split(idx) == offsets) * _split(dout), cache)
-    return _strided_dx(lambda o: (idx == o) * dout, cache, dout)
+    if not cache.tiled:
+        return _strided_dx(lambda o: (idx == o) * dout, cache, dout)
+    N, H, W, C = cache.x_shape
+    (Ho, Wo) = cache.win.out
+    dx = xp.empty(cache.x_shape, dtype=dout.dtype)
+    # Tiles cover the input exactly once, so every cell of dx is written once.
+    tiles = dx.reshape(N, Ho, HH, Wo, WW, C)
+
+    def part(s: slice) -> None:
+        for o in range(HH * WW):
+            cell = tiles[s, :, o // WW, :, o % WW]
+            xp.multiply(idx[s] == o, dout[s], out=cell)
+
+    split_batch(part, dout, dx.size)
+    return dx
 
 
 def _real_cells(win: Window, hw: tuple[int, int], xp: Any, dtype: Any) -> Any:
@@ -186,7 +213,9 @@ def _check_backward_args(dout: Any, cache: Any, kind: str, layout: str) -> None:
         raise fail("dout", f"shape {want}", got)
 
 
-def max_pool_forward_fast(x: Array, pool_param: dict[str, Any]) -> tuple[Array, Cache]:
+def max_pool_forward_fast(
+    x: Array, pool_param: dict[str, Any], *, keep_argmax: bool = True
+) -> tuple[Array, Cache]:
     """Max pooling, vectorised (cs231n layout).
 
     Shapes:
@@ -198,6 +227,10 @@ def max_pool_forward_fast(x: Array, pool_param: dict[str, Any]) -> tuple[Array, 
         pool_param: ``'pool_height'``, ``'pool_width'``, ``'stride'`` and
             optionally ``'pad'`` (defaults to `0`); see
             :mod:`glassnet.functional.pool`.
+        keep_argmax: find every window's winning cell now, for the backward
+            pass. With `False` (inference) the cache keeps a reference to x
+            instead and the backward pass, if called, finds them then.
+            Defaults to `True`.
 
     Returns:
         out, and a cache (the winning offset of each window, not x) that only
@@ -208,7 +241,8 @@ def max_pool_forward_fast(x: Array, pool_param: dict[str, Any]) -> tuple[Array, 
             a pad side not smaller than the window, or an output smaller than 1.
     """
     win = pool_window(x, pool_param, channels_last=False)
-    out, cache = _max_forward_core(x.transpose(0, 2, 3, 1), win, "NCHW")
+    x_nhwc = x.transpose(0, 2, 3, 1)
+    out, cache = _max_forward_core(x_nhwc, win, "NCHW", keep_argmax)
     return out.transpose(0, 3, 1, 2), cache
 
 
@@ -278,7 +312,9 @@ def avg_pool_backward_fast(dout: Array, cache: Cache) -> Array:
     return _avg_backward_core(dout.transpose(0, 2, 3, 1), cache).transpose(0, 3, 1, 2)
 
 
-def max_pool_forward_nhwc(x: Array, pool_param: dict[str, Any]) -> tuple[Array, Cache]:
+def max_pool_forward_nhwc(
+    x: Array, pool_param: dict[str, Any], *, keep_argmax: bool = True
+) -> tuple[Array, Cache]:
     """Channels-last max pooling: the fast core itself.
 
     Shapes:
@@ -288,6 +324,7 @@ def max_pool_forward_nhwc(x: Array, pool_param: dict[str, Any]) -> tuple[Array, 
     Args:
         x: input, channels last.
         pool_param: as for :func:`max_pool_forward_fast`.
+        keep_argmax: as for :func:`max_pool_forward_fast`.
 
     Returns:
         out, and a cache that only :func:`max_pool_backward_nhwc` should open.
@@ -296,7 +333,7 @@ def max_pool_forward_nhwc(x: Array, pool_param: dict[str, Any]) -> tuple[Array, 
         ValueError: as :func:`max_pool_forward_fast`.
     """
     win = pool_window(x, pool_param, channels_last=True)
-    return _max_forward_core(x, win, "NHWC")
+    return _max_forward_core(x, win, "NHWC", keep_argmax)
 
 
 def max_pool_backward_nhwc(dout: Array, cache: Cache) -> Array:

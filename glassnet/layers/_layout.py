@@ -182,10 +182,21 @@ def conv_backward(
 
 
 def pool_forward(
-    kind: str, x: Array, pool_param: dict[str, Any], data_format: str
+    kind: str,
+    x: Array,
+    pool_param: dict[str, Any],
+    data_format: str,
+    training: bool = True,
 ) -> tuple[Array, Cache]:
-    """Max (``kind='max'``) or average (``'avg'``) pooling in ``data_format``."""
-    return _POOL_KERNELS[kind, data_format][0](x, pool_param)
+    """Max (``kind='max'``) or average (``'avg'``) pooling in ``data_format``.
+
+    Outside training, max pooling leaves finding the winning cells to a backward
+    pass, if one comes.
+    """
+    forward = _POOL_KERNELS[kind, data_format][0]
+    if kind == "max":
+        return forward(x, pool_param, keep_argmax=training)
+    return forward(x, pool_param)
 
 
 def pool_backward(kind: str, dout: Array, cache: Cache, data_format: str) -> Array:

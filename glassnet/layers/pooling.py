@@ -67,7 +67,9 @@ class _Pooling2D(Layer):
             "stride": self.strides,
             "pad": pads,
         }
-        out, self._cache = L.pool_forward(self.kind, x, pool_param, self.data_format)
+        out, self._cache = L.pool_forward(
+            self.kind, x, pool_param, self.data_format, training
+        )
         return out
 
     def backward(self, dout: Array) -> Array:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassnet._malloc import keep_freed_memory
 from glassnet.backend import Array
 
 
 def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, dict]:
     """Run the layers; return the output, the activity penalty and its gradients."""
+    keep_freed_memory()
     penalty, activity_grads = 0.0, {}
     for i, layer in enumerate(layers):
         x = layer.forward(x, training)

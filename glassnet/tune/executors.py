@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from glassnet._checks import check_int, fail
+from glassnet._threads import limit_threads
 
 SCHEDULER_ENV = "GLASSNET_SCHEDULER"
 Task = tuple[Any, dict[str, Any]]
@@ -37,8 +38,9 @@ def run_trial(
         fn: the trial, returning a dict of metrics.
         config: the trial's hyperparameters.
         data: whatever the trial needs besides its config.
-        blas_threads: limit BLAS to this many threads while the trial runs
-            (threadpoolctl, when installed). Defaults to `None` (no limit).
+        blas_threads: limit BLAS (threadpoolctl, when installed) and glassnet's
+            element-wise kernels to this many threads while the trial runs.
+            Defaults to `None` (no limit).
 
     Returns:
         ``{"status", "metrics", "error", "wall_time"}``; ``error`` holds the
@@ -46,7 +48,7 @@ def run_trial(
     """
     start = time.perf_counter()
     try:
-        with _blas_limit(blas_threads):
+        with _blas_limit(blas_threads), limit_threads(blas_threads):
             metrics = fn(dict(config), data)
         if not isinstance(metrics, dict):
             raise TypeError(
