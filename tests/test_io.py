@@ -87,7 +87,7 @@ def test_the_loaders_share_the_regular_file_check(tmp_path, kind):
         path = tmp_path / "fifo"
         os.mkfifo(path)
     loaders = (read_file, read_idx, read_cifar_binary, read_cifar_python)
-    for load in (*loaders, read_npz_labelled):
+    for load in (*loaders, read_npz_labelled, read_cifar_archive):
         with pytest.raises(InvalidFileError, match="regular file; received a"):
             load(str(path))
 
@@ -97,6 +97,14 @@ def test_the_loaders_share_the_regular_file_check(tmp_path, kind):
 
 def read_npz_labelled(path):
     return read_npz(path, "archive")
+
+
+def read_cifar_archive(path):
+    from pathlib import Path
+
+    from glassnet.datasets.cifar10 import _read_archive
+
+    return _read_archive(Path(path))
 
 
 def test_read_npz_returns_writable_native_c_arrays(tmp_path, rng):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet._io import atomic_write_bytes
+from glassnet._io import atomic_write_bytes, open_regular
 from glassnet.datasets._sources import RemoteFile, fetch, locate
 from glassnet.datasets.cifar_format import (
     RECORD,
@@ -166,8 +166,10 @@ def _read_archive(archive: Path) -> dict[str, bytes]:
     archive's own paths, and each size checked before it is read."""
     size = RECORDS_PER_BATCH * RECORD
     out: dict[str, bytes] = {}
+    # Only a regular file: a FIFO or device named as the archive would block.
+    raw = open_regular(archive, f"CIFAR-10 archive {os.fspath(archive)!r}")
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with raw, tarfile.open(fileobj=raw, mode="r:gz") as tar:
             for name in BATCHES:
                 member = tar.getmember(f"{BIN_DIR}/{name}.bin")
                 if not member.isfile() or member.size != size:
