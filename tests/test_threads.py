@@ -28,6 +28,18 @@ def forced_split(monkeypatch):
     _threads.set_num_threads(before)
 
 
+def printed(code, env):
+    """What ``python -c code`` prints in a fresh process with ``env``."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
 def whole(fn, *args, **kwargs):
     """fn run with splitting off."""
     before = _threads.num_threads()
@@ -109,15 +121,7 @@ def test_set_num_threads_validates_and_limit_threads_restores():
 def test_thread_count_comes_from_the_environment(var):
     env = {k: v for k, v in os.environ.items() if "NUM_THREADS" not in k}
     env[var] = "3"
-    code = "from glassnet import utils; print(utils.num_threads())"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "3"
+    assert printed("from glassnet import utils; print(utils.num_threads())", env) == "3"
 
 
 def test_relu_split_equals_whole_bitwise(forced_split, rng):
@@ -199,11 +203,4 @@ def test_keep_freed_memory_is_idempotent_and_can_be_turned_off():
     assert _malloc.keep_freed_memory() is first
     env = dict(os.environ, GLASSNET_MALLOC="system")
     code = "from glassnet import _malloc; print(_malloc.keep_freed_memory())"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "False"
+    assert printed(code, env) == "False"

@@ -87,8 +87,9 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        help="BLAS threads; the environment variables only take effect before "
-        "NumPy is imported, so threadpoolctl (if installed) applies them now",
+        help="BLAS and element-wise kernel threads; the environment variables "
+        "only take effect before NumPy is imported, so threadpoolctl (if "
+        "installed) applies them now",
     )
     p.set_defaults(func=cmd_train)
 

@@ -39,6 +39,22 @@ def test_info_prints_the_version_and_the_dataset_places(capsys, monkeypatch, tmp
     assert "/usr/share/datasets/fashion-mnist" in text
 
 
+def test_threads_setting_reaches_the_element_wise_kernels(capsys, monkeypatch):
+    from glassnet import utils
+    from glassnet.cli._common import set_threads
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    before = utils.num_threads()
+    try:
+        set_threads(1)
+        assert main(["info"]) == 0
+        assert "element-wise kernel threads: 1" in capsys.readouterr().out
+        assert utils.num_threads() == 1
+    finally:
+        utils.set_num_threads(before)
+
+
 def test_gradcheck_passes_every_kernel_and_layer(capsys):
     assert main(["gradcheck"]) == 0
     lines = capsys.readouterr().out.splitlines()
