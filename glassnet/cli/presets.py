@@ -139,8 +139,9 @@ def _body(
     if preset == "digits-cnn":  # padded, so that the 8x8 inputs do not vanish
         return [
             *_conv_bn_relu(32, reg),
-            L.Conv2D(32, 3, padding="same", activation="relu", **reg),
+            *_conv_bn_relu(32, reg),
             L.MaxPooling2D(2),
+            *_conv_bn_relu(64, reg),
             *_conv_bn_relu(64, reg),
             L.MaxPooling2D(2),
             L.Flatten(),
