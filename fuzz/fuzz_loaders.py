@@ -10,7 +10,8 @@ Usage (from the repository root)::
                                        [--seconds S] [--examples N]
 
 TARGET is one of ``model``, ``weights``, ``forged-model``, ``idx``, ``idx-gz``,
-``cifar-bin``, ``cifar-py``, or ``all`` (each in turn, in its own process).
+``cifar-bin``, ``cifar-py``, ``solver-checkpoint``, or ``all`` (each in turn, in
+its own process).
 atheris (``pip install atheris``) is coverage-guided and runs for ``--seconds``;
 without it, or with ``--engine hypothesis``, hypothesis draws ``--examples``
 mutations. A summary line ``TARGET: N files, L loaded, R refused`` ends each run;
@@ -32,7 +33,16 @@ from collections.abc import Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-TARGETS = ("model", "weights", "forged-model", "idx", "idx-gz", "cifar-bin", "cifar-py")
+TARGETS = (
+    "model",
+    "weights",
+    "forged-model",
+    "idx",
+    "idx-gz",
+    "cifar-bin",
+    "cifar-py",
+    "solver-checkpoint",
+)
 FORGED_KEYS = ("model", "compile", "optimizer_state", "rng_state", "layer_order")
 
 
@@ -76,6 +86,10 @@ def target(name: str) -> tuple[Callable[[bytes], str], list[bytes]]:
         "idx-gz": (corpus.check_idx, [corpus.idx_seed(True)]),
         "cifar-bin": (corpus.check_cifar_binary, [corpus.cifar_binary_seed()]),
         "cifar-py": (lambda d: corpus.check_cifar_python(d, py), [py]),
+        "solver-checkpoint": (
+            corpus.check_solver_checkpoint,
+            [corpus.solver_checkpoint_seed()],
+        ),
     }[name]
 
 
