@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from glassnet._checks import fail
+from glassnet._io import atomic_write_bytes
 from glassnet.callbacks.base import Callback, Logs
 
 
@@ -25,6 +26,10 @@ class CSVLogger(Callback):
 
     The columns are fixed by the first epoch's keys; a key missing from a later
     epoch is written as ``NA``, as in Keras.
+
+    Its state (for ``BackupAndRestore``) is the number of rows the file held at
+    the backup: resuming with ``append=True`` drops rows written after it, which a
+    crash between an epoch's row and that epoch's backup would leave twice.
 
     Args:
         filename: the CSV file's path.
@@ -66,17 +71,39 @@ class CSVLogger(Callback):
         self.csv_file: IO[str] | None = None
         self.writer: csv.DictWriter | None = None
         self.append_header = True
+        self.rows = 0  # data rows in the file
+
+    state_attributes = ("rows",)
+
+    def _lines(self) -> list[str]:
+        if not (self.append and os.path.exists(self.filename)):
+            return []
+        with open(self.filename, newline="", encoding="utf-8") as f:
+            return f.read().splitlines(keepends=True)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._close()
-        self.append_header = True
-        if self.append and os.path.exists(self.filename):
-            with open(self.filename, encoding="utf-8") as f:
-                self.append_header = not f.readline()
+        lines = self._lines()
+        self.append_header = not lines
+        self.rows = max(len(lines) - 1, 0)
+        self._open()
+
+    def _open(self) -> None:
         mode = "a" if self.append else "w"
         self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
         self.keys = None
         self.writer = None
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Go on from a backup: with ``append``, keep the header and the first
+        ``state['rows']`` rows (atomically rewritten) and drop the rest."""
+        super().set_state(state)
+        lines = self._lines()
+        if len(lines) - 1 <= self.rows:
+            return
+        self._close()
+        atomic_write_bytes(self.filename, "".join(lines[: self.rows + 1]).encode())
+        self._open()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self.csv_file is None:
@@ -96,6 +123,7 @@ class CSVLogger(Callback):
         row.update({k: _cell(logs.get(k, "NA")) for k in self.keys or []})
         self.writer.writerow(row)
         self.csv_file.flush()
+        self.rows += 1
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         self._close()

@@ -382,3 +382,36 @@ def test_a_learning_rate_schedule_resumes_from_the_restored_iterations(data, tmp
     resumed = scheduled()
     fit(resumed, data, [BackupAndRestore(tmp_path)], epochs=4)
     assert_same_training(resumed, reference)
+
+
+class CrashAtEpochEnd(Callback):
+    """Raises at the end of epoch ``epoch``: after the CSV row, before the backup."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("crash")
+
+
+def test_a_crash_between_the_csv_row_and_the_backup_leaves_no_duplicate_row(
+    data, tmp_path
+):
+    from glassnet.callbacks.csv_logger import CSVLogger
+
+    def run(folder, crash=None):
+        folder.mkdir(exist_ok=True)
+        csv = CSVLogger(folder / "history.csv", append=True)
+        cbs = [csv, *([] if crash is None else [CrashAtEpochEnd(crash)])]
+        return fit(build(), data, [*cbs, BackupAndRestore(folder / "backup")], 5)
+
+    run(tmp_path / "reference")
+    with pytest.raises(RuntimeError, match="crash"):
+        run(tmp_path / "run", crash=2)
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2"]
+    run(tmp_path / "run")
+    got = (tmp_path / "run" / "history.csv").read_text()
+    assert got == (tmp_path / "reference" / "history.csv").read_text()

@@ -125,3 +125,22 @@ def test_fit_writes_every_logged_key(tmp_path):
 def test_invalid_arguments_raise_naming_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         CSVLogger(**kwargs)
+
+
+def test_restored_state_drops_rows_written_after_the_backup(tmp_path):
+    path = tmp_path / "log.csv"
+    first = CSVLogger(path, append=True)
+    first.on_train_begin()
+    for epoch in range(3):
+        first.on_epoch_end(epoch, {"loss": float(epoch)})
+    state = first.get_state()
+    assert state == {"rows": 3}
+    first.on_epoch_end(3, {"loss": 3.0})  # written, then the process died
+    first.on_train_end()
+    second = CSVLogger(path, append=True)
+    second.on_train_begin()
+    second.set_state(state)
+    second.on_epoch_end(3, {"loss": 30.0})
+    second.on_train_end()
+    rows = path.read_text().splitlines()
+    assert rows == ["epoch,loss", "0,0.0", "1,1.0", "2,2.0", "3,30.0"]
