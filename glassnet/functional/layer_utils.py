@@ -9,6 +9,12 @@ variants serve the course models' hot path: ``*_grads`` take ``need_dx`` (a
 model's first layer has no use for its input gradient, so its product and, for a
 convolution, its col2im are skipped; dx is then None), and
 ``conv_relu_pool_*_nhwc`` run the channels-last kernels without any transpose.
+
+The ``conv_relu_pool`` sandwiches pool before the ReLU. The two commute exactly:
+ReLU keeps the order of values and only flattens the negative ones to 0, so the
+largest of a window's ReLU outputs is the ReLU of its largest value, and the
+gradient reaches the same (first) winning cell where that value is positive and
+no cell where it is not. Pooling first leaves ReLU a quarter of the values.
 """
 
 from __future__ import annotations
@@ -193,16 +199,17 @@ def conv_relu_pool_forward(
         out: (N, F, H_pool, W_pool), the pooled size of the convolution's output.
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
+    # Pooling first: same output and gradients (see the module docstring).
+    s, pool_cache = max_pool_forward_fast(a, pool_param)
+    out, relu_cache = relu_forward(s)
     return out, (conv_cache, relu_cache, pool_cache)
 
 
 def conv_relu_pool_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
     """Backward pass of :func:`conv_relu_pool_forward`: returns ``(dx, dw, db)``."""
     conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    ds = relu_backward(dout, relu_cache)
+    da = max_pool_backward_fast(ds, pool_cache)
     return conv_backward_fast(da, conv_cache)
 
 
@@ -216,8 +223,9 @@ def conv_relu_pool_forward_nhwc(
         out: (N, H_pool, W_pool, F)
     """
     a, conv_cache = conv_forward_nhwc(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_nhwc(s, pool_param)
+    # Pooling first: same output and gradients (see the module docstring).
+    s, pool_cache = max_pool_forward_nhwc(a, pool_param)
+    out, relu_cache = relu_forward(s)
     return out, (conv_cache, relu_cache, pool_cache)
 
 
@@ -240,8 +248,8 @@ def conv_relu_pool_backward_nhwc(
         ``(dx, dw, db)``; dx is None when ``need_dx`` is false.
     """
     conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_nhwc(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    ds = relu_backward(dout, relu_cache)
+    da = max_pool_backward_nhwc(ds, pool_cache)
     return conv_backward_nhwc(da, conv_cache, need_dx=need_dx)
 
 

@@ -28,8 +28,9 @@ class Activation(ActivationMixin, Layer):
         super().__init__(**kwargs)
         self.activation = activations_mod.get(activation)
 
-    def forward(self, x: Array, training: bool = False) -> Array:
-        return self.activate(x)
+    def forward_logits(self, x: Array, training: bool = False) -> Array:
+        """The input itself: this layer is its activation alone."""
+        return x
 
     def backward(self, dout: Array) -> Array:
         return self.deactivate(dout)

@@ -147,7 +147,7 @@ class Conv2D(KernelBiasMixin, Layer):
             input_shape[0], h_out, w_out, self.filters, self.data_format
         )
 
-    def forward(self, x: Array, training: bool = False) -> Array:
+    def forward_logits(self, x: Array, training: bool = False) -> Array:
         _, pads = self._geometry(x.shape)
         conv_param = {
             "stride": self.strides,
@@ -159,7 +159,7 @@ class Conv2D(KernelBiasMixin, Layer):
         z, self._cache = L.conv_forward(
             x, self.params["kernel"], b, conv_param, self.data_format
         )
-        return self.activate(z)
+        return z
 
     def backward(self, dout: Array) -> Array | None:
         return self.backward_logits(self.deactivate(dout))

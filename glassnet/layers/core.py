@@ -31,6 +31,13 @@ class ActivationMixin:
     _act_cache: Any = None
     logits: Array | None = None
 
+    def forward(self, x: Array, training: bool = False) -> Array:
+        """``activate(forward_logits(x))``, for a layer that defines
+        ``forward_logits(x, training)``: its pre-activation output, keeping only
+        its kernel's cache. A model may max-pool that output before activating
+        it (see :func:`glassnet.models.training.forward`)."""
+        return self.activate(self.forward_logits(x, training))  # type: ignore[attr-defined]
+
     def activate(self, z: Array) -> Array:
         forward = activations_mod.ACTIVATIONS[self.activation][0]
         out, self._act_cache = forward(z)

@@ -128,3 +128,28 @@ def test_the_channels_last_conv_relu_pool_equals_the_nchw_sandwich(rng, dtype):
     assert skipped[0] is None
     np.testing.assert_array_equal(skipped[1], dw_l)
     np.testing.assert_array_equal(skipped[2], db_l)
+
+
+def test_conv_relu_pool_equals_relu_then_pool_of_the_naive_kernels(rng):
+    # The sandwich pools before its ReLU; the oracle applies them in the
+    # textbook order. Integer values make windows tie, at 0 and above.
+    from glassnet.functional.activations import relu_backward, relu_forward
+    from glassnet.functional.conv import conv_backward_naive, conv_forward_naive
+    from glassnet.functional.pool import max_pool_backward_naive, max_pool_forward_naive
+
+    x = np.round(rng.normal(size=(3, 2, 6, 6)))
+    w, b = np.round(rng.normal(size=(4, 2, 3, 3))), np.array([0.0, 1.0, -1.0, 0.5])
+    conv = {"stride": 1, "pad": 1}
+    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    a, conv_cache = conv_forward_naive(x, w, b, conv)
+    s, relu_cache = relu_forward(a)
+    want, pool_cache = max_pool_forward_naive(s, pool)
+    dout = rng.normal(size=want.shape)
+    want_grads = conv_backward_naive(
+        relu_backward(max_pool_backward_naive(dout, pool_cache), relu_cache), conv_cache
+    )
+    out, cache = conv_relu_pool_forward(x, w, b, conv, pool)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+    got_grads = conv_relu_pool_backward(dout, cache)
+    for got, expected in zip(got_grads, want_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
