@@ -204,3 +204,29 @@ def test_keep_freed_memory_is_idempotent_and_can_be_turned_off():
     env = dict(os.environ, GLASSNET_MALLOC="system")
     code = "from glassnet import _malloc; print(_malloc.keep_freed_memory())"
     assert printed(code, env) == "False"
+
+
+@pytest.mark.parametrize("rows", [48, 45])  # widened 16 rows to one; not widened
+def test_batchnorm_split_equals_whole_and_the_step_by_step_backward(
+    forced_split, monkeypatch, rng, rows
+):
+    from glassnet.functional import normalization
+
+    monkeypatch.setattr(normalization, "_SMALL", 0)  # split even tiny arrays
+    x = rng.standard_normal((rows, 4)) * 3 + 5
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.standard_normal(4)
+    out, cache = normalization.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    ref, _ = whole(normalization.batchnorm_forward, x, gamma, beta, {"mode": "train"})
+    np.testing.assert_array_equal(out, ref)
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(out, gamma * xhat + beta, rtol=1e-10, atol=1e-12)
+    dout = rng.standard_normal(x.shape)
+    got = normalization.batchnorm_backward_alt(dout, cache)
+    want = whole(normalization.batchnorm_backward_alt, dout, cache)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(got, normalization.batchnorm_backward(dout, cache), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    params = {"mode": "test", "running_mean": x.mean(0), "running_var": x.var(0)}
+    test_out, _ = normalization.batchnorm_forward(x, gamma, beta, params)
+    np.testing.assert_allclose(test_out, out, rtol=1e-10, atol=1e-12)

@@ -28,6 +28,7 @@ from glassnet._checks import (
     check_param_dict,
     fail,
 )
+from glassnet._threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._sums import sum_rows
 
@@ -49,6 +50,50 @@ _DEFAULT_EPS = 1e-5
 _DEFAULT_MOMENTUM = 0.9
 
 
+# Rows of the widened view of a tall (R, D) array: see _by_columns.
+_WIDE_ROW = 512
+# Below this many elements, splitting costs more than it saves.
+_SMALL = 1 << 18
+
+
+def _widening(*arrays: Array) -> int:
+    """How many consecutive rows of these (R, D) arrays to view as one row.
+
+    The largest power of two k with k * D <= _WIDE_ROW that divides R, or 1 when
+    an array is not C-contiguous (its widened view would be a copy).
+    """
+    R, D = arrays[0].shape
+    if not all(a.flags.c_contiguous for a in arrays):
+        return 1
+    k = 1
+    while 2 * k * D <= _WIDE_ROW and R % (2 * k) == 0:
+        k *= 2
+    return k
+
+
+def _by_columns(kernel: Any, out: Array, arrays: tuple, columns: tuple) -> Array:
+    """``kernel(out, *arrays, *columns)`` on (R, D) arrays and (1, D) column values.
+
+    The result is that of one call on the whole arrays; the work is split into
+    blocks of rows, across threads (:func:`glassnet._threads.split_batch`), and
+    made on widened views: the (N*H*W, C) view of a channels-last map has rows of
+    a few dozen values, which NumPy broadcasts against a (1, C) vector one short
+    row at a time, while k rows viewed as one (R/k, k*C) row, with the vector
+    tiled k times, give the same element-wise results several times faster.
+    ``kernel`` must be element-wise, writing ``out`` only.
+    """
+    if out.size < _SMALL:  # a dense layer's batch: the whole arrays at once
+        kernel(out, *arrays, *columns)
+        return out
+    xp = get_array_module(out)
+    D = out.shape[1]
+    k = _widening(out, *arrays)
+    wide = [a.reshape(-1, k * D) for a in (out, *arrays)]
+    tiled = [xp.tile(xp.broadcast_to(c, (1, D)), (1, k)) for c in columns]
+    split_batch(lambda s: kernel(*(a[s] for a in wide), *tiled), wide[0])
+    return out
+
+
 def _sum(a: Array, axis: int) -> Array:
     """Sum of a 2-D array over ``axis``, keeping it (size 1), in ``a``'s dtype."""
     if axis == 0:
@@ -58,8 +103,24 @@ def _sum(a: Array, axis: int) -> Array:
 
 def _sum_of_products(a: Array, b: Array, axis: int) -> Array:
     """``_sum(a * b, axis)`` in one pass, without the (N, D) temporary."""
-    spec, kept = ("ij,ij->j", (1, -1)) if axis == 0 else ("ij,ij->i", (-1, 1))
-    return get_array_module(a).einsum(spec, a, b).reshape(kept)
+    xp = get_array_module(a)
+    if axis == 1:
+        return xp.einsum("ij,ij->i", a, b).reshape(-1, 1)
+    # Column sums on the widened views (see _by_columns), then the k partial
+    # sums of each column.
+    D, k = a.shape[1], _widening(a, b)
+    wide = xp.einsum("ij,ij->j", a.reshape(-1, k * D), b.reshape(-1, k * D))
+    return wide.reshape(k, D).sum(axis=0, keepdims=True)
+
+
+def _subtract(out: Array, x: Array, mu: Array) -> None:
+    get_array_module(out).subtract(x, mu, out=out)
+
+
+def _scale_shift(out: Array, x: Array, scale: Array, shift: Array) -> None:
+    xp = get_array_module(out)
+    xp.multiply(x, scale, out=out)
+    xp.add(out, shift, out=out)
 
 
 def _center(x: Array, axis: int) -> tuple[Array, Array, Array]:
@@ -72,7 +133,10 @@ def _center(x: Array, axis: int) -> tuple[Array, Array, Array]:
     """
     m = x.shape[axis]
     mu = _sum(x, axis) * (1.0 / m)
-    xc = x - mu
+    if axis == 0:
+        xc = _by_columns(_subtract, get_array_module(x).empty_like(x), (x,), (mu,))
+    else:
+        xc = x - mu
     var = _sum_of_products(xc, xc, axis) * (1.0 / m)
     return xc, mu, var
 
@@ -109,10 +173,22 @@ def _center_backward(
     k1 = scale * inv_std
     k2 = k1 * inv_std * inv_std * sums[1] * (-1.0 / m)
     k3 = k1 * sums[0] * (-1.0 / m)
+    if axis == 0:
+        dx = get_array_module(dy).empty_like(dy)
+        return _by_columns(_affine_backward, dx, (dy, xc), (k1, k2, k3))
     dx = dy * k1
     dx += xc * k2
     dx += k3
     return dx
+
+
+def _affine_backward(
+    dx: Array, dy: Array, xc: Array, k1: Array, k2: Array, k3: Array
+) -> None:
+    """``dx = k1 * dy + k2 * xc + k3`` in place (see _center_backward)."""
+    get_array_module(dx).multiply(dy, k1, out=dx)
+    dx += xc * k2
+    dx += k3
 
 
 def _scale_shift_backward(
@@ -194,6 +270,7 @@ def batchnorm_forward(
     check_array("x", x, ndim=2, floating=True)
     _check_scale_shift(gamma, beta, (x.shape[1],))
     mode, eps, momentum = _check_bn_param(bn_param, x)
+    xp = get_array_module(x)
     # gamma * (x - mu) * inv_std + beta is one per-column affine map: the output
     # takes two passes (scale, shift) and xhat itself is never materialised.
     if mode == "train":
@@ -202,16 +279,17 @@ def batchnorm_forward(
         keep = 1.0 - momentum
         bn_param["running_mean"] = momentum * bn_param["running_mean"] + keep * mu[0]
         bn_param["running_var"] = momentum * bn_param["running_var"] + keep * var[0]
-        out = xc * (gamma * inv_std)
-        out += beta
+        out = _by_columns(
+            _scale_shift, xp.empty_like(x), (xc,), (gamma * inv_std, beta)
+        )
         cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std, "xc": xc}
     else:
         mu = bn_param["running_mean"].astype(x.dtype, copy=False)
         var = bn_param["running_var"].astype(x.dtype, copy=False)
         inv_std = _inv_std(var, eps)
         scale = gamma * inv_std
-        out = x * scale
-        out += beta - mu * scale
+        shift = beta - mu * scale
+        out = _by_columns(_scale_shift, xp.empty_like(x), (x,), (scale, shift))
         cache = {"mode": mode, "x": x, "mu": mu, "inv_std": inv_std}
     cache["gamma"] = gamma
     return out, cache
