@@ -176,11 +176,17 @@ def test_max_pool_without_argmax_still_has_the_same_backward(rng, layout):
 
 
 @pytest.mark.parametrize(
-    "conv_param", [{"stride": 1, "pad": 1}, {"stride": 2, "pad": 0, "groups": 2}]
+    ("channels", "conv_param"),
+    [
+        (4, {"stride": 1, "pad": 1}),
+        (4, {"stride": 2, "pad": 0, "groups": 2}),
+        (1, {"stride": 1, "pad": 1}),  # one channel: copied one offset at a time
+        (2, {"stride": 1, "pad": 0, "groups": 2}),  # one channel per group
+    ],
 )
-def test_conv_split_equals_whole_and_naive(forced_split, rng, conv_param):
-    x = rng.standard_normal((7, 4, 7, 6))
-    w = rng.standard_normal((6, 4 // conv_param.get("groups", 1), 3, 3))
+def test_conv_split_equals_whole_and_naive(forced_split, rng, channels, conv_param):
+    x = rng.standard_normal((7, channels, 7, 6))
+    w = rng.standard_normal((6, channels // conv_param.get("groups", 1), 3, 3))
     b = rng.standard_normal(6)
     out, cache = conv_fast.conv_forward_fast(x, w, b, conv_param)
     ref, _ = whole(conv_fast.conv_forward_fast, x, w, b, conv_param)

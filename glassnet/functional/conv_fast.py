@@ -27,7 +27,6 @@ from glassnet.functional._im2col import (
     pad_nhwc,
     windows_nhwc,
 )
-from glassnet.functional._sums import sum_rows
 
 __all__ = [
     "conv_backward_fast",
@@ -39,8 +38,8 @@ __all__ = [
 
 class _FastConvCache(NamedTuple):
     layout: str  # "NCHW" or "NHWC": which entry point made it
-    cols: Array  # (groups, N*H_out*W_out, HH*WW*C/groups)
-    kernel: Array  # (groups, HH*WW*C/groups, F/groups)
+    cols: Array  # (groups, N*H_out*W_out, HH*WW*C/groups + 1): last column ones
+    kernel: Array  # (groups, HH*WW*C/groups + 1, F/groups): last row the bias
     x_shape: tuple[int, ...]  # channels-last
     w_dtype: Any
     b_dtype: Any
@@ -59,6 +58,21 @@ def _group_matmul(a: Array, b: Array) -> Array:
     return a @ b
 
 
+def _copy_windows(dst: Array, src: Array, xp: Any) -> None:
+    """Copy windows (G, N, H_out, W_out, HH, WW, C/G) into the column matrix's view.
+
+    With one channel per group, a window row is HH*WW scalars apart in memory and
+    NumPy would copy it a few values per inner loop; copying one kernel offset at
+    a time (a whole output row per inner loop) is then several times faster.
+    """
+    if src.shape[-1] != 1:
+        xp.copyto(dst, src)
+        return
+    for p in range(src.shape[4]):
+        for q in range(src.shape[5]):
+            xp.copyto(dst[:, :, :, :, p, q], src[:, :, :, :, p, q])
+
+
 def _forward_core(
     x: Array, w: Array, b: Array, win: Window, groups: int, layout: str
 ) -> tuple[Array, _FastConvCache]:
@@ -71,17 +85,16 @@ def _forward_core(
     # Splitting C into (G, C/G) is a view; copying the windows into the column
     # matrix is the one im2col copy, made one slice of the batch per thread.
     src = windows.reshape(N, Ho, Wo, HH, WW, G, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
-    cols = xp.empty((G, M, K), dtype=x.dtype)
-    dst = cols.reshape(G, N, Ho, Wo, HH, WW, Cg)
-    split_batch(lambda s: xp.copyto(dst[:, s], src[:, s]), x, cols.size)
-    kernel = (
-        w.astype(x.dtype, copy=False)
-        .reshape(HH, WW, Cg, G, Fg)
-        .transpose(3, 0, 1, 2, 4)
-        .reshape(G, K, Fg)
-    )
+    # A column of ones after the windows, with the bias as the kernel's last
+    # row, makes the product add the bias: no pass over the output for it, and
+    # the weight gradient's product yields db as its last row.
+    cols = xp.empty((G, M, K + 1), dtype=x.dtype)
+    cols[:, :, K] = 1.0
+    dst = cols[:, :, :K].reshape(G, N, Ho, Wo, HH, WW, Cg)
+    split_batch(lambda s: _copy_windows(dst[:, s], src[:, s], xp), x, cols.size)
+    taps = w.reshape(HH, WW, Cg, G, Fg).transpose(3, 0, 1, 2, 4).reshape(G, K, Fg)
+    kernel = xp.concatenate([taps, b.reshape(G, 1, Fg)], axis=1).astype(x.dtype)
     out = _group_matmul(cols, kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
-    split_batch(lambda s: xp.add(out[s], b, out=out[s]), out)
     # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
     # instead of x, trading memory for skipping a second im2col in backward,
     # which needs it for dw; the padded input itself is never kept.
@@ -99,15 +112,17 @@ def _backward_core(
     _, cols, kernel, x_shape, w_dtype, b_dtype, win, G = cache
     N, (Ho, Wo), (HH, WW) = x_shape[0], win.out, win.kernel
     C, F = x_shape[3], kernel.shape[2] * G
+    K = kernel.shape[1] - 1  # the last row is the bias
     dout_g = dout.reshape(N * Ho * Wo, G, F // G).transpose(1, 0, 2)
-    db = sum_rows(dout.reshape(-1, F)).astype(b_dtype, copy=False)
-    # out = cols @ kernel, so dkernel = cols.T @ dout and dcols = dout @ kernel.T.
+    # out = cols @ kernel, so dkernel = cols.T @ dout and dcols = dout @ kernel.T;
+    # the ones column's row of dkernel is the bias gradient, the column sums.
     dkernel = _group_matmul(cols.transpose(0, 2, 1), dout_g)
-    dw = dkernel.reshape(G, HH, WW, C // G, F // G).transpose(1, 2, 3, 0, 4)
+    db = dkernel[:, K].reshape(F).astype(b_dtype)
+    dw = dkernel[:, :K].reshape(G, HH, WW, C // G, F // G).transpose(1, 2, 3, 0, 4)
     dw = dw.reshape(HH, WW, C // G, F).astype(w_dtype, copy=False)
     if not need_dx:
         return None, dw, db
-    return _input_grad(dout_g, kernel, x_shape, win), dw, db
+    return _input_grad(dout_g, kernel[:, :K], x_shape, win), dw, db
 
 
 def _input_grad(
