@@ -1,7 +1,7 @@
 """Keras-style layers: parameter-holding glue around :mod:`glassnet.functional`."""
 
 from glassnet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
-from glassnet.layers.augmentation import RandomFlip
+from glassnet.layers.augmentation import RandomFlip, RandomTranslation
 from glassnet.layers.base import Layer
 from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
@@ -46,6 +46,7 @@ __all__ = [
     "Permute",
     "ReLU",
     "RandomFlip",
+    "RandomTranslation",
     "Rescaling",
     "Reshape",
     "Softmax",

@@ -1,4 +1,5 @@
-"""``RandomFlip``: Keras' mirror-image augmentation, active only in training."""
+"""Keras' image augmentation layers, active only in training: ``RandomFlip``
+(mirror images) and ``RandomTranslation`` (shifted images)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_choice, fail
+from glassnet._checks import check_choice, check_number, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.backend import rng as make_rng
+from glassnet.functional.translate import (
+    FILL_MODES,
+    INTERPOLATIONS,
+    translate_backward,
+    translate_forward,
+)
 from glassnet.layers.base import Layer, Shape
 
 _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -105,4 +112,124 @@ class RandomFlip(Layer):
         }
 
 
-__all__ = ["RandomFlip"]
+def _factor(name: str, factor: Any) -> tuple[float, float]:
+    """Keras' factor: f means (-f, f); a pair (lower, upper), both in [-1, 1]."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise fail(name, "a number or a pair (lower, upper)", repr(factor))
+        lower, upper = (check_number(name, f, low=-1, high=1) for f in factor)
+    else:
+        upper = abs(check_number(name, factor, low=-1, high=1))
+        lower = -upper
+    if lower > upper:
+        raise fail(name, "lower <= upper", repr(factor))
+    return lower, upper
+
+
+class RandomTranslation(Layer):
+    """Shifts each training image by a random fraction of its height and width.
+
+    Each sample draws its shifts uniformly, ``dy = U(lower, upper) * H`` (and
+    likewise dx from ``width_factor``); positive values move the content down and
+    right. Fractional shifts interpolate; pixels from outside the image follow
+    ``fill_mode`` (see :mod:`glassnet.functional.translate`). In inference it is
+    the identity, as in Keras.
+
+    Shapes:
+        x: (N, H, W, C) (or (N, C, H, W) with ``data_format="channels_first"``);
+        out: like x
+
+    Args:
+        height_factor: a number f in [0, 1] for shifts in [-f, f] of the height,
+            or a pair (lower, upper) in [-1, 1].
+        width_factor: the same for the width.
+        fill_mode: ``"reflect"``, ``"wrap"``, ``"nearest"`` or ``"constant"``.
+            Defaults to `"reflect"`.
+        interpolation: ``"bilinear"`` or ``"nearest"``. Defaults to `"bilinear"`.
+        seed: seeds the shifts. Defaults to `None` (the model's generator).
+        fill_value: the value outside the image in constant mode. Defaults to
+            `0.0`.
+        data_format: ``"channels_last"`` or ``"channels_first"``; None means
+            channels_last. Defaults to `None`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = RandomTranslation(0.1, 0.1, seed=0)
+        >>> x = np.ones((2, 8, 8, 1))
+        >>> layer(x).shape, bool((layer(x) == x).all())  # inference: identity
+        ((2, 8, 8, 1), True)
+    """
+
+    def __init__(
+        self,
+        height_factor: Any,
+        width_factor: Any,
+        fill_mode: str = "reflect",
+        interpolation: str = "bilinear",
+        seed: int | None = None,
+        fill_value: float = 0.0,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.height_factor = _factor("height_factor", height_factor)
+        self.width_factor = _factor("width_factor", width_factor)
+        self.fill_mode = check_choice("fill_mode", fill_mode, FILL_MODES)
+        self.interpolation = check_choice(
+            "interpolation", interpolation, INTERPOLATIONS
+        )
+        self.fill_value = check_number("fill_value", fill_value)
+        self.data_format = check_choice(
+            "data_format",
+            "channels_last" if data_format is None else data_format,
+            ("channels_last", "channels_first"),
+        )
+        self.seed = seed
+        self._rng: np.random.Generator | None = None if seed is None else make_rng(seed)
+
+    def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:
+        if len(input_shape) != 4:
+            raise fail("input of RandomTranslation", "images (N, H, W, C)", input_shape)
+        if self._rng is None:
+            self._rng = rng if rng is not None else make_rng()
+        super().build(input_shape)
+
+    def _channels_last(self, a: Array) -> Array:
+        return a if self.data_format == "channels_last" else a.transpose(0, 2, 3, 1)
+
+    def _back(self, a: Array) -> Array:
+        return a if self.data_format == "channels_last" else a.transpose(0, 3, 1, 2)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        if not training:
+            self._cache = None
+            return x
+        x_last = self._channels_last(x)
+        N, H, W = x_last.shape[:3]
+        dy = self._rng.uniform(*self.height_factor, size=N) * H
+        dx = self._rng.uniform(*self.width_factor, size=N) * W
+        out, self._cache = translate_forward(
+            x_last, dy, dx, self.fill_mode, self.interpolation, self.fill_value
+        )
+        return self._back(out)
+
+    def backward(self, dout: Array) -> Array:
+        cache, self._cache = self._cache, None
+        if cache is None:
+            return dout
+        return self._back(translate_backward(self._channels_last(dout), cache))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "height_factor": list(self.height_factor),
+            "width_factor": list(self.width_factor),
+            "fill_mode": self.fill_mode,
+            "interpolation": self.interpolation,
+            "seed": self.seed,
+            "fill_value": self.fill_value,
+            "data_format": self.data_format,
+        }
+
+
+__all__ = ["RandomFlip", "RandomTranslation"]
