@@ -65,7 +65,7 @@ PRESETS: dict[str, Preset] = {
         fashion_mnist, 30, 128, 1e-3, cosine=True, help="MLP, Fashion-MNIST"
     ),
     "fashion-cnn": Preset(
-        fashion_mnist, 16, 128, 2e-3, cosine=True, help="BN convnet, Fashion-MNIST"
+        fashion_mnist, 20, 128, 2e-3, cosine=True, help="BN convnet, Fashion-MNIST"
     ),
     "cifar10-fc": Preset(
         cifar10, 10, 256, 1e-3, solver=True, help="FullyConnectedNet, Solver"
@@ -103,11 +103,13 @@ def _body(
     reg: dict[str, Any],
     dropout: float | None = None,
     units: int | None = None,
+    augmentation: bool = True,
 ) -> list[Any]:
     """The layers of ``preset`` between its input and its softmax classifier.
 
     ``dropout`` replaces every Dropout layer's rate and ``units`` every hidden
-    Dense layer's width; None keeps the preset's own.
+    Dense layer's width; None keeps the preset's own. ``augmentation=False``
+    leaves out the random-augmentation layers (identities outside training).
     """
     L = layers
 
@@ -148,8 +150,16 @@ def _body(
             dense(128),
             drop(0.4, seed),
         ]
-    # fashion-cnn: two conv-batchnorm-relu-pool blocks and a wide dense layer.
+    # fashion-cnn: half the training images mirrored and most shifted by a pixel,
+    # two conv-batchnorm-relu-pool blocks and a wide dense layer.
+    augment = [
+        L.RandomFlip("horizontal", seed=seed),
+        L.RandomTranslation(
+            0.04, 0.04, fill_mode="constant", interpolation="nearest", seed=seed + 1
+        ),
+    ]
     return [
+        *(augment if augmentation else []),
         *_conv_bn_relu(32, reg),
         L.MaxPooling2D(2),
         *_conv_bn_relu(64, reg),
@@ -216,6 +226,7 @@ def build_model(
     *,
     dropout: float | None = None,
     units: int | None = None,
+    augmentation: bool = True,
 ) -> models.Sequential:
     """The uncompiled ``Sequential`` of a Keras preset.
 
@@ -227,6 +238,8 @@ def build_model(
             (the preset's rates).
         units: every hidden Dense layer's width. Defaults to `None` (the
             preset's widths).
+        augmentation: keep the preset's random-augmentation layers. Defaults
+            to `True`.
 
     Raises:
         ValueError: for a Solver preset, a bad value, or ``dropout`` or
@@ -240,7 +253,7 @@ def build_model(
     return models.Sequential(
         [
             layers.Input((side, side, 1)),
-            *_body(preset, seed, reg, dropout, units),
+            *_body(preset, seed, reg, dropout, units, augmentation),
             layers.Dense(10, activation="softmax", **reg),
         ],
         name=preset,

@@ -368,9 +368,20 @@ def test_presets_build_the_keras_models_with_their_settings():
     assert presets.PRESETS["fashion-mlp"].epochs == 30
     bn = presets.build_model("fashion-cnn", 0)
     kinds = [type(layer).__name__ for layer in bn.layers]
-    assert kinds[:4] == ["Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D"]
+    assert kinds[:6] == [
+        "RandomFlip",
+        "RandomTranslation",
+        "Conv2D",
+        "BatchNormalization",
+        "ReLU",
+        "MaxPooling2D",
+    ]
     # 288 + 128 (BN) + 18,432 + 256 + 3,136 * 256 + 256 + 2,570
     assert bn.count_params() == 288 + 128 + 18432 + 256 + 3136 * 256 + 256 + 2570
+    # Without its augmentation (the sanity check's overfitting run): the same net.
+    plain = presets.build_model("fashion-cnn", 0, augmentation=False)
+    assert [type(layer).__name__ for layer in plain.layers] == kinds[2:]
+    assert plain.count_params() == bn.count_params()
     mnist = presets.PRESETS["mnist-cnn"]
     assert (mnist.epochs, mnist.batch_size, mnist.optimizer, mnist.lr) == (
         15,
