@@ -21,7 +21,39 @@ from glassnet.layers.base import Layer, Shape
 _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
-class RandomFlip(Layer):
+class _RandomImageLayer(Layer):
+    """The frame of the augmentation layers: images of rank 4 in either data
+    format, and a generator seeded by ``seed`` or, when None, the model's."""
+
+    def __init__(
+        self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.data_format = check_choice(
+            "data_format",
+            "channels_last" if data_format is None else data_format,
+            ("channels_last", "channels_first"),
+        )
+        self.seed = seed
+        self._rng: np.random.Generator | None = None if seed is None else make_rng(seed)
+
+    def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:
+        if len(input_shape) != 4:
+            name = f"input of {type(self).__name__}"
+            raise fail(name, "images (N, H, W, C)", input_shape)
+        if self._rng is None:
+            self._rng = rng if rng is not None else make_rng()
+        super().build(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "seed": self.seed,
+            "data_format": self.data_format,
+        }
+
+
+class RandomFlip(_RandomImageLayer):
     """Mirrors each training image left-right and/or upside down with probability 1/2.
 
     In inference (``training=False``) it is the identity, as in Keras. Each
@@ -54,22 +86,8 @@ class RandomFlip(Layer):
         data_format: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, data_format, **kwargs)
         self.mode = check_choice("mode", mode, _MODES)
-        self.data_format = check_choice(
-            "data_format",
-            "channels_last" if data_format is None else data_format,
-            ("channels_last", "channels_first"),
-        )
-        self.seed = seed
-        self._rng: np.random.Generator | None = None if seed is None else make_rng(seed)
-
-    def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:
-        if len(input_shape) != 4:
-            raise fail("input of RandomFlip", "images (N, H, W, C)", input_shape)
-        if self._rng is None:
-            self._rng = rng if rng is not None else make_rng()
-        super().build(input_shape)
 
     def _axes(self) -> list[int]:
         height, width = (1, 2) if self.data_format == "channels_last" else (2, 3)
@@ -104,12 +122,7 @@ class RandomFlip(Layer):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "mode": self.mode,
-            "seed": self.seed,
-            "data_format": self.data_format,
-        }
+        return {**super().get_config(), "mode": self.mode}
 
 
 def _factor(name: str, factor: Any) -> tuple[float, float]:
@@ -126,7 +139,7 @@ def _factor(name: str, factor: Any) -> tuple[float, float]:
     return lower, upper
 
 
-class RandomTranslation(Layer):
+class RandomTranslation(_RandomImageLayer):
     """Shifts each training image by a random fraction of its height and width.
 
     Each sample draws its shifts uniformly, ``dy = U(lower, upper) * H`` (and
@@ -171,7 +184,7 @@ class RandomTranslation(Layer):
         data_format: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, data_format, **kwargs)
         self.height_factor = _factor("height_factor", height_factor)
         self.width_factor = _factor("width_factor", width_factor)
         self.fill_mode = check_choice("fill_mode", fill_mode, FILL_MODES)
@@ -179,20 +192,6 @@ class RandomTranslation(Layer):
             "interpolation", interpolation, INTERPOLATIONS
         )
         self.fill_value = check_number("fill_value", fill_value)
-        self.data_format = check_choice(
-            "data_format",
-            "channels_last" if data_format is None else data_format,
-            ("channels_last", "channels_first"),
-        )
-        self.seed = seed
-        self._rng: np.random.Generator | None = None if seed is None else make_rng(seed)
-
-    def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:
-        if len(input_shape) != 4:
-            raise fail("input of RandomTranslation", "images (N, H, W, C)", input_shape)
-        if self._rng is None:
-            self._rng = rng if rng is not None else make_rng()
-        super().build(input_shape)
 
     def _channels_last(self, a: Array) -> Array:
         return a if self.data_format == "channels_last" else a.transpose(0, 2, 3, 1)
@@ -226,9 +225,7 @@ class RandomTranslation(Layer):
             "width_factor": list(self.width_factor),
             "fill_mode": self.fill_mode,
             "interpolation": self.interpolation,
-            "seed": self.seed,
             "fill_value": self.fill_value,
-            "data_format": self.data_format,
         }
 
 
