@@ -79,7 +79,7 @@ def _by_columns(kernel: Any, out: Array, arrays: tuple, columns: tuple) -> Array
     made on widened views: the (N*H*W, C) view of a channels-last map has rows of
     a few dozen values, which NumPy broadcasts against a (1, C) vector one short
     row at a time, while k rows viewed as one (R/k, k*C) row, with the vector
-    tiled k times, give the same element-wise results several times faster.
+    tiled k times, give the same element-wise results in longer inner loops.
     ``kernel`` must be element-wise, writing ``out`` only.
     """
     if out.size < _SMALL:  # a dense layer's batch: the whole arrays at once
