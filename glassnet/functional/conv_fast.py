@@ -93,7 +93,8 @@ def _forward_core(
     dst = cols[:, :, :K].reshape(G, N, Ho, Wo, HH, WW, Cg)
     split_batch(lambda s: _copy_windows(dst[:, s], src[:, s], xp), x, cols.size)
     taps = w.reshape(HH, WW, Cg, G, Fg).transpose(3, 0, 1, 2, 4).reshape(G, K, Fg)
-    kernel = xp.concatenate([taps, b.reshape(G, 1, Fg)], axis=1).astype(x.dtype)
+    kernel = xp.concatenate([taps, b.reshape(G, 1, Fg)], axis=1)
+    kernel = kernel.astype(x.dtype, copy=False)  # concatenate made it new already
     out = _group_matmul(cols, kernel).transpose(1, 0, 2).reshape(N, Ho, Wo, F)
     # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
     # instead of x, trading memory for skipping a second im2col in backward,
