@@ -280,3 +280,67 @@ def test_the_forward_pass_in_blocks_of_the_batch_equals_one_block(
         out, cache = conv_forward_nhwc(x, w, b, param)
         np.testing.assert_allclose(out, whole, rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(cache.cols, whole_cache.cols)
+
+
+def _weight_grad_oracle(x, dout, k):
+    """dw[p, q, c, f] = sum over n, i, j of x[n, i + p, j + q, c] * dout[n, i, j, f]."""
+    Ho, Wo = dout.shape[1:3]
+    return np.stack(
+        [
+            np.stack(
+                [
+                    np.einsum("nijc,nijf->cf", x[:, p : p + Ho, q : q + Wo], dout)
+                    for q in range(k)
+                ]
+            )
+            for p in range(k)
+        ]
+    )
+
+
+@pytest.mark.parametrize("piece_rows", [None, 1000, 1024])
+def test_a_first_convolutions_weight_gradient_in_pieces_matches_the_sum(
+    rng, monkeypatch, piece_rows
+):
+    # One input channel and 32 filters: (10, 5408) @ (5408, 32), a long product
+    # with a small result, which is summed over pieces of rows (ragged last one
+    # when 5408 is not a multiple of the piece).
+    from glassnet.functional import conv_fast
+
+    if piece_rows is not None:  # pieces of exactly this many rows
+        monkeypatch.setattr(conv_fast, "_PIECE_MULADDS", piece_rows * 10 * 32)
+    x = rng.standard_normal((8, 28, 28, 1))
+    w = rng.standard_normal((3, 3, 1, 32))
+    dout = rng.standard_normal((8, 26, 26, 32))
+    _, cache = conv_forward_nhwc(x, w, np.zeros(32), {"stride": 1, "pad": 0})
+    _, dw, db = conv_backward_nhwc(dout, cache, need_dx=False)
+    np.testing.assert_allclose(dw, _weight_grad_oracle(x, dout, 3), rtol=1e-10)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 1, 2)), rtol=1e-10)
+
+
+def test_the_pieces_give_the_same_bits_for_any_number_of_threads(rng):
+    from glassnet.functional.conv_fast import _long_product
+    from glassnet.utils import num_threads, set_num_threads
+
+    a = rng.standard_normal((20000, 10), dtype=np.float32)
+    b = rng.standard_normal((20000, 32), dtype=np.float32)
+    results, before = [], num_threads()
+    try:
+        for threads in (1, 2, 3):
+            set_num_threads(threads)
+            results.append(_long_product(a, b))
+    finally:
+        set_num_threads(before)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+    exact = a.T.astype(np.float64) @ b  # entries of size ~140
+    np.testing.assert_allclose(results[0], exact, rtol=1e-5, atol=1e-3)
+
+
+def test_a_product_with_a_large_result_is_one_product(rng):
+    # K * F too large for pieces of >= _MIN_PIECE_ROWS rows: the plain product.
+    from glassnet.functional.conv_fast import _long_product
+
+    a = rng.standard_normal((3000, 149), dtype=np.float32)
+    b = rng.standard_normal((3000, 64), dtype=np.float32)
+    np.testing.assert_array_equal(_long_product(a, b), a.T @ b)
