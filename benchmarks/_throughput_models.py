@@ -35,17 +35,20 @@ __all__ = [
 @dataclass(frozen=True)
 class ModelSpec:
     """One benchmark case: input shape (channels-last, no batch axis), batch size,
-    and whether the glassnet model ends in a softmax fused with the loss."""
+    whether the glassnet model ends in a softmax fused with the loss, and the
+    steps of one timed run (a run of 0.1-0.5 s here, so that a sub-millisecond
+    step is not timed over a few milliseconds of a noisy machine)."""
 
     name: str
     input_shape: tuple[int, ...]
     batch_size: int
     softmax_output: bool
     num_classes: int = 10
+    steps: int = 20
 
 
 MODELS: dict[str, ModelSpec] = {
-    "mlp_small": ModelSpec("mlp_small", (28, 28), 128, True),
+    "mlp_small": ModelSpec("mlp_small", (28, 28), 128, True, steps=200),
     "mlp_bn_dropout": ModelSpec("mlp_bn_dropout", (3 * 32 * 32,), 256, False),
     "cnn_mnist": ModelSpec("cnn_mnist", (28, 28, 1), 128, True),
     "cnn_cifar": ModelSpec("cnn_cifar", (32, 32, 3), 50, False),

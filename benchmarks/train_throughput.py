@@ -5,9 +5,12 @@ cnn_cifar; float32, Adam(1e-3), sparse categorical cross-entropy. glassnet's
 final softmax layer is fused with the loss (one log-softmax), exactly what torch's
 ``CrossEntropyLoss`` on logits computes, so the torch models end in logits.
 
-For each model, glassnet and PyTorch train ``--steps`` steps on random float32
+For each model, glassnet and PyTorch train ``--steps`` steps (default: the
+model's own, 200 for the sub-millisecond mlp_small, else 20) on random float32
 data, alternating ``--repeats`` times on the same machine in one run; warm-up
-steps are excluded. Reported per model:
+steps are excluded. Every timed run starts after a pause of ``SETTLE_S`` and one
+untimed step of its own, so that the other framework's idle threads have gone to
+sleep (see ``_settled``). Reported per model:
 
 - samples/s (median over repeats) of each, and the ratio glassnet / PyTorch;
 - peak memory, the same quantity for both: each (framework, model) runs in a
@@ -68,6 +71,13 @@ except ImportError:  # pragma: no cover - not on Windows
     resource = None  # type: ignore[assignment]
 
 WARMUP = 2
+# Both frameworks' thread pools keep their idle threads spinning for a while
+# after a call (OpenBLAS's server threads about 0.1 s, torch's OpenMP workers),
+# and on two cores those threads slowed whichever framework ran next. Measured
+# interleaved in one process: torch's mlp_small predictions 0.44 ms a batch after
+# its own and 1.43 ms right after glassnet's; glassnet's 0.32 and 0.67 ms right
+# after torch's; torch's cnn_mnist predictions 8.2 and 11.1 ms.
+SETTLE_S = 0.5
 MEMORY_STEPS = 3
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "train_throughput.json"
 MiB = 2**20
@@ -104,6 +114,17 @@ def _timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def _settled(warm: Callable[[], Any], run: Callable[[], Any]) -> float:
+    """Seconds of ``run()`` after a pause of ``SETTLE_S`` and an untimed ``warm()``.
+
+    The pause lets the other framework's idle threads go to sleep; the warm-up
+    wakes this one's, as they are in the middle of any longer run.
+    """
+    time.sleep(SETTLE_S)
+    warm()
+    return _timed(run)
 
 
 def _batches(spec: tm.ModelSpec, count: int = 4) -> list[tuple[np.ndarray, Any]]:
@@ -230,9 +251,19 @@ def train_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
         torch_steps(bundle, t_batches, WARMUP)
     g_times, t_times = [], []
     for _ in range(repeats):
-        g_times.append(glassnet_steps(model, batches, steps))
+        g_times.append(
+            _settled(
+                lambda: glassnet_steps(model, batches, 1),
+                lambda: glassnet_steps(model, batches, steps),
+            )
+        )
         if bundle is not None:
-            t_times.append(torch_steps(bundle, t_batches, steps))
+            t_times.append(
+                _settled(
+                    lambda: torch_steps(bundle, t_batches, 1),
+                    lambda: torch_steps(bundle, t_batches, steps),
+                )
+            )
     samples = steps * spec.batch_size
     row["glassnet_samples_s"] = samples / statistics.median(g_times)
     row["glassnet_gflops"] = row["glassnet_samples_s"] * train_flops / 1e9
@@ -257,18 +288,22 @@ def predict_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
         bundle, t_batches = tm.torch_model(name), _to_torch(batches)
         bundle[0].eval()
 
-        def torch_predict() -> None:
+        def torch_predict(count: int = len(t_batches)) -> None:
             with torch.no_grad():
-                for tx, _ in t_batches:
+                for tx, _ in t_batches[:count]:
                     bundle[0](tx)
 
         torch_predict()
+    first = x[: spec.batch_size]
     for _ in range(repeats):
         g_times.append(
-            _timed(lambda: model.predict(x, batch_size=spec.batch_size, verbose=0))
+            _settled(
+                lambda: model.predict(first, batch_size=spec.batch_size, verbose=0),
+                lambda: model.predict(x, batch_size=spec.batch_size, verbose=0),
+            )
         )
         if bundle is not None:
-            t_times.append(_timed(torch_predict))
+            t_times.append(_settled(lambda: torch_predict(1), torch_predict))
     row: dict[str, Any] = {"model": name, "batch_size": spec.batch_size}
     row["glassnet_samples_s"] = len(x) / statistics.median(g_times)
     if bundle is not None:
@@ -381,13 +416,15 @@ def print_tables(result: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 steps, 1 repeat")
-    parser.add_argument("--steps", type=int, default=None, help="default 20")
-    parser.add_argument("--repeats", type=int, default=None, help="default 3")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="default: the model's (20 or 200)"
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="default 5")
     parser.add_argument("--models", default=",".join(tm.MODELS))
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
-    args.steps = args.steps or (3 if args.quick else 20)
-    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.steps = args.steps or (3 if args.quick else None)
+    args.repeats = args.repeats or (1 if args.quick else 5)
     args.models = [m for m in args.models.split(",") if m]
     unknown = sorted(set(args.models) - set(tm.MODELS))
     if unknown:
@@ -399,16 +436,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     env = environment()
     print(json.dumps(env, indent=None))
-    steps, reps = args.steps, args.repeats
+    steps = {m: args.steps or tm.MODELS[m].steps for m in args.models}
+    reps = args.repeats
     result: dict[str, Any] = {
         "environment": env,
         "steps": steps,
         "repeats": reps,
         "matmul_peak_gflops": matmul_peak_gflops(),
-        "train": [train_case(m, steps, reps) for m in args.models],
-        "predict": [predict_case(m, steps, reps) for m in args.models],
+        "train": [train_case(m, steps[m], reps) for m in args.models],
+        "predict": [predict_case(m, steps[m], reps) for m in args.models],
         "solver": [
-            solver_case(m, steps, reps) for m in args.models if m in SOLVER_MODELS
+            solver_case(m, steps[m], reps) for m in args.models if m in SOLVER_MODELS
         ],
     }
     print_tables(result)

@@ -1,4 +1,5 @@
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,17 @@ def test_glassnet_timing_runs_two_steps():
         tm.glassnet_model("mlp_small"), batches, 2
     )
     assert seconds > 0
+
+
+def test_a_settled_run_times_only_the_run_after_its_warm_up(monkeypatch):
+    monkeypatch.setattr(train_throughput, "SETTLE_S", 0.0)
+    calls = []
+    seconds = train_throughput._settled(
+        lambda: (calls.append("warm"), time.sleep(0.3)),
+        lambda: calls.append("run"),
+    )
+    assert calls == ["warm", "run"]
+    assert seconds < 0.3
 
 
 def test_peak_rss_growth_sees_a_buffer_touched_inside_the_window():
