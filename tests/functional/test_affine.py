@@ -113,3 +113,16 @@ def test_param_grads_equal_the_weight_half_of_affine_backward(rng):
     np.testing.assert_array_equal(db_only, db)
     with pytest.raises(ValueError, match="dout"):
         affine_param_grads(dout[:, :4], cache)
+
+
+def test_the_bias_add_keeps_the_plain_formulas_values_and_dtype():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 5), dtype=np.float32)
+    w = rng.standard_normal((5, 4), dtype=np.float32)
+    b32 = rng.standard_normal(4, dtype=np.float32)
+    out, _ = affine_forward(x, w, b32)
+    np.testing.assert_array_equal(out, x @ w + b32)
+    # A float64 bias widens the output, as ``x @ w + b`` does.
+    out64, _ = affine_forward(x, w, b32.astype(np.float64))
+    assert out64.dtype == np.float64
+    np.testing.assert_array_equal(out64, x @ w + b32.astype(np.float64))
