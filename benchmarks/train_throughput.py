@@ -25,7 +25,8 @@ sleep (see ``_settled``). Reported per model:
   (best of several 2048 x 2048 ``np.matmul``) measured in the same run;
 - inference: ``model.predict`` against torch ``no_grad`` + ``eval``;
 - the classic Solver path (FullyConnectedNet, ThreeLayerConvNet with "adam") for
-  mlp_bn_dropout and cnn_cifar; its accuracy checks are timed and subtracted.
+  mlp_bn_dropout and cnn_cifar, alternated with Keras-style runs of the same
+  model; its accuracy checks are timed and subtracted.
 
 Threads are left at their defaults and printed. Without torch installed, only the
 glassnet numbers are reported.
@@ -360,20 +361,37 @@ def _solver_run(solver: Any) -> tuple[float, float]:
 
 
 def solver_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
-    """Solver samples/s with the accuracy-check overhead subtracted.
+    """Solver samples/s (accuracy-check overhead subtracted) against the Keras path.
 
-    Like the Keras-style runs, the repeats reuse one warm model and optimizer
-    state: ``train()`` again runs the epoch again from the current weights.
+    The Solver's runs alternate with Keras-style runs of the same model, so the
+    ratio is not skewed by the machine's speed drifting between the two. Like
+    the Keras-style runs, the repeats reuse one warm model and optimizer state:
+    ``train()`` again runs the epoch again from the current weights.
     """
+    spec = tm.MODELS[name]
     solver = _solver(name, steps)
     solver.train()  # the warm-up: Adam's state allocated, the buffers mapped
-    runs = [_solver_run(solver) for _ in range(repeats)]
+    model, batches = tm.glassnet_model(name), _batches(spec)
+    glassnet_steps(model, batches, WARMUP)
+    runs, keras_times = [], []
+    for _ in range(repeats):
+        time.sleep(SETTLE_S)
+        runs.append(_solver_run(solver))
+        keras_times.append(
+            _settled(
+                lambda: glassnet_steps(model, batches, 1),
+                lambda: glassnet_steps(model, batches, steps),
+            )
+        )
     net = statistics.median(t - c for t, c in runs)
-    samples = steps * tm.MODELS[name].batch_size
+    samples = steps * spec.batch_size
+    keras = samples / statistics.median(keras_times)
     return {
         "model": name,
-        "batch_size": tm.MODELS[name].batch_size,
+        "batch_size": spec.batch_size,
         "solver_samples_s": samples / net,
+        "keras_samples_s": keras,
+        "solver_over_keras": samples / net / keras,
         "accuracy_check_s": statistics.median(c for _, c in runs),
     }
 
@@ -405,10 +423,14 @@ def print_tables(result: dict[str, Any]) -> None:
             f"{_fmt(r.get('torch_samples_s'), '11.1f'):>11}"
             f"{_fmt(r.get('ratio'), '7.2f'):>7}"
         )
-    print("\nSolver path (samples/s, accuracy checks subtracted)")
+    print(
+        "\nSolver path (samples/s, accuracy checks subtracted; Keras path alternated)"
+    )
+    print(f"{'model':<15}{'batch':>6}{'Solver':>11}{'Keras':>11}{'ratio':>7}")
     for r in result["solver"]:
         print(
             f"{r['model']:<15}{r['batch_size']:>6}{r['solver_samples_s']:>11.1f}"
+            f"{r['keras_samples_s']:>11.1f}{r['solver_over_keras']:>7.2f}"
             f"   (accuracy checks {r['accuracy_check_s'] * 1e3:.1f} ms per run)"
         )
 
