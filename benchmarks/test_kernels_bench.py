@@ -5,8 +5,9 @@ Not part of the default test run (``testpaths`` leaves ``benchmarks/`` out)::
     pytest benchmarks/ --benchmark-only
 
 Shapes are those of the throughput benchmark's models (``_throughput_models.py``):
-the first convolution of ``cnn_cifar`` (7x7, 3 channels, pad 3, batch 50), the
-second of ``cnn_mnist`` (3x3, 32 -> 64 channels on 13x13, batch 128), the 2x2 max
+the first convolution of ``cnn_cifar`` (7x7, 3 channels, pad 3, batch 50), both
+of ``cnn_mnist`` (3x3, 1 -> 32 channels on 28x28, whose weight gradient is summed
+over pieces of rows, and 32 -> 64 channels on 13x13, batch 128), the 2x2 max
 pooling and ReLU after ``cnn_mnist``'s first convolution, batchnorm on
 ``mlp_bn_dropout``'s (256, 512) activations and on a (128, 28, 28, 32) feature map,
 the first Dense of ``mlp_bn_dropout``, softmax cross-entropy and Adam. All float32.
@@ -43,6 +44,7 @@ from glassnet.functional.pool_fast import (  # noqa: E402
 
 CONVS = {
     "cifar_7x7_c3": ((50, 32, 32, 3), (7, 7, 3, 32), 3),
+    "mnist_3x3_c1": ((128, 28, 28, 1), (3, 3, 1, 32), 0),
     "mnist_3x3_c32": ((128, 13, 13, 32), (3, 3, 32, 64), 0),
 }
 POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
