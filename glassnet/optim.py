@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glassnet._checks import check_array, check_int, check_number, fail
+from glassnet._threads import split_batch
 from glassnet.backend import Array, get_array_module
 
 Config = dict[str, Any]
@@ -316,6 +317,11 @@ def adagrad(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     return w - lr * dw / _root(config, cache, eps), config
 
 
+# Weights of at least this many elements get Adam's update in cached blocks on
+# threads; below it the blocks' slicing costs more than it saves.
+_BLOCKED_ADAM_SIZE = 1 << 18
+
+
 def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:
     """Adam's bias-corrected step ``lr * mt / (sqrt(vt) + eps)``, and ``lr``."""
     lr = _learning_rate(config, 1e-3)
@@ -325,26 +331,57 @@ def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:
     amsgrad = _flag(config, "amsgrad", False)
     t = check_int(_key("t"), config.setdefault("t", 0), min_value=0) + 1
     xp = get_array_module(w)
-    # New arrays updated in place with out=-style operators: the old state stays
-    # untouched (the rule is pure) with half the temporaries of the plain formula.
-    m = _state(config, "m", w) * b1
-    m += (1 - b1) * dw
-    v = dw * dw
-    v *= 1 - b2
-    v += b2 * _state(config, "v", w)
-    config.update(m=m, v=v, t=t)
-    if amsgrad:
-        # AMSGrad never lets the second moment shrink, so steps cannot grow back.
-        v = xp.maximum(_state(config, "vhat", w), v)
-        config["vhat"] = v
+    m_old, v_old = _state(config, "m", w), _state(config, "v", w)
+    vhat_old = _state(config, "vhat", w) if amsgrad else None
+    # New arrays (the old state stays untouched: the rule is pure) with half
+    # the temporaries of the plain formula.
+    m, v, step = xp.empty_like(w), xp.empty_like(w), xp.empty_like(w)
+    vhat = xp.empty_like(w) if amsgrad else None
     # Both moments start at zero; dividing by c = 1 - beta**t undoes that bias.
     # lr * (m/c1) / (sqrt(v/c2) + eps) == lr*sqrt(c2)/c1 * m / (sqrt(v) + eps*sqrt(c2))
     # exactly, and the right side needs no bias-corrected copies of m and v.
     root_c2 = math.sqrt(1 - b2**t)
-    denom = xp.sqrt(v)
-    denom += eps * root_c2
-    step = m * (lr * root_c2 / (1 - b1**t))
-    step /= denom
+    scale = lr * root_c2 / (1 - b1**t)
+
+    def update(
+        g: Array,
+        m0: Array,
+        v0: Array,
+        h0: Array | None,
+        m1: Array,
+        v1: Array,
+        h1: Array | None,
+        s1: Array,
+    ) -> None:
+        xp.multiply(m0, b1, out=m1)
+        m1 += (1 - b1) * g
+        xp.multiply(g, g, out=v1)
+        v1 *= 1 - b2
+        v1 += b2 * v0
+        second = v1
+        if h1 is not None:
+            # AMSGrad never lets the second moment shrink, so steps cannot grow.
+            second = xp.maximum(h0, v1, out=h1)
+        denom = xp.sqrt(second)
+        denom += eps * root_c2
+        xp.multiply(m1, scale, out=s1)
+        s1 /= denom
+
+    arrays = (dw, m_old, v_old, vhat_old, m, v, vhat, step)
+    if w.size < _BLOCKED_ADAM_SIZE:
+        update(*arrays)
+    else:
+        # Large weights go block by block (the passes over a block find it in
+        # the cache) and the blocks are shared between threads; element-wise,
+        # so the same bits for any split. mlp_bn_dropout's (3072, 512) kernel:
+        # 4.9-6.2 -> 3.2-3.8 ms a step.
+        flat = [None if a is None else a.reshape(-1) for a in arrays]
+        split_batch(
+            lambda b: update(*(a if a is None else a[b] for a in flat)), flat[-1]
+        )
+    config.update(m=m, v=v, t=t)
+    if amsgrad:
+        config["vhat"] = vhat
     return step, lr
 
 

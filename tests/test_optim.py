@@ -231,6 +231,38 @@ def test_adam_matches_a_reference_computed_step_by_step(problem, amsgrad):
     assert config["t"] == STEPS
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_on_a_large_weight_goes_in_blocks_with_the_same_result(
+    rng, monkeypatch, amsgrad
+):
+    # Weights above _BLOCKED_ADAM_SIZE are updated block by block on threads:
+    # the same values as the reference, and the same bits for any thread count.
+    from glassnet import _threads
+    from glassnet import optim as optim_mod
+    from glassnet.utils import num_threads, set_num_threads
+
+    monkeypatch.setattr(optim_mod, "_BLOCKED_ADAM_SIZE", 1000)
+    # Small enough blocks and thread shares that 2100 elements are cut up.
+    monkeypatch.setattr(_threads, "MIN_ELEMENTS_PER_THREAD", 100)
+    monkeypatch.setattr(_threads, "BLOCK_ELEMENTS", 256)
+    w0 = rng.standard_normal((300, 7))  # 2100 elements: blocked
+    grads = [rng.standard_normal((300, 7)) for _ in range(STEPS)]
+    config = {"learning_rate": 0.01, "beta2": 0.99, "amsgrad": amsgrad}
+    expected = _adam_by_hand(w0, grads, lr=0.01, b2=0.99, amsgrad=amsgrad)
+    results, before = [], num_threads()
+    try:
+        for threads in (1, 2, 3):
+            set_num_threads(threads)
+            results.append(_run(adam, w0, grads, dict(config)))
+    finally:
+        set_num_threads(before)
+    np.testing.assert_allclose(results[0][0], expected, rtol=1e-12, atol=1e-14)
+    for got, state in results[1:]:
+        np.testing.assert_array_equal(got, results[0][0])
+        for key in ("m", "v", "vhat") if amsgrad else ("m", "v"):
+            np.testing.assert_array_equal(state[key], results[0][1][key])
+
+
 def test_adamw_decays_the_pre_step_weights_then_takes_the_adam_step(problem):
     w0, grads = problem
     expected = _adam_by_hand(w0, grads, lr=0.01, wd=0.1)
