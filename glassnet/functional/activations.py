@@ -136,11 +136,15 @@ def relu_forward(x: Array) -> tuple[Array, Cache]:
     check_array("x", x, floating=True)
     xp = get_array_module(x)
     out, mask = xp.empty_like(x), xp.empty(x.shape, dtype=bool)
+    # maximum, unlike where(mask, x, 0), lets a NaN through so divergence shows.
+    # Against a row of zeros rather than the scalar 0: NumPy's maximum loop for a
+    # scalar operand ran at half the speed of its two-array loop here ((256, 512):
+    # 50 -> 26 us; (1 M,): 520 -> 211 us).
+    zeros = xp.zeros(x.shape[-1:], dtype=x.dtype)
 
     def part(s: slice) -> None:  # one slice of the batch; see glassnet._threads
         xp.greater(x[s], 0, out=mask[s])
-        # maximum, unlike where(mask, x, 0), lets a NaN through so divergence shows.
-        xp.maximum(x[s], 0, out=out[s])
+        xp.maximum(x[s], zeros, out=out[s])
 
     split_batch(part, x)
     return out, mask
