@@ -23,7 +23,9 @@ sleep (see ``_settled``). Reported per model:
 - glassnet's achieved GFLOP/s: Dense and Conv2D products counted analytically,
   forward = 2 x MACs, backward = 2 x forward; next to a float32 matmul peak
   (best of several 2048 x 2048 ``np.matmul``) measured in the same run;
-- inference: ``model.predict`` against torch ``no_grad`` + ``eval``;
+- inference: ``model.predict`` against torch ``no_grad`` + ``eval`` (plus the
+  softmax for the models whose glassnet twin ends in one, so that both compute
+  the same probabilities);
 - the classic Solver path (FullyConnectedNet, ThreeLayerConvNet with "adam") for
   mlp_bn_dropout and cnn_cifar against Keras ``fit`` on the same data,
   alternated; the Solver's accuracy checks are timed and subtracted.
@@ -290,9 +292,13 @@ def predict_case(name: str, steps: int, repeats: int) -> dict[str, Any]:
         bundle[0].eval()
 
         def torch_predict(count: int = len(t_batches)) -> None:
+            # The same outputs as glassnet's predict: probabilities for the
+            # models that end in a softmax (the torch twins end in logits).
             with torch.no_grad():
                 for tx, _ in t_batches[:count]:
-                    bundle[0](tx)
+                    out = bundle[0](tx)
+                    if spec.softmax_output:
+                        torch.softmax(out, dim=1)
 
         torch_predict()
     first = x[: spec.batch_size]
