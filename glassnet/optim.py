@@ -334,9 +334,10 @@ def _adam_step(w: Array, dw: Array, config: Config) -> tuple[Array, float]:
     m_old, v_old = _state(config, "m", w), _state(config, "v", w)
     vhat_old = _state(config, "vhat", w) if amsgrad else None
     # New arrays (the old state stays untouched: the rule is pure) with half
-    # the temporaries of the plain formula.
-    m, v, step = xp.empty_like(w), xp.empty_like(w), xp.empty_like(w)
-    vhat = xp.empty_like(w) if amsgrad else None
+    # the temporaries of the plain formula; C-ordered whatever w's layout, so
+    # that their flat views below are views.
+    m, v, step = (xp.empty(w.shape, w.dtype) for _ in range(3))
+    vhat = xp.empty(w.shape, w.dtype) if amsgrad else None
     # Both moments start at zero; dividing by c = 1 - beta**t undoes that bias.
     # lr * (m/c1) / (sqrt(v/c2) + eps) == lr*sqrt(c2)/c1 * m / (sqrt(v) + eps*sqrt(c2))
     # exactly, and the right side needs no bias-corrected copies of m and v.

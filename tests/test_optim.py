@@ -263,6 +263,18 @@ def test_adam_on_a_large_weight_goes_in_blocks_with_the_same_result(
             np.testing.assert_array_equal(state[key], results[0][1][key])
 
 
+def test_adam_on_a_large_transposed_weight_matches_the_reference(rng, monkeypatch):
+    # A non-contiguous weight, gradient and state take the blocked path too.
+    from glassnet import optim as optim_mod
+
+    monkeypatch.setattr(optim_mod, "_BLOCKED_ADAM_SIZE", 100)
+    w0 = rng.standard_normal((7, 30)).T
+    grads = [rng.standard_normal((7, 30)).T for _ in range(STEPS)]
+    expected = _adam_by_hand(w0, grads, lr=0.01)
+    got, config = _run(adam, w0, grads, {"learning_rate": 0.01})
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
 def test_adamw_decays_the_pre_step_weights_then_takes_the_adam_step(problem):
     w0, grads = problem
     expected = _adam_by_hand(w0, grads, lr=0.01, wd=0.1)
