@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet._checks import check_int, fail
-from glassnet.backend import Array
+from glassnet.backend import Array, get_array_module
 from glassnet.classifiers._common import (
     check_model_args,
     gaussian,
@@ -126,10 +126,12 @@ class ThreeLayerConvNet:
         )
         dh2, dw3, grads["b3"] = affine_backward(dscores, cache3)
         dh1, dw2, grads["b2"] = affine_relu_backward(dh2, cache2)
-        # Nobody reads the gradient of X: skip its product and col2im.
-        _, dw1, grads["b1"] = conv_relu_pool_backward_nhwc(
-            dh1.transpose(0, 2, 3, 1), cache1, need_dx=False
-        )
+        # Nobody reads the gradient of X: skip its product and col2im. dh1 is in
+        # (F, H, W) order; one copy to channels-last makes the ReLU's and the
+        # pooling's five passes over it contiguous (a strided view: the Solver's
+        # cnn_cifar step 1-4% slower).
+        dh1 = get_array_module(dh1).ascontiguousarray(dh1.transpose(0, 2, 3, 1))
+        _, dw1, grads["b1"] = conv_relu_pool_backward_nhwc(dh1, cache1, need_dx=False)
         grads["W1"] += dw1.transpose(3, 2, 0, 1)
         grads["W2"] += dw2
         grads["W3"] += dw3
