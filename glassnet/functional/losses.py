@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import check_array, check_labels, fail
+from glassnet._checks import check_array, check_finite, check_labels, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional.activations import sigmoid_forward
 
@@ -76,6 +76,7 @@ def _sample_scale(x: Array, sample_weight: Any) -> Array:
     check_array("sample_weight", w, shape=(n,))
     if w.dtype.kind not in "biuf":
         raise fail("sample_weight", "real numbers", f"dtype {w.dtype}")
+    check_finite("sample_weight", w)
     if bool(xp.any(w < 0)):
         raise fail("sample_weight", "non-negative weights", f"minimum {w.min()}")
     return w.astype(x.dtype) / n
