@@ -109,6 +109,8 @@ def conv_window(
         F, Cg, HH, WW = w.shape
         w_form = f"({F}, {{}}, HH, WW)"
     groups = check_int("conv_param['groups']", conv_param.get("groups", 1), min_value=1)
+    check_array("b", b, ndim=1, floating=True)
+    _check_filter_layout(w, b, C // groups, channels_last=channels_last)
     if C % groups:
         raise fail("conv_param['groups']", f"a divisor of the channels C = {C}", groups)
     if F % groups:
@@ -123,6 +125,38 @@ def conv_window(
     )
     pads = as_pads("conv_param['pad']", conv_param["pad"])
     return make_window((H, W), (HH, WW), stride, dilation, pads), groups
+
+
+_LAYOUTS = {  # channels_last: (this layout, the other one, how to convert)
+    True: ("(HH, WW, C // groups, F)", "NCHW (F, C // groups, HH, WW)", (2, 3, 1, 0)),
+    False: (
+        "(F, C // groups, HH, WW)",
+        "channels-last (HH, WW, C // groups, F)",
+        (3, 2, 0, 1),
+    ),
+}
+
+
+def _check_filter_layout(w: Array, b: Array, Cg: int, *, channels_last: bool) -> None:
+    """Blame ``w``, not ``b``, for a filter given in the other layout.
+
+    An NCHW filter (F, C, HH, WW) read as channels-last (HH, WW, C, F) takes its
+    last spatial size for F, so the first mismatch found would be b's length;
+    when w reads consistently only in the other layout, say so instead.
+    """
+    nb = b.shape[0]
+    here = (w.shape[2], w.shape[3]) if channels_last else (w.shape[1], w.shape[0])
+    there = (w.shape[1], w.shape[0]) if channels_last else (w.shape[2], w.shape[3])
+    if here == (Cg, nb) or there != (Cg, nb):
+        return
+    form, other, axes = _LAYOUTS[channels_last]
+    kernel = "conv_forward_nhwc" if channels_last else "conv_forward_fast/naive"
+    raise fail(
+        "w",
+        f"the {kernel} layout {form} with C // groups = {Cg} and F = {nb} (b's length)",
+        f"shape {tuple(w.shape)}, the {other} layout; convert it with "
+        f"w.transpose{axes}",
+    )
 
 
 def pool_window(x: Array, pool_param: Any, *, channels_last: bool) -> Window:

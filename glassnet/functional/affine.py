@@ -27,10 +27,11 @@ def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
 
     Raises:
         ValueError: when ``x`` has rank < 2, ``w`` is not rank 2 with ``D`` rows,
-            or ``b`` is not of shape ``(M,)``.
+            ``b`` is not of shape ``(M,)``, or any of them is not floating point
+            (integer products would wrap around silently).
     """
-    check_array("x", x, min_ndim=2)
-    check_array("w", w, ndim=2)
+    check_array("x", x, min_ndim=2, floating=True)
+    check_array("w", w, ndim=2, floating=True)
     D = math.prod(x.shape[1:])
     if w.shape[0] != D:
         raise fail(
@@ -39,7 +40,7 @@ def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
             f"shape {tuple(w.shape)}",
         )
     M = w.shape[1]
-    check_array("b", b, ndim=1)
+    check_array("b", b, ndim=1, floating=True)
     if b.shape[0] != M:
         raise fail(
             "b",

@@ -212,8 +212,8 @@ def _check_eps(name: str, params: Any) -> float:
 
 
 def _check_scale_shift(gamma: Array, beta: Array, shape: tuple[int, ...]) -> None:
-    check_array("gamma", gamma, shape=shape)
-    check_array("beta", beta, shape=shape)
+    check_array("gamma", gamma, shape=shape, floating=True)
+    check_array("beta", beta, shape=shape, floating=True)
 
 
 def _check_bn_param(bn_param: Any, x: Array) -> tuple[str, float, float]:
@@ -227,7 +227,9 @@ def _check_bn_param(bn_param: Any, x: Array) -> tuple[str, float, float]:
     for key in ("running_mean", "running_var"):
         if key not in bn_param:
             bn_param[key] = xp.zeros(x.shape[1], dtype=x.dtype)
-        check_array(f"bn_param['{key}']", bn_param[key], shape=(x.shape[1],))
+        check_array(
+            f"bn_param['{key}']", bn_param[key], shape=(x.shape[1],), floating=True
+        )
     return mode, eps, momentum
 
 

@@ -344,3 +344,33 @@ def test_a_product_with_a_large_result_is_one_product(rng):
     a = rng.standard_normal((3000, 149), dtype=np.float32)
     b = rng.standard_normal((3000, 64), dtype=np.float32)
     np.testing.assert_array_equal(_long_product(a, b), a.T @ b)
+
+
+@pytest.mark.parametrize("C", [3, 2])
+def test_nhwc_given_an_nchw_filter_blames_w_and_names_both_layouts(rng, C):
+    x = rng.standard_normal((2, 8, 8, C))
+    w = rng.standard_normal((4, C, 3, 3))  # (F, C, HH, WW): the NCHW layout
+    with pytest.raises(ValueError) as info:
+        conv_forward_nhwc(x, w, np.zeros(4), {"stride": 1, "pad": 1})
+    message = str(info.value)
+    assert message.startswith("w: expected the conv_forward_nhwc layout ")
+    assert f"(HH, WW, C // groups, F) with C // groups = {C} and F = 4" in message
+    assert f"received shape (4, {C}, 3, 3), the NCHW" in message
+    out, _ = conv_forward_nhwc(
+        x, w.transpose(2, 3, 1, 0), np.zeros(4), {"stride": 1, "pad": 1}
+    )
+    assert out.shape == (2, 8, 8, 4)
+
+
+def test_fast_given_a_channels_last_filter_blames_w(rng):
+    x = rng.standard_normal((2, 3, 8, 8))
+    w = rng.standard_normal((3, 3, 3, 4))  # (HH, WW, C, F)
+    with pytest.raises(ValueError, match=r"^w: expected the conv_forward_fast"):
+        conv_forward_fast(x, w, np.zeros(4), {"stride": 1, "pad": 1})
+
+
+def test_a_wrong_bias_with_a_consistent_filter_still_blames_b(rng):
+    x = rng.standard_normal((2, 8, 8, 3))
+    w = rng.standard_normal((3, 3, 3, 4))
+    with pytest.raises(ValueError, match=r"^b: expected shape \(4,\)"):
+        conv_forward_nhwc(x, w, np.zeros(5), {"stride": 1, "pad": 1})
