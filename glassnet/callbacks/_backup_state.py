@@ -89,6 +89,18 @@ def training_state(path: str, meta: dict[str, str]) -> dict[str, Any]:
         )
     if "batch" in training:
         _check_position(path, training)
+    data, size = training.get("data"), training.get("batch_size")
+    if data is not None and not (
+        isinstance(data, dict)
+        and isinstance(data.get("sha256"), str)
+        and isinstance(data.get("shapes"), list)
+        and all(
+            isinstance(s, list) and all(natural(d) for d in s) for s in data["shapes"]
+        )
+    ):
+        raise invalid(path, "a data fingerprint {shapes, sha256}", repr(data)[:200])
+    if size is not None and not (natural(size) and size > 0):
+        raise invalid(path, "the batch size of the run (an int >= 1)", repr(size))
     return training
 
 

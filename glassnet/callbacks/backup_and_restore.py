@@ -234,7 +234,10 @@ class BackupAndRestore(Callback):
             "epoch": list(getattr(history, "epoch", [])),
             "history": dict(getattr(history, "history", {})),
         }
+        if self.params.get("data") is not None:
+            training["data"] = self.params["data"]
         if progress["batch"]:
+            training["batch_size"] = self.params.get("batch_size")
             metrics = [[m.total, m.count] for m in self.model._all_metrics()]
             training.update(
                 {k: progress[k] for k in ("batch", "epoch_rng", "loss_sum", "count")},
@@ -278,6 +281,7 @@ class BackupAndRestore(Callback):
         from glassnet.saving import _restore_into
 
         training = training_state(path, meta)
+        self._check_same_run(path, training)
         stateful = self._stateful()
         states = decode_states(path, meta, tensors, stateful)
         _restore_into(path, self.model, meta, tensors)
@@ -298,6 +302,28 @@ class BackupAndRestore(Callback):
             # A callback had stopped training: nothing is left but on_train_end.
             return max(done, self.params.get("epochs", done))
         return done
+
+    def _check_same_run(self, path: str, training: dict[str, Any]) -> None:
+        """Refuse to go on with other data, or inside an epoch with another batch
+        size (its position counts batches): either would skip or repeat samples."""
+        saved, given = training.get("data"), self.params.get("data")
+        if saved is not None and given is not None and saved != given:
+            shapes = " and ".join(str(tuple(s)) for s in saved.get("shapes", []))
+            now = " and ".join(str(tuple(s)) for s in given["shapes"])
+            raise ValueError(
+                f"x and y: expected the data the backup {path} was taken on "
+                f"(shapes {shapes}, sample hash {str(saved.get('sha256'))[:12]}); "
+                f"received shapes {now}, sample hash {given['sha256'][:12]}. "
+                "Resume with the same data, sample and class weights, or give "
+                "another backup_dir to start afresh"
+            )
+        size, given_size = training.get("batch_size"), self.params.get("batch_size")
+        if training.get("batch") and size is not None and size != given_size:
+            raise ValueError(
+                f"batch_size: expected {size}, the batch size of the run the backup "
+                f"{path} was taken in (inside epoch {training['epochs_done'] + 1}, "
+                f"after {training['batch']} batches); received {given_size}"
+            )
 
     def _restore_position(self, path: str, epoch: int, training: dict) -> None:
         """Hand ``fit`` the position inside ``epoch`` that the backup was taken at."""

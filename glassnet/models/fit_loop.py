@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from typing import Any
 
@@ -14,7 +15,7 @@ from glassnet._checks import (
     check_number,
     fail,
 )
-from glassnet.backend import Array
+from glassnet.backend import Array, to_numpy
 from glassnet.callbacks.base import CallbackList, History
 from glassnet.callbacks.progbar import ProgbarLogger
 from glassnet.models import training
@@ -74,6 +75,12 @@ def _class_weights(
         return sw
     labels = y.reshape(len(y), -1)
     labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0].astype(int)
+    if not isinstance(class_weight, dict):
+        raise fail(
+            "class_weight", "a dict {class: weight}", type(class_weight).__name__
+        )
+    for c, weight in class_weight.items():
+        check_number(f"class_weight[{c!r}]", weight, low=0)
     missing = set(np.unique(labels).tolist()) - set(class_weight)
     if missing:
         raise fail(
@@ -83,6 +90,31 @@ def _class_weights(
         )
     w = np.array([class_weight[int(c)] for c in labels], dtype=np.float64)
     return w if sw is None else w * sw
+
+
+def _check_sample_weight(sw: Array | None) -> None:
+    """Refuse what would turn the loss and every weight into NaN, before training."""
+    if sw is None:
+        return
+    check_finite("sample_weight", sw)
+    if sw.size and float(sw.min()) < 0:
+        raise fail("sample_weight", "non-negative weights", f"minimum {sw.min()}")
+
+
+def _callback_list(given: Any) -> list[Any]:
+    """``callbacks=`` as a list of Callback objects (Keras takes a list)."""
+    if given is None:
+        return []
+    if not isinstance(given, list | tuple):
+        raise fail(
+            "callbacks",
+            "a list of Callback objects, e.g. callbacks=[cb]",
+            f"a {type(given).__name__}",
+        )
+    for i, cb in enumerate(given):
+        if not callable(getattr(cb, "set_model", None)):
+            raise fail(f"callbacks[{i}]", "a Callback object", f"a {type(cb).__name__}")
+    return list(given)
 
 
 def run_fit(model: Any, args: dict[str, Any]) -> History:
@@ -103,6 +135,8 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     freq = check_int("validation_freq", args["validation_freq"], min_value=1)
     verbose = _resolve_verbose(args["verbose"])
     _check_targets(model, y)
+    _check_sample_weight(sw)
+    given = _callback_list(args["callbacks"])
     x, y, sw, val = _validation(model, args, x, y, sw)
     sw = _class_weights(y, args["class_weight"], sw)
     val_batch = args["validation_batch_size"] or batch_size
@@ -112,7 +146,6 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
         val_steps = check_int("validation_steps", val_steps, min_value=1)
 
     history = History()
-    given = list(args["callbacks"] or [])
     last = [cb for cb in given if getattr(cb, "runs_last", False)]
     cbs = [cb for cb in given if cb not in last]
     if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
@@ -127,6 +160,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
             "steps": n_steps,
             "verbose": verbose,
             "batch_size": batch_size,
+            "data": fingerprint(x, y, sw),
         },
     )
     _warn_one_batch(len(x), batch_size, args["batch_size"])
@@ -157,10 +191,30 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
                 break
             if sigint.requested:
                 raise _interrupted(backups)
-    if epochs > initial_epoch:
+    if epochs > 0:
+        # As Keras, whatever the start: a run resumed after its last epoch ends
+        # with the same weights (use_ema's averages) as the uninterrupted one.
         training.finalize_weights(model)
-    callbacks.on_train_end(logs if epochs > initial_epoch else {})
+    if not logs and history.history:
+        logs = {k: v[-1] for k, v in history.history.items()}  # the restored ones
+    callbacks.on_train_end(logs)
     return history
+
+
+def fingerprint(x: Array, y: Array, sw: Array | None) -> dict[str, Any]:
+    """What identifies the training data cheaply: the arrays' shapes and a hash of
+    up to 64 evenly spaced samples (values as float64, so that a float32 copy of
+    the same data matches). ``BackupAndRestore`` refuses to resume on other data.
+    """
+    n = len(x)
+    rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.intp))
+    digest = hashlib.sha256()
+    for a in (x, y) if sw is None else (x, y, sw):
+        digest.update(str(tuple(a.shape)).encode())
+        sample = np.ascontiguousarray(to_numpy(a[rows]), dtype=np.float64)
+        digest.update(sample.tobytes())
+    shapes = [list(a.shape) for a in (x, y)]
+    return {"shapes": shapes, "sha256": digest.hexdigest()}
 
 
 def new_progress(epoch: int) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Each trial trains ``training_child.train_life`` in a forked process (forked, so
 that no trial pays for importing glassnet again), kills it with SIGKILL after
 a seeded random delay, resumes it in a new process, and so on until one life
 reaches the end; some trials first kill it halfway through writing a
-checkpoint. The final weights and history must equal those of a run that was
-never interrupted, in every trial.
+checkpoint; one more is killed after its last epoch's backup. The final weights
+and history (the model averages its weights, use_ema, at the end of fit) must
+equal those of a run that was never interrupted, in every trial.
 """
 
 import multiprocessing
@@ -73,6 +74,18 @@ def test_random_sigkills_and_resumes_end_bitwise_identical(trial, tmp_path, refe
         kills += 1
     KILLS.append(kills)
     assert kills >= 1
+    got_weights, got_history = training_child.read_result(folder)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, got_weights, strict=True))
+    assert got_history == history
+
+
+def test_a_kill_after_the_last_epoch_resumes_to_the_same_end(tmp_path, reference):
+    (weights, history), _ = reference
+    folder = str(tmp_path)
+    code = training_child.forked_life(folder, kill_at_train_end=True, slow=SLOW)
+    assert code == -signal.SIGKILL
+    assert os.path.exists(os.path.join(folder, "backup", "checkpoint.h5"))
+    assert training_child.forked_life(folder) == 0  # nothing left but to finish
     got_weights, got_history = training_child.read_result(folder)
     assert all(np.array_equal(a, b) for a, b in zip(weights, got_weights, strict=True))
     assert got_history == history

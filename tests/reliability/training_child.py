@@ -46,7 +46,9 @@ def build(seed: int = 0) -> models.Sequential:
         seed=seed,
     )
     model.compile(
-        optimizers.Adam(learning_rate=0.02),
+        # use_ema: fit ends by replacing the weights with their averages, which a
+        # run resumed after its last epoch must do too.
+        optimizers.Adam(learning_rate=0.02, use_ema=True, ema_momentum=0.9),
         "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -85,11 +87,20 @@ class _Slow(Callback):
         time.sleep(self.seconds)
 
 
+class _KillAtTrainEnd(Callback):
+    """SIGKILL after the last epoch, once its backup is written (before it is
+    deleted: BackupAndRestore's on_train_end runs last)."""
+
+    def on_train_end(self, logs=None):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def train_life(
     folder: str,
     *,
     epochs: int = EPOCHS,
     kill_in_write: int | None = None,
+    kill_at_train_end: bool = False,
     save_freq: int | str = 1,
     slow: float = 0.0,
 ) -> None:
@@ -101,6 +112,8 @@ def train_life(
     cbs = [BackupAndRestore(os.path.join(folder, "backup"), save_freq=save_freq)]
     if slow:
         cbs.insert(0, _Slow(slow))
+    if kill_at_train_end:
+        cbs.insert(0, _KillAtTrainEnd())
     history = model.fit(x, y, batch_size=8, epochs=epochs, callbacks=cbs, verbose=0)
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays["history"] = np.frombuffer(json.dumps(history.history).encode(), np.uint8)
