@@ -42,6 +42,8 @@ from glassnet._solver_checkpoint_read import (
     read_checkpoint,
 )
 from glassnet.backend import Array
+from glassnet.errors import InvalidFileError
+from glassnet.optim import check_config
 
 if TYPE_CHECKING:
     from glassnet.solver import Solver
@@ -237,8 +239,14 @@ def _require_like(a: np.ndarray, like: Any, where: str, what: str) -> None:
 def _check_slots(params: dict, meta: dict, arrays: dict, where: str) -> None:
     """A built-in rule's array slots (Adam's m and v, a momentum velocity,
     RMSProp's cache...) have their parameter's shape and dtype; a custom rule's
-    slots may be anything, so they are not checked."""
+    slots may be anything, so they are not checked. Every key is one the rule
+    reads (:func:`glassnet.optim.check_config`)."""
     for i, k in enumerate(meta["param_names"]):
+        try:
+            keys = [key for key, _, _ in meta["optim"][i]]
+            check_config(f"{where} optim_configs[{k!r}]", meta["update_rule"], keys)
+        except ValueError as e:
+            raise InvalidFileError(str(e)) from None
         for key, kind, name in meta["optim"][i]:
             if kind == "array":
                 what = f"optim_configs[{k!r}][{key!r}] (the parameter's)"

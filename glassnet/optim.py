@@ -25,17 +25,20 @@ are left alone. The output axis is the one that indexes output units:
 
 :data:`RULES` maps names to rules and :func:`get_rule` resolves a name (or passes a
 callable through); the ``Solver`` and the Keras optimizers look rules up there.
+:data:`CONFIG_KEYS` lists the config keys each rule reads, and :func:`check_config`
+refuses any other (the ``Solver`` checks its ``optim_config`` so).
 :func:`clip_by_value` and :func:`clip_by_norm` clip one gradient the way Keras'
 ``clipvalue`` and ``clipnorm`` do.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from typing import Any
 
-from glassnet._checks import check_array, check_int, check_number, fail
+from glassnet._checks import check_array, check_choice, check_int, check_number, fail
 from glassnet._threads import split_batch
 from glassnet.backend import Array, get_array_module
 
@@ -455,6 +458,67 @@ RULES: dict[str, Rule] = {
 }
 """Update rules by name; :func:`get_rule` looks names up here."""
 
+_GC_KEYS = ("gradient_centralization", "gc_axis")
+_ADAM_KEYS = ("learning_rate", "beta1", "beta2", "epsilon", "amsgrad")
+_ADAM_STATE = ("m", "v", "t", "vhat")
+
+CONFIG_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sgd": (("learning_rate", *_GC_KEYS), ()),
+    "sgd_momentum": (("learning_rate", "momentum", *_GC_KEYS), ("velocity",)),
+    "nesterov": (("learning_rate", "momentum", *_GC_KEYS), ("velocity",)),
+    "rmsprop": (
+        ("learning_rate", "decay_rate", "epsilon", "momentum", "centered")
+        + ("epsilon_in_sqrt", *_GC_KEYS),
+        ("cache", "mg", "m"),
+    ),
+    "adagrad": (
+        ("learning_rate", "epsilon", "initial_accumulator_value", "epsilon_in_sqrt")
+        + _GC_KEYS,
+        ("cache",),
+    ),
+    "adam": ((*_ADAM_KEYS, *_GC_KEYS), _ADAM_STATE),
+    "adamw": ((*_ADAM_KEYS, "weight_decay", *_GC_KEYS), _ADAM_STATE),
+}
+"""Each rule of :data:`RULES` -> (its hyperparameters, the state slots it writes):
+every key the rule reads from its config. :func:`check_config` refuses others."""
+
+
+def check_config(name: str, rule: str, config: Any) -> None:
+    """Refuse a config holding a key that the update rule ``rule`` never reads.
+
+    A misspelt hyperparameter (``learning_rat``) would otherwise be ignored and
+    the rule's default used. The state slots the rule writes (``velocity``,
+    ``cache``, ``m``, ``v``, ``t`` ...) are known keys, so a config the rule has
+    filled in passes.
+
+    Args:
+        name: the config's name, used in the message.
+        rule: a key of :data:`CONFIG_KEYS`.
+        config: the config dict (or its keys).
+
+    Raises:
+        ValueError: naming the unknown keys, listing the rule's keys and
+            suggesting a close match.
+    """
+    check_choice("rule", rule, CONFIG_KEYS)
+    hyperparameters, state = CONFIG_KEYS[rule]
+    unknown = [k for k in config if k not in hyperparameters + state]
+    if not unknown:
+        return
+    expected = f"only the keys of update rule {rule!r}: {', '.join(hyperparameters)}"
+    expected += f" (and its state {', '.join(state)})" if state else ""
+    received = f"unknown {'key' if len(unknown) == 1 else 'keys'} "
+    received += ", ".join(repr(k) for k in unknown)
+    hints = [
+        f"{match[0]!r} for {k!r}"
+        for k in unknown
+        if isinstance(k, str)
+        and (match := difflib.get_close_matches(k, hyperparameters, n=1))
+    ]
+    if hints:
+        received += f" (did you mean {', '.join(hints)}?)"
+    raise fail(name, expected, received)
+
 
 def get_rule(name_or_callable: str | Rule) -> Rule:
     """Return the update rule called ``name_or_callable``, or the callable itself.
@@ -554,11 +618,13 @@ def moving_average(average: Array, value: Array, momentum: float) -> Array:
 
 
 __all__ = [
+    "CONFIG_KEYS",
     "RULES",
     "adagrad",
     "adam",
     "adamw",
     "centralize_gradient",
+    "check_config",
     "clip_by_norm",
     "clip_by_value",
     "get_rule",

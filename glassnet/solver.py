@@ -41,7 +41,7 @@ from glassnet._solver_checkpoint import (
     save_checkpoint,
 )
 from glassnet.backend import Array
-from glassnet.optim import RULES, get_rule
+from glassnet.optim import RULES, check_config, get_rule
 from glassnet.utils import defer_sigint
 
 _DEFAULTS: dict[str, Any] = {
@@ -91,7 +91,8 @@ class Solver:
         update_rule: a name in :data:`glassnet.optim.RULES` or a callable
             ``rule(w, dw, config) -> (next_w, config)``. Defaults to `"sgd"`.
         optim_config: hyperparameters for the rule, copied into a separate dict
-            for each parameter. Defaults to `{}`.
+            for each parameter; for a built-in rule, a key it does not read
+            (see :data:`glassnet.optim.CONFIG_KEYS`) is refused. Defaults to `{}`.
         lr_decay: factor applied to each config's ``learning_rate`` at every
             epoch's end (a config without one, from a custom rule, is left
             alone). Defaults to `1.0`.
@@ -116,7 +117,8 @@ class Solver:
 
     Raises:
         ValueError: for a malformed model or data, an out-of-range argument,
-            an unknown update rule or any unrecognised keyword argument.
+            an unknown update rule, an ``optim_config`` key the rule does not
+            read or any unrecognised keyword argument.
     """
 
     def __init__(
@@ -140,6 +142,8 @@ class Solver:
         self._rule_given = "update_rule" in kwargs
         self._rule_name = _rule_name(self.update_rule)
         check_param_dict("optim_config", opts["optim_config"], ())
+        if self._rule_name is not None:  # a custom rule's keys are its own affair
+            check_config("optim_config", self._rule_name, opts["optim_config"])
         self.optim_config = dict(opts["optim_config"])
         self.lr_decay = check_number(
             "lr_decay", opts["lr_decay"], low=0.0, low_open=True

@@ -5,11 +5,13 @@ from hypothesis import strategies as st
 
 from glassnet.gradcheck import rel_error
 from glassnet.optim import (
+    CONFIG_KEYS,
     RULES,
     adagrad,
     adam,
     adamw,
     centralize_gradient,
+    check_config,
     clip_by_norm,
     clip_by_value,
     get_rule,
@@ -464,6 +466,40 @@ def test_registry_maps_every_name_to_its_rule():
     }
     assert get_rule("adamw") is adamw
     assert get_rule(sgd) is sgd
+
+
+# Every option on, so that each rule reads (and fills in) every key it knows.
+ALL_OPTIONS = {
+    "rmsprop": {"momentum": 0.5, "centered": True},
+    "adam": {"amsgrad": True},
+    "adamw": {"amsgrad": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_config_keys_are_exactly_the_keys_each_rule_reads_and_writes(rng, name):
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    config = {"gradient_centralization": True, **ALL_OPTIONS.get(name, {})}
+    _, config = _run(RULES[name], w, [dw, dw], config)
+    hyperparameters, state = CONFIG_KEYS[name]
+    assert sorted(config) == sorted(hyperparameters + state)
+    assert set(CONFIG_KEYS) == set(RULES)
+    check_config("config", name, config)  # a filled-in config passes
+
+
+def test_check_config_names_the_unknown_key_and_lists_the_rules_keys():
+    with pytest.raises(ValueError) as info:
+        check_config("optim_config", "sgd_momentum", {"learning_rat": 1e-2})
+    assert str(info.value) == (
+        "optim_config: expected only the keys of update rule 'sgd_momentum': "
+        "learning_rate, momentum, gradient_centralization, gc_axis (and its state "
+        "velocity); received unknown key 'learning_rat' (did you mean "
+        "'learning_rate' for 'learning_rat'?)"
+    )
+    with pytest.raises(ValueError, match=r"'sgd': .*unknown key 'momentum'$"):
+        check_config("optim_config", "sgd", {"learning_rate": 1.0, "momentum": 0.9})
+    with pytest.raises(ValueError, match="rule"):
+        check_config("optim_config", "adamax", {})
 
 
 @pytest.mark.parametrize("bad", ["adamm", "", 3, None])

@@ -335,6 +335,51 @@ def test_bad_argument_is_rejected_by_name(rng, kwargs, match):
 
 
 @pytest.mark.parametrize(
+    ("rule", "optim_config", "unknown"),
+    [
+        ("sgd_momentum", {"learning_rat": 1e-2}, "'learning_rat'"),
+        ("adam", {"learning_rate": 1e-3, "beta_1": 0.9}, "'beta_1'"),
+        ("sgd", {"learning_rate": 1e-2, "momentum": 0.9}, "'momentum'"),
+        ("rmsprop", {"decay": 0.9}, "'decay'"),
+    ],
+)
+def test_an_optim_config_key_the_rule_does_not_read_is_refused(
+    rng, rule, optim_config, unknown
+):
+    expected = f"optim_config: expected only the keys of update rule '{rule}': "
+    with pytest.raises(
+        ValueError, match=f"^{expected}.*received unknown key {unknown}"
+    ):
+        make_solver(rng, update_rule=rule, optim_config=optim_config)
+
+
+@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam", "adamw"])
+def test_course_configs_and_configs_a_rule_filled_in_are_accepted(rng, rule):
+    course = {  # the keys of cs231n's optim.py and Solver, glassnet's extras
+        "learning_rate": 1e-2,
+        **({"momentum": 0.9} if rule == "sgd_momentum" else {}),
+        **({"decay_rate": 0.99, "epsilon": 1e-8} if rule == "rmsprop" else {}),
+        **({"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8} if "adam" in rule else {}),
+        **({"weight_decay": 1e-4} if rule == "adamw" else {}),
+        "gradient_centralization": True,
+    }
+    first = make_solver(rng, update_rule=rule, optim_config=course, num_epochs=1)
+    first.train()
+    # cs231n users copy a config the rule has filled in (its state included).
+    filled = first.optim_configs["W"]
+    assert make_solver(rng, update_rule=rule, optim_config=filled).optim_config == (
+        filled
+    )
+
+
+def test_a_custom_rules_config_keys_are_not_checked(rng):
+    def my_sgd(w, dw, config):
+        return w - config["step"] * dw, config
+
+    make_solver(rng, update_rule=my_sgd, optim_config={"step": 0.1}).train()
+
+
+@pytest.mark.parametrize(
     ("model", "match"), [(NoLoss(), "model.loss"), (NoParams(), "model.params")]
 )
 def test_model_without_params_or_loss_is_rejected(rng, model, match):

@@ -112,6 +112,18 @@ def test_checkpoint_of_another_rule_or_model_is_refused_untouched(tmp_path, rng)
         renamed.load_checkpoint(path)
 
 
+def test_a_checkpoint_with_a_key_the_rule_does_not_read_is_refused_untouched(
+    tmp_path,
+):
+    written = bn_run(tmp_path, num_epochs=1)
+    written.optim_configs["W"]["learning_rat"] = 1e-2  # past the Solver's check
+    written.train()
+    loading = bn_run(tmp_path, num_epochs=1, name="other")
+    with pytest.raises(InvalidFileError, match=r"optim_configs\['W'\].*'learning_rat'"):
+        loading.load_checkpoint(tmp_path / "run_epoch_1.ckpt")
+    assert loading.epoch == 0 and "m" not in loading.optim_configs["W"]
+
+
 def _read_meta(path):
     with np.load(path, allow_pickle=False) as archive:
         return json.loads(archive["meta"].tobytes().decode())
