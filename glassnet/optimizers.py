@@ -11,6 +11,7 @@ attribute (callbacks change it) or a schedule from
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -192,6 +193,8 @@ class Optimizer:
         self.name = name or type(self).__name__
         self.iterations = 0
         self.slots: dict[str, dict[str, Any]] = {}
+        self._owner: weakref.ref | None = None  # the model whose state this holds
+        self._owner_name = ""
 
     @property
     def learning_rate(self) -> float:
@@ -218,6 +221,35 @@ class Optimizer:
 
     def _rule(self):
         return optim.get_rule(self.rule_name)
+
+    def bind(self, model: Any) -> None:
+        """Tie this optimizer's state to ``model``; refuse a step of another model.
+
+        Slots are keyed by weight name (``"dense/kernel"``), and two models' weights
+        may bear the same names, so a second model would silently inherit the first
+        one's moments. Keras builds an optimizer for one set of variables; so does
+        this: the first model to step owns the state, until :meth:`set_state`
+        replaces it. Recompiling the same model with the same optimizer is fine.
+
+        Raises:
+            ValueError: when another model already stepped with this optimizer.
+        """
+        owner = None if self._owner is None else self._owner()
+        if owner is model:
+            return
+        if self._owner is not None:
+            name = getattr(model, "name", "?")
+            raise fail(
+                "optimizer",
+                f"an optimizer that no other model has stepped; create one "
+                f"optimizer per model, e.g. a new {type(self).__name__} for model "
+                f"{name!r} (Keras builds an optimizer for one set of variables)",
+                f"this {type(self).__name__}, which already holds the state of "
+                f"{'another ' if self._owner_name == name else ''}model "
+                f"{self._owner_name!r} ({self.iterations} steps)",
+            )
+        self._owner = weakref.ref(model)
+        self._owner_name = str(getattr(model, "name", "?"))
 
     def apply(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
         """One step: replace each ``params[key]`` by its updated value.
@@ -308,6 +340,7 @@ class Optimizer:
                 raise fail("optimizer state", "names 'weight/slot'", repr(name))
             slots.setdefault(key, {})[slot] = value
         self.slots = slots
+        self._owner = None  # the restored state belongs to the next model to step
 
     def get_config(self) -> dict[str, Any]:
         lr = self._learning_rate

@@ -215,3 +215,100 @@ def test_moving_average_is_one_step_of_the_closed_form():
     np.testing.assert_allclose(optim.moving_average(average, value, 0.25), [2.5, 2.5])
     with pytest.raises(ValueError, match="momentum"):
         optim.moving_average(average, value, -0.1)
+
+
+# -- one optimizer, one model --
+
+
+def _mlp(name, seed=0):
+    from glassnet import layers, models
+
+    model = models.Sequential(
+        [layers.Input((4,)), layers.Dense(3, name="dense")], name=name, seed=seed
+    )
+    return model
+
+
+def _data(seed=0):
+    gen = np.random.default_rng(seed)
+    return gen.standard_normal((8, 4)), gen.standard_normal((8, 3))
+
+
+def test_a_second_model_stepping_with_a_used_optimizer_is_refused():
+    opt = optimizers.Adam()
+    a, b = _mlp("a"), _mlp("b")
+    a.compile(optimizer=opt, loss="mse")
+    b.compile(optimizer=opt, loss="mse")
+    x, y = _data()
+    a.fit(x, y, epochs=1, verbose=0)
+    kernel = b.layers[0].params["kernel"].copy()
+    with pytest.raises(ValueError) as info:
+        b.fit(x, y, epochs=1, verbose=0)
+    message = str(info.value)
+    assert message.startswith("optimizer: expected ")
+    assert "create one optimizer per model" in message
+    assert "holds the state of model 'a'" in message and "'b'" in message
+    np.testing.assert_array_equal(b.layers[0].params["kernel"], kernel)
+
+
+def test_two_models_of_the_same_name_sharing_an_optimizer_are_refused():
+    opt = optimizers.SGD(0.1, momentum=0.9)
+    a, b = _mlp("model"), _mlp("model")
+    for m in (a, b):
+        m.compile(optimizer=opt, loss="mse")
+    x, y = _data()
+    a.train_on_batch(x, y)
+    with pytest.raises(ValueError, match="state of another model 'model'"):
+        b.train_on_batch(x, y)
+
+
+def test_recompiling_the_same_model_with_its_optimizer_keeps_working():
+    opt = optimizers.Adam()
+    a = _mlp("a")
+    x, y = _data()
+    a.compile(optimizer=opt, loss="mse")
+    a.fit(x, y, epochs=1, verbose=0)
+    a.compile(optimizer=opt, loss="mae")
+    a.fit(x, y, epochs=1, verbose=0)
+    assert opt.iterations == 2
+
+
+def test_an_unused_optimizer_may_go_to_any_one_model():
+    opt = optimizers.Adam()
+    a, b = _mlp("a"), _mlp("b")
+    a.compile(optimizer=opt, loss="mse")
+    b.compile(optimizer=opt, loss="mse")  # a never trained: b owns the state
+    x, y = _data()
+    b.fit(x, y, epochs=1, verbose=0)
+    assert opt.iterations == 1
+
+
+def test_a_model_loaded_with_its_optimizer_keeps_training(tmp_path):
+    from glassnet import saving
+
+    a = _mlp("a")
+    a.compile(optimizer=optimizers.Adam(), loss="mse")
+    x, y = _data()
+    a.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "a.h5"
+    a.save(path)
+    restored = saving.load_model(path)
+    assert restored.optimizer.iterations == 1
+    restored.fit(x, y, epochs=1, verbose=0)
+    a.fit(x, y, epochs=1, verbose=0)  # the original keeps its own optimizer too
+    np.testing.assert_allclose(
+        restored.layers[0].params["kernel"], a.layers[0].params["kernel"]
+    )
+
+
+def test_set_state_hands_the_restored_state_to_the_next_model_to_step():
+    opt = optimizers.Adam()
+    a, b = _mlp("a"), _mlp("b")
+    x, y = _data()
+    a.compile(optimizer=opt, loss="mse")
+    a.fit(x, y, epochs=1, verbose=0)
+    opt.set_state(*opt.get_state())  # as load_weights / BackupAndRestore do
+    b.compile(optimizer=opt, loss="mse")
+    b.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="holds the state of model 'b'"):
+        a.fit(x, y, epochs=1, verbose=0)

@@ -146,6 +146,7 @@ def apply_gradients(model: Any) -> None:
     }
     params = {name: layer.params[key] for name, (layer, key) in owners.items()}
     grads = {name: layer.grads[key] for name, (layer, key) in owners.items()}
+    model.optimizer.bind(model)  # slots are keyed by name: one model per optimizer
     model.optimizer.apply(params, grads)
     for name, (layer, key) in owners.items():
         value = params[name]
@@ -159,6 +160,8 @@ def finalize_weights(model: Any) -> None:
     ``finalize_variable_values`` (with ``use_ema``, the weights' averages)."""
     owners = _trainable_weights(model)
     params = {name: layer.params[key] for name, (layer, key) in owners.items()}
+    if model.optimizer.iterations:  # another model's averages must not land here
+        model.optimizer.bind(model)
     model.optimizer.finalize_variable_values(params)
     for name, (layer, key) in owners.items():
         layer.params[key] = params[name]
