@@ -8,6 +8,14 @@ Windows), and finally the directory is fsynced so the rename itself survives a
 power cut. A crash at any point leaves either the old file or the new one, never a
 mixture.
 
+A symbolic link is followed, as editors and Keras do: the file it points to is
+replaced (its temporary file sits beside that file, so the rename stays within
+one file system) and the link stays a link. A replaced file keeps its permission
+bits; a new one gets 0666 less the umask, as ``open`` gives. When a save fails,
+the :class:`OSError` keeps its kind and ``errno`` but its message names the
+destination (never the temporary file), the step that failed and the system's
+reason, and says that the earlier file at that path is intact.
+
 Reading: :func:`open_regular` and :func:`read_regular_file` open only regular
 files. A FIFO would block ``open`` until a writer comes and a device such as
 ``/dev/zero`` never ends, so both are refused with
@@ -44,28 +52,91 @@ def atomic_write(
     """Write atomically: ``write(f)`` fills a temporary file that replaces ``path``.
 
     Args:
-        path: the destination file.
+        path: the destination file, or a symbolic link to it (the link is
+            followed and kept).
         write: a function that writes the whole content to the binary file object.
 
     Raises:
-        OSError: when the directory cannot be written; the destination is untouched.
+        OSError: when the directory cannot be written, the disk is full or the
+            rename fails; the message names ``path``, what failed and that the
+            earlier file there is intact (it is: nothing but a temporary file was
+            written, and that is removed).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory
-    )
+    given = os.fspath(path)
+    target = os.path.realpath(given) if os.path.islink(given) else given
+    directory = os.path.dirname(os.path.abspath(target))
+    existed = os.path.lexists(target)
+    step, tmp = "create a temporary file in its directory", None
     try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=".tmp-", suffix="-" + os.path.basename(target), dir=directory
+        )
+        step = "write the new contents"
         with os.fdopen(fd, "wb") as f:
+            _keep_mode(f, target)
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        step = "rename the new file over it"
+        os.replace(tmp, target)
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _write_error(e, given, target, tmp, step, existed) from e
         raise
     _fsync_directory(directory)
+
+
+def _keep_mode(f: IO[bytes], target: str) -> None:
+    """Give the temporary file the permission bits of the file it replaces, or
+    of a newly created file (0666 less the umask): mkstemp makes it 0600, which
+    would hide a saved model from the rest of its group."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        mode = 0
+    bits = stat.S_IMODE(mode) if stat.S_ISREG(mode) else 0o666 & ~_umask()
+    with contextlib.suppress(OSError):
+        os.fchmod(f.fileno(), bits)
+
+
+def _umask() -> int:
+    # Linux shows the umask without changing it; elsewhere it is set and restored.
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_error(
+    e: OSError, given: str, target: str, tmp: str | None, step: str, existed: bool
+) -> OSError:
+    """``e`` retold about the destination: same kind and errno, one line."""
+    reason = e.strerror or str(e) or type(e).__name__
+    if tmp is not None:
+        reason = reason.replace(tmp, target)
+    link = f" (a link to {target!r})" if target != given else ""
+    state = (
+        "the earlier file at that path is intact"
+        if existed
+        else "nothing was written at that path"
+    )
+    message = f"could not save {given!r}{link}: failed to {step} ({reason}); {state}"
+    try:
+        error = type(e)(message)
+    except Exception:  # an OSError subclass with another constructor
+        error = OSError(message)
+    # errno without strerror keeps str(error) the message, not "[Errno 28] ...".
+    error.errno = e.errno
+    return error
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -167,6 +238,37 @@ def read_npz(path: str | os.PathLike[str], label: str) -> dict[str, np.ndarray]:
             ) from e
 
 
+def read_npy(path: str | os.PathLike[str], label: str) -> np.ndarray:
+    """A numeric ``.npy`` file, its header checked before anything is allocated.
+
+    The same checks as each member of :func:`read_npz`: never pickled objects,
+    and the header's shape times item size must equal the bytes the file really
+    holds, so a 129-byte file claiming shape (10**11, 8, 8) is refused at once.
+
+    Args:
+        path: the file, a regular file.
+        label: how error messages name the file.
+
+    Returns:
+        The array, C-contiguous, writable and in native byte order.
+
+    Raises:
+        InvalidFileError: for a file that is not such an array, or is truncated.
+        OSError: when the path cannot be opened or read.
+    """
+    with open_regular(path, label) as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            return _read_npy(f, size, label)
+        except (MemoryError, InvalidFileError, OSError):
+            raise
+        except Exception as e:  # numpy's header parser raises several kinds
+            raise InvalidFileError(
+                f"{label}: expected a .npy array file; received an unreadable "
+                f"file ({type(e).__name__}: {e})"
+            ) from e
+
+
 def _read_members(
     archive: zipfile.ZipFile, size: int, label: str
 ) -> dict[str, np.ndarray]:
@@ -247,6 +349,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "open_regular",
+    "read_npy",
     "read_npz",
     "read_regular_file",
 ]

@@ -165,3 +165,126 @@ def test_a_file_that_is_no_zip_archive_is_refused(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros(3))
     with pytest.raises(InvalidFileError, match="^x: expected an .npz archive"):
         read_npz(tmp_path / "x.npy", "x")
+
+
+# -- atomic writes: links, permissions and failures --
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
+    real_dir = tmp_path / "store"
+    real_dir.mkdir()
+    target = real_dir / "model.h5"
+    target.write_bytes(b"old")
+    link = tmp_path / "latest.h5"
+    link.symlink_to(target)
+    atomic_write_bytes(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == b"new"
+    # The temporary file lived beside the target and is gone.
+    assert os.listdir(real_dir) == ["model.h5"]
+    assert sorted(os.listdir(tmp_path)) == ["latest.h5", "store"]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "link.bin"
+    link.symlink_to(tmp_path / "made.bin")
+    atomic_write_bytes(link, b"data")
+    assert link.is_symlink() and (tmp_path / "made.bin").read_bytes() == b"data"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path):
+    path = tmp_path / "shared.bin"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    atomic_write_bytes(path, b"new")
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_write_error_names_the_target_not_the_temporary_file(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"good")
+
+    def broken(f):
+        raise OSError(5, "Input/output error", f.name)
+
+    with pytest.raises(OSError) as info:
+        atomic_write(path, broken)
+    message = str(info.value)
+    assert info.value.errno == 5 and ".tmp-" not in message
+    assert message == (
+        f"could not save {str(path)!r}: failed to write the new contents "
+        "(Input/output error); the earlier file at that path is intact"
+    )
+    assert path.read_bytes() == b"good" and os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_a_missing_directory_is_file_not_found_naming_the_target(tmp_path):
+    path = tmp_path / "no" / "f.bin"
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write_bytes(path, b"x")
+    message = str(info.value)
+    assert message.startswith(f"could not save {str(path)!r}: failed to create")
+    assert message.endswith("nothing was written at that path")
+    assert "\n" not in message
+
+
+def test_a_directory_in_the_way_is_reported_as_the_rename_that_failed(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError, match="failed to rename the new file over"):
+        atomic_write_bytes(tmp_path / "d", b"x")
+    assert os.listdir(tmp_path) == ["d"]
+
+
+# -- reading: .npy files --
+
+
+def test_read_npy_returns_the_array(tmp_path):
+    from glassnet._io import read_npy
+
+    a = np.arange(12, dtype=">i2").reshape(3, 4)
+    np.save(tmp_path / "a.npy", a)
+    out = read_npy(tmp_path / "a.npy", "a.npy")
+    assert np.array_equal(out, a) and out.dtype.isnative and out.flags.writeable
+
+
+def test_a_npy_header_claiming_more_than_the_file_holds_is_refused_at_once(tmp_path):
+    from glassnet._io import read_npy
+
+    header = _npy(descr="<f8", fortran_order=False, shape=(10**11, 8, 8))
+    path = tmp_path / "forged.npy"
+    path.write_bytes(header + b"\x00")
+    assert path.stat().st_size == 129  # the file: 128-byte header + 1
+    with pytest.raises(InvalidFileError, match=r"^forged\.npy: expected 1 bytes"):
+        read_npy(path, "forged.npy")
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"", "unreadable file"),
+        (b"\x93NUMPY\x01\x00\x10\x00{'descr'", "unreadable file"),
+        (_npy(np.array([{}], dtype=object)), "numeric dtype"),
+    ],
+    ids=["empty", "cut-header", "pickled"],
+)
+def test_a_broken_or_pickled_npy_is_refused_naming_the_file(tmp_path, data, match):
+    from glassnet._io import read_npy
+
+    path = tmp_path / "x.npy"
+    path.write_bytes(data)
+    with pytest.raises(InvalidFileError, match=match) as info:
+        read_npy(path, "x.npy")
+    assert str(info.value).startswith("x.npy: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_new_file_gets_the_umask_permissions_not_mkstemps_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
