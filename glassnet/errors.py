@@ -24,4 +24,17 @@ class DatasetNotFoundError(GlassnetError, FileNotFoundError):
     files."""
 
 
-__all__ = ["DatasetNotFoundError", "GlassnetError", "InvalidFileError"]
+class InsufficientMemoryError(GlassnetError, MemoryError, ValueError):
+    """An allocation was refused before it started: the bytes it needs exceed the
+    memory available on the machine. The message names what was being created,
+    its shape, the bytes needed and the bytes available. It is a ``MemoryError``
+    (what NumPy would have raised, much later or after swapping) and a
+    ``ValueError`` (the request itself is what to change)."""
+
+
+__all__ = [
+    "DatasetNotFoundError",
+    "GlassnetError",
+    "InsufficientMemoryError",
+    "InvalidFileError",
+]

@@ -20,7 +20,7 @@ import numpy as np
 
 from glassnet import _registry
 from glassnet._checks import check_choice, check_number
-from glassnet.backend import Array, floatx, xp
+from glassnet.backend import Array, backend_name, floatx, xp
 from glassnet.backend import rng as make_rng
 
 # The standard deviation of a unit normal truncated to [-2, 2]; dividing by it
@@ -36,6 +36,19 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
         return float(shape[0]), float(shape[0])
     receptive = math.prod(shape[:-2])
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
+
+
+def creation_bytes(shape: tuple[int, ...], dtype: Any = None) -> int:
+    """The peak host bytes of creating a weight of ``shape`` with an initializer.
+
+    Every initializer draws its values in float64 (``_sample``), then casts them
+    to ``dtype``: both arrays are alive at once, unless the dtype is float64 (no
+    copy) or the weight goes to a GPU (only the draw is on the host).
+    """
+    size = math.prod(int(s) for s in shape)
+    itemsize = np.dtype(dtype if dtype else floatx()).itemsize
+    on_host = backend_name() == "numpy" and itemsize != 8
+    return size * 8 + (size * itemsize if on_host else 0)
 
 
 class Initializer:
@@ -277,6 +290,7 @@ __all__ = [
     "VarianceScaling",
     "Zeros",
     "compute_fans",
+    "creation_bytes",
     "get",
     "serialize",
 ]

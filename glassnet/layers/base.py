@@ -21,6 +21,7 @@ computing it (``Dense`` and ``Conv2D`` do, skipping a matrix product each).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -30,6 +31,7 @@ from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
 from glassnet._checks import check_array, fail
+from glassnet._memory import check_memory, format_bytes
 from glassnet.backend import Array, floatx, get_array_module, to_numpy
 
 Shape = tuple[int | None, ...]
@@ -99,6 +101,7 @@ class Layer:
         self.input_shape: Shape | None = None
         self._weight_order: list[str] = []
         self._cache: Any = None
+        self._shapes_only = False  # build placeholders, not weights (estimates)
 
     # -- building --
 
@@ -118,8 +121,25 @@ class Layer:
         regularizer: Any = None,
         constraint: Any = None,
     ) -> Array:
-        """Create a weight, register it under ``name`` and return it."""
-        value = initializers_mod.get(initializer)(shape, self.dtype, rng)
+        """Create a weight, register it under ``name`` and return it.
+
+        Raises:
+            InsufficientMemoryError: (a ``MemoryError`` and a ``ValueError``)
+                naming the layer, the weight, its shape, the bytes needed and the
+                bytes available, when creating it cannot fit in memory.
+        """
+        init = initializers_mod.get(initializer)
+        if self._shapes_only:  # see glassnet.layers._estimate: no memory at all
+            value = np.broadcast_to(np.zeros((), self.dtype), tuple(shape))
+        else:
+            weight_bytes = math.prod(shape) * self.dtype.itemsize
+            check_memory(
+                f"weight {name!r} of layer {self.name!r}",
+                initializers_mod.creation_bytes(shape, self.dtype),
+                f"shape {tuple(shape)} {self.dtype.name} ({format_bytes(weight_bytes)}"
+                " for the weight, plus the initializer's float64 draw)",
+            )
+            value = init(shape, self.dtype, rng)
         (self.params if trainable else self.states)[name] = value
         self._weight_order.append(name)
         if regularizer is not None:

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from glassnet import _memory, layers, models
+from glassnet.errors import InsufficientMemoryError
+
+
+def test_a_weight_too_large_for_the_machine_is_refused_with_its_sizes():
+    # 64 x 10**10 float32 values: 2.3 TiB, more than any test machine has; NumPy
+    # would raise a bare MemoryError from inside the initializer.
+    with pytest.raises(InsufficientMemoryError) as info:
+        models.Sequential([layers.Input((64,)), layers.Dense(10**10, name="huge")])
+    message = str(info.value)
+    assert message.startswith("weight 'kernel' of layer 'huge': expected a size ")
+    assert "received shape (64, 10000000000) float32" in message
+    assert "of memory available" in message and "7,680,000,000,000 bytes" in message
+
+
+def test_the_check_uses_the_memory_available_at_build_time(monkeypatch):
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1000)
+    layer = layers.Dense(100, name="d")
+    with pytest.raises(MemoryError, match=r"1,000 bytes\) of memory available"):
+        layer.build((None, 4))
+    # 4 x 100 float32 values, drawn in float64 first: 4800 bytes at the peak
+    with pytest.raises(ValueError, match=r"needs 4.7 KiB \(4,800 bytes\)"):
+        layer.build((None, 4))
+    monkeypatch.setattr(_memory, "available_memory", lambda: 4800)
+    layer.build((None, 4))
+    assert layer.params["kernel"].shape == (4, 100)
+
+
+def test_weights_are_built_when_the_available_memory_is_unknown(monkeypatch):
+    monkeypatch.setattr(_memory, "available_memory", lambda: None)
+    layer = layers.Dense(3)
+    layer.build((None, 2), np.random.default_rng(0))
+    assert layer.count_params() == 9
