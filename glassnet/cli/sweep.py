@@ -33,7 +33,6 @@ TRAIN_OPTIONS = {
     **MODEL_OPTIONS,
     "lr_decay": "--lr-decay",
 }
-_INTEGERS = ("batch_size", "units", "epochs", "seed")  # the trial takes int(value)
 DEFAULT_SPACE = ("lr=loguniform:1e-4:1e-1", "reg=loguniform:1e-6:1e-2")
 
 
@@ -90,17 +89,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the sweep; print the best config and the command that trains it."""
     from glassnet import tune
 
-    space = dict(tune.parse_param(t) for t in args.param or DEFAULT_SPACE)
+    space = tune.parse_params(args.param or DEFAULT_SPACE)
     tune.check_params(args.preset, space)
     if args.folds is not None and args.folds < 2:
         raise CliError(f"--folds: expected at least 2; received {args.folds}")
     if args.seed < 0:
         raise CliError(f"--seed: expected an integer >= 0; received {args.seed}")
+    if args.epochs is not None and "epochs" in space:
+        raise CliError(
+            "--param epochs: expected either it or --epochs (the param would "
+            f"override --epochs {args.epochs}); received both"
+        )
     preset = PRESETS[args.preset]
     epochs = args.epochs or max(preset.epochs // 4, 1)
     halving = None
     if args.halving is not None:
-        halving = tune.SuccessiveHalving(min(args.halving, epochs), epochs)
+        if args.halving > epochs:
+            raise CliError(
+                f"--halving: expected at most the trials' --epochs ({epochs}); "
+                f"received {args.halving}"
+            )
+        halving = tune.SuccessiveHalving(args.halving, epochs)
+        tune.search.check_halving(space, halving)
     trials = args.trials
     if args.method == "grid":
         trials = tune.space.grid_points_for(space, args.trials)
@@ -289,7 +299,9 @@ def train_command(
 
 def _word(key: str, value: Any) -> str:
     """``value`` as an option's word that parses back to what the trial used."""
-    if key in _INTEGERS:
+    from glassnet.tune.trials import INTEGER_PARAMS  # tune imports the cli
+
+    if key in INTEGER_PARAMS:
         return str(int(value))
     return repr(value) if isinstance(value, float) else str(value)
 

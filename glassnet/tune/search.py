@@ -71,6 +71,20 @@ class SuccessiveHalving:
         return rung
 
 
+def check_halving(space: dict[str, Any], halving: SuccessiveHalving | None) -> None:
+    """Refuse ``epochs`` in a space searched with successive halving.
+
+    Each rung sets the trials' epochs, so the space's would be silently
+    overridden.
+
+    Raises:
+        ValueError: naming ``space`` and its ``epochs``.
+    """
+    if halving is not None and "epochs" in space:
+        expected = "no 'epochs' with successive halving, which sets them per rung"
+        raise fail("space", expected, f"epochs={space['epochs']!r}")
+
+
 def trial_seed(seed: int, trial: int) -> int:
     """The seed of trial ``trial`` of a search seeded ``seed``: 0 <= s < 2**31."""
     state = np.random.SeedSequence([seed, trial, 1]).generate_state(1)[0]
@@ -137,12 +151,14 @@ def run_search(
         The :class:`SearchResult`, rows sorted by rung then trial.
 
     Raises:
-        ValueError: for bad arguments, or when resuming from a file written by
-            a different search.
+        ValueError: for bad arguments (``epochs`` in a space searched with
+            ``halving`` included), or when resuming from a file written by a
+            different search.
     """
     check_space(space)
     check_int("trials", trials, min_value=1)
     check_choice("mode", mode, ("max", "min"))
+    check_halving(space, halving)
     configs = plan(space, trials, method, seed=seed)
     search = _describe(space, trials, method, seed, halving)
     done = _resumed(results_path, search) if resume else {}
@@ -231,4 +247,4 @@ def _resumed(path: Any, search: dict) -> dict[tuple[int, int], Row]:
     return {(r["trial"], r["rung"]): r for r in old.rows if r["status"] == "ok"}
 
 
-__all__ = ["SuccessiveHalving", "plan", "run_search", "trial_seed"]
+__all__ = ["SuccessiveHalving", "check_halving", "plan", "run_search", "trial_seed"]

@@ -252,6 +252,31 @@ def _scalar(text: str) -> Any:
 _KINDS = {"uniform": uniform, "loguniform": loguniform, "randint": randint}
 
 
+def parse_params(texts: Any) -> dict[str, Any]:
+    """Parse every ``NAME=SPEC`` of ``glassnet sweep --param`` into a space.
+
+    Example:
+        >>> parse_params(["lr=loguniform:1e-4:1e-1", "units=64"])
+        {'lr': LogUniform(low=0.0001, high=0.1), 'units': 64}
+
+    Raises:
+        ValueError: as :func:`parse_param`, or naming a hyperparameter given
+            twice and both of its specs (the second would silently win).
+    """
+    space: dict[str, Any] = {}
+    first: dict[str, str] = {}
+    for text in texts:
+        name, value = parse_param(text)
+        if name in space:
+            raise fail(
+                f"--param {name}",
+                "one spec per hyperparameter",
+                f"two: {first[name]!r} and {text!r}",
+            )
+        space[name], first[name] = value, text
+    return space
+
+
 def parse_param(text: str) -> tuple[str, Any]:
     """Parse ``NAME=SPEC`` as given to ``glassnet sweep --param``.
 
@@ -268,13 +293,17 @@ def parse_param(text: str) -> tuple[str, Any]:
         ValueError: naming ``--param`` and the text, when it does not parse.
     """
     name, sep, spec = text.partition("=")
-    if not sep or not name.strip() or not spec:
+    if not sep or not name.strip() or not spec.strip():
         raise fail("--param", "NAME=SPEC, e.g. lr=loguniform:1e-4:1e-1", repr(text))
     kind, sep, rest = spec.partition(":")
     if not sep:
-        return name.strip(), _scalar(spec)
+        return name.strip(), _scalar(spec.strip())
     if kind == "choice":
-        return name.strip(), choice(*[_scalar(v) for v in rest.split(",")])
+        values = [v.strip() for v in rest.split(",")]
+        if not all(values):  # "choice:", "choice:a,,b": every trial would fail
+            expected = "choice:A,B,... with a value between every two commas"
+            raise fail("--param", expected, repr(text))
+        return name.strip(), choice(*[_scalar(v) for v in values])
     if kind not in _KINDS:
         expected = f"a kind in {['choice', *_KINDS]} or a plain value"
         raise fail("--param", expected, repr(text))
@@ -299,6 +328,7 @@ __all__ = [
     "grid_points_for",
     "loguniform",
     "parse_param",
+    "parse_params",
     "random_configs",
     "randint",
     "uniform",

@@ -24,12 +24,14 @@ trial with ``seed`` S and ``split_seed`` T is ``glassnet train --seed S
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_int, fail
+from glassnet import optim, optimizers
+from glassnet._checks import check_choice, check_int, check_number, fail
 from glassnet.cli.presets import (
     PRESETS,
     build_model,
@@ -40,6 +42,7 @@ from glassnet.cli.presets import (
     solver_options,
 )
 from glassnet.datasets import kfold, train_val_test_split
+from glassnet.tune.space import Choice, Distribution, RandInt
 
 _TRAINING = ("lr", "batch_size", "optimizer", "epochs", "seed")
 # Every hyperparameter a trial may know; each preset's own: check_params.
@@ -48,11 +51,46 @@ SOLVER_PARAMS = (*_TRAINING, "reg", "weight_scale", "lr_decay", "dropout", "unit
 Split = tuple[np.ndarray, np.ndarray]
 
 
+def _number(low: float, **bounds: Any) -> Callable[[str, Any], Any]:
+    return lambda name, v: check_number(name, v, low=low, **bounds)
+
+
+def _integer(low: int) -> Callable[[str, Any], Any]:
+    return lambda name, v: check_int(name, v, min_value=low)
+
+
+# Each hyperparameter -> the check of one of its values (the arguments that
+# `glassnet train` and the model builders accept); "optimizer" depends on the preset.
+_VALUE_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "lr": _number(0.0, low_open=True),
+    "batch_size": _integer(1),
+    "epochs": _integer(1),
+    "seed": _integer(0),
+    "reg": _number(0.0),
+    "dropout": _number(0.0, high=1.0, high_open=True),
+    "units": _integer(1),
+    "weight_scale": _number(0.0, low_open=True),
+    "lr_decay": _number(0.0, low_open=True),
+}
+INTEGER_PARAMS = ("batch_size", "epochs", "seed", "units")
+"""The hyperparameters that take integers only."""
+
+
 def check_params(preset: str, names: Any) -> None:
     """Check that a preset's trial knows every hyperparameter in ``names``.
 
+    When ``names`` is a dict (a search space or a trial's config), its values
+    are checked too, so that a bad space is refused before any trial runs:
+    each fixed value, each value of a :class:`~glassnet.tune.space.Choice` and
+    the bounds of the other distributions must be valid values of their
+    hyperparameter (``lr`` > 0, ``dropout`` in [0, 1), an optimizer name ...),
+    and an integer hyperparameter (``batch_size``, ``epochs``, ``seed``,
+    ``units``) takes integers only: a ``randint``, a choice of integers or an
+    integer, never a float that would be truncated.
+
     Raises:
-        ValueError: naming the unknown ones and listing the known ones.
+        ValueError: naming the unknown ones and listing the known ones, or
+            naming the hyperparameter and the bad value.
     """
     if preset not in PRESETS:
         raise fail("preset", f"one of {sorted(PRESETS)}", repr(preset))
@@ -61,6 +99,41 @@ def check_params(preset: str, names: Any) -> None:
     unknown = sorted(set(names) - set(known))
     if unknown:
         raise fail("params", f"hyperparameters of {preset} in {known}", unknown)
+    if isinstance(names, dict):
+        for name, value in names.items():
+            _check_values(preset, name, value)
+
+
+def _check_value(preset: str, name: str, label: str, value: Any) -> None:
+    if name == "optimizer":
+        solver = PRESETS[preset].solver
+        check_choice(
+            label, value, sorted(optim.RULES if solver else optimizers.OPTIMIZERS)
+        )
+    else:
+        _VALUE_CHECKS[name](label, value)
+
+
+def _check_values(preset: str, name: str, value: Any) -> None:
+    """Check every value ``value`` (a fixed value or a distribution) can give."""
+    if isinstance(value, Choice):
+        for v in value.values:
+            _check_value(preset, name, name, v)
+    elif isinstance(value, RandInt):
+        _check_value(preset, name, f"{name} (low bound)", value.low)
+        _check_value(preset, name, f"{name} (largest value, high - 1)", value.high - 1)
+    elif isinstance(value, Distribution):  # uniform, loguniform: float draws
+        if name in INTEGER_PARAMS or name == "optimizer":
+            want = (
+                "integers (a randint, a choice of integers or an integer)"
+                if name in INTEGER_PARAMS
+                else "a choice of names or a name"
+            )
+            raise fail(name, want, f"{value!r}, which draws floats")
+        for bound in ("low", "high"):
+            _check_value(preset, name, f"{name} ({bound} bound)", getattr(value, bound))
+    else:
+        _check_value(preset, name, name, value)
 
 
 def preset_data(preset: str, path: str | None = None) -> dict[str, np.ndarray]:
@@ -265,6 +338,7 @@ def _fit_solver(
 
 
 __all__ = [
+    "INTEGER_PARAMS",
     "KERAS_PARAMS",
     "SOLVER_PARAMS",
     "PresetTrial",

@@ -74,12 +74,36 @@ def test_successive_halving_from_the_command_line(tmp_path):
         (["--param", "lr=gauss:1:2"], "--param"),
         (["--folds", "1"], "--folds"),
         (["--grid", "--trials", "2", "--param", "x=choice:1,2,3"], "x"),
+        # Refused before any trial runs (issue 16): each used to fail every
+        # trial, be truncated or silently overridden.
+        (["--param", "units=uniform:32.5:100"], "units: expected integers"),
+        (["--param", "units=choice:32,64.5"], "units: expected an integer"),
+        (["--param", "lr=choice:"], "--param: expected choice:A,B,..."),
+        (["--param", "lr=1e-3", "--param", "lr=1e-2"], "'lr=1e-3' and 'lr=1e-2'"),
+        (["--param", "lr=-1"], "lr: expected a number"),
+        (["--param", "optimizer=choice:adam,adamm"], "'adamm'"),
+        (["--param", "dropout=uniform:0:1"], "dropout (high bound)"),
+        (["--param", "epochs=2"], "--param epochs: expected either it or --epochs"),
+        (["--halving", "3"], "--halving: expected at most the trials' --epochs (1)"),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):
     assert sweep(tmp_path, "--serial", *extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("glassnet: error:") and message in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_epochs_in_the_space_with_halving_are_refused_before_any_trial(
+    tmp_path, capsys
+):
+    args = ["sweep", "digits-mlp", "--serial", "--out", str(tmp_path / "s")]
+    args += ["--halving", "1", "--param", "epochs=choice:2,4"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "space: expected no 'epochs' with successive halving" in err
+    assert not (tmp_path / "s").exists()
 
 
 def test_train_command_maps_every_hyperparameter_onto_its_option():

@@ -104,6 +104,14 @@ def test_successive_halving_keeps_the_better_half_with_twice_the_epochs():
     assert [c["epochs"] for c in trial.calls] == [1] * 8 + [2] * 4 + [4] * 2
 
 
+def test_epochs_in_a_space_searched_with_halving_are_refused():
+    # The rungs set the epochs: the space's would be silently overridden.
+    halving = SuccessiveHalving(min_epochs=1, max_epochs=4)
+    space = {"x": uniform(0, 0.9), "epochs": choice(3, 5)}
+    with pytest.raises(ValueError, match=r"space: expected no 'epochs'.*epochs="):
+        run_search(Counting(), space, trials=4, halving=halving)
+
+
 def test_successive_halving_stops_when_one_trial_is_left():
     assert SuccessiveHalving(1).last_rung(8) == 3
     assert SuccessiveHalving(1, max_epochs=3).last_rung(8) == 1

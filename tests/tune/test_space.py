@@ -12,6 +12,7 @@ from glassnet.tune.space import (
     grid_points_for,
     loguniform,
     parse_param,
+    parse_params,
     randint,
     random_configs,
     uniform,
@@ -86,6 +87,25 @@ def test_parse_param_reads_every_kind():
 def test_parse_param_rejects_malformed_text(text):
     with pytest.raises(ValueError, match="--param"):
         parse_param(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["lr=choice:", "lr=choice:,", "lr=choice:0.1,", "opt=choice:a,,b", "lr= "]
+)
+def test_an_empty_choice_or_value_is_refused_at_parse_time(text):
+    # Accepted before, as the value "": every trial then failed on it.
+    with pytest.raises(ValueError, match=r"^--param: expected .*; received "):
+        parse_param(text)
+
+
+def test_parse_params_refuses_a_hyperparameter_given_twice_naming_both_specs():
+    assert parse_params(["lr=0.1", "units=64"]) == {"lr": 0.1, "units": 64}
+    with pytest.raises(ValueError) as info:
+        parse_params(["lr=1e-3", "units=64", " lr=choice:0.1,0.2"])
+    assert str(info.value) == (
+        "--param lr: expected one spec per hyperparameter; "
+        "received two: 'lr=1e-3' and ' lr=choice:0.1,0.2'"
+    )
 
 
 def test_bad_bounds_name_the_argument():

@@ -3,6 +3,7 @@ import pytest
 
 from glassnet.cli.presets import build_solver_model
 from glassnet.datasets import kfold
+from glassnet.tune.space import choice, loguniform, randint, uniform
 from glassnet.tune.trials import (
     PresetTrial,
     _keras_model,
@@ -77,6 +78,69 @@ def test_unknown_hyperparameters_are_named():
         PresetTrial("nope")
     with pytest.raises(ValueError, match="folds"):
         PresetTrial("digits-mlp", folds=1)
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"units": uniform(32.5, 100)}, r"units: expected integers .*low=32.5"),
+        ({"batch_size": loguniform(16, 256)}, r"batch_size: expected integers"),
+        ({"units": 32.5}, r"units: expected an integer; received 32.5"),
+        ({"units": choice(32, 64.5)}, r"units: expected an integer; received 64.5"),
+        ({"epochs": 2.0}, r"epochs: expected an integer; received 2.0"),
+    ],
+)
+def test_integer_hyperparameters_refuse_floats_instead_of_truncating(space, message):
+    with pytest.raises(ValueError, match=message):
+        check_params("digits-mlp", space)
+    # The trial itself refuses a config that would be truncated, before any data.
+    config = {k: v for k, v in space.items() if not hasattr(v, "sample")}
+    if config:
+        with pytest.raises(ValueError, match=message):
+            PresetTrial("digits-mlp")(config, None)
+
+
+@pytest.mark.parametrize(
+    ("preset", "space", "message"),
+    [
+        ("digits-mlp", {"lr": -1}, r"lr: expected a number in \(0.0, inf\]"),
+        ("digits-mlp", {"lr": "adam"}, r"lr: expected a real number; received 'adam'"),
+        ("digits-mlp", {"lr": choice(0.1, "")}, r"lr: .*received ''"),
+        ("digits-mlp", {"dropout": uniform(0, 1.5)}, r"dropout \(high bound\)"),
+        ("digits-mlp", {"dropout": uniform(0, 1)}, r"dropout \(high bound\)"),
+        ("digits-mlp", {"reg": uniform(-1, 1)}, r"reg \(low bound\)"),
+        ("digits-mlp", {"units": randint(0, 8)}, r"units \(low bound\): .*>= 1"),
+        ("digits-mlp", {"seed": randint(-2, 3)}, r"seed \(low bound\)"),
+        ("digits-mlp", {"batch_size": 0}, r"batch_size: expected an integer >= 1"),
+        ("digits-mlp", {"optimizer": choice("adam", "foo")}, r"optimizer: .*'foo'"),
+        ("digits-mlp", {"optimizer": "sgd_momentum"}, r"optimizer: .*'sgd_momentum'"),
+        ("digits-mlp", {"optimizer": uniform(0, 1)}, r"optimizer: expected a choice"),
+        (
+            "cifar10-fc",
+            {"weight_scale": 0},
+            r"weight_scale: expected a number in \(0.0, inf\]",
+        ),
+        ("cifar10-fc", {"lr_decay": uniform(-1, 1)}, r"lr_decay \(low bound\)"),
+    ],
+)
+def test_values_no_trial_could_use_are_refused_before_any_trial(preset, space, message):
+    with pytest.raises(ValueError, match=message):
+        check_params(preset, space)
+
+
+def test_a_space_of_valid_values_passes():
+    space = {
+        "lr": loguniform(1e-4, 1e-1),
+        "units": randint(16, 64),
+        "optimizer": choice("adam", "sgd"),
+        "dropout": uniform(0, 0.5),
+        "batch_size": choice(32, 64),
+        "reg": 0,
+        "seed": 3,
+    }
+    check_params("digits-mlp", space)
+    solver = {"optimizer": choice("sgd_momentum", "adam"), "lr_decay": 0.95}
+    check_params("cifar10-fc", {**solver, "weight_scale": loguniform(1e-3, 1e-1)})
 
 
 # The presets' own weight scales, from build_solver_model: 2e-2 (the course's
