@@ -114,17 +114,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     trials = args.trials
     if args.method == "grid":
         trials = tune.space.grid_points_for(space, args.trials)
+    if args.out is not None and not args.out.strip():
+        raise CliError(f"--out: expected a directory; received {args.out!r}")
     out = Path(args.out or Path("runs") / f"sweep-{args.preset}")
-    out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
-    if not args.resume:
-        results_path.unlink(missing_ok=True)
     data = tune.preset_data(args.preset, args.data)
     trial = tune.PresetTrial(args.preset, epochs, args.folds, split_seed=args.seed)
+    trial.check_data(data)
+    out.mkdir(parents=True, exist_ok=True)
     kwargs = dict(trials=trials, method=args.method, seed=args.seed, halving=halving)
     kwargs.update(results_path=results_path, resume=args.resume)
     total = _task_count(space, trials, args.method, halving, tune)
     with _executor(args, tune) as ex, _Progress(total, results_path, args) as bar:
+        # Only a sweep that really starts replaces an earlier one's results.
+        if not args.resume and results_path.is_file():
+            print(f"note: a new sweep replaces {results_path} (--resume continues it)")
+            results_path.unlink()
         print(f"{total} trials of {args.preset} on {_where(ex)}", flush=True)
         try:
             result = tune.run_search(

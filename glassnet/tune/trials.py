@@ -193,6 +193,18 @@ class PresetTrial:
         if self.folds is not None:
             check_int("folds", self.folds, min_value=2)
 
+    def check_data(self, data: dict[str, Any]) -> None:
+        """Check that ``data`` (from :func:`preset_data`) has enough samples for
+        ``folds``, before any trial runs.
+
+        Raises:
+            ValueError: naming ``folds`` and the number of samples.
+        """
+        if self.folds is not None:
+            keys = ("y_train", "y_val") if PRESETS[self.preset].solver else ("y",)
+            n = sum(len(data[k]) for k in keys)
+            check_int("folds", self.folds, max_value=n)
+
     def __call__(self, config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         check_params(self.preset, config)
         solver = PRESETS[self.preset].solver

@@ -95,6 +95,28 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):
     assert not (tmp_path / "results.json").exists()
 
 
+def test_more_folds_than_samples_are_refused_and_earlier_results_are_kept(
+    tmp_path, capsys
+):
+    assert sweep(tmp_path, "--trials", "1", "--serial") == 0
+    before = rows(tmp_path)
+    capsys.readouterr()
+    # Every trial used to fail on it, after the earlier results were deleted.
+    assert sweep(tmp_path, "--serial", "--folds", "5000") == 2
+    err = capsys.readouterr().err
+    assert err == "glassnet: error: folds: expected an integer <= 1437; received 5000\n"
+    assert rows(tmp_path) == before
+    assert sweep(tmp_path, "--trials", "1", "--serial", "--seed", "1") == 0
+    assert "note: a new sweep replaces " in capsys.readouterr().out
+
+
+def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "digits-mlp", "--serial", "--out", ""]) == 2
+    assert "--out: expected a directory; received ''" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_epochs_in_the_space_with_halving_are_refused_before_any_trial(
     tmp_path, capsys
 ):

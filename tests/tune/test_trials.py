@@ -143,6 +143,12 @@ def test_a_space_of_valid_values_passes():
     check_params("cifar10-fc", {**solver, "weight_scale": loguniform(1e-3, 1e-1)})
 
 
+def test_check_data_refuses_more_folds_than_samples(digits):
+    PresetTrial("digits-mlp", folds=5).check_data(digits)
+    with pytest.raises(ValueError, match=r"^folds: expected an integer <= 1437"):
+        PresetTrial("digits-mlp", folds=5000).check_data(digits)
+
+
 # The presets' own weight scales, from build_solver_model: 2e-2 (the course's
 # best FullyConnectedNet) and 1e-3 (ThreeLayerConvNet's default).
 @pytest.mark.parametrize(
