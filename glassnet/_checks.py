@@ -68,6 +68,61 @@ def check_array(
         raise fail(name, "a floating-point array", f"dtype {x.dtype}")
 
 
+def _ragged_at(name: str, value: Any, limit: int = 100_000) -> str:
+    """Where a nested list stops being rectangular: ``"x[1] has 1 entry but x[0]
+    has 2"``. Walks level by level, giving up on levels of more than ``limit``."""
+    level = [(name if name.isidentifier() else "item ", value)]
+    while 0 < len(level) <= limit:
+        nested = [isinstance(v, list | tuple) for _, v in level]
+        if any(nested) and not all(nested):
+            j = nested.index(not nested[0])
+            kind = ("a list", "a number")
+            return (
+                f"a ragged nested list: {level[j][0]} is {kind[nested[0]]} but "
+                f"{level[0][0]} is {kind[not nested[0]]}"
+            )
+        if not all(nested):
+            break
+        lengths = [len(v) for _, v in level]
+        if len(set(lengths)) > 1:
+            j = next(j for j, n in enumerate(lengths) if n != lengths[0])
+            entries = "entry" if lengths[j] == 1 else "entries"
+            return (
+                f"a ragged nested list: {level[j][0]} has {lengths[j]} {entries} "
+                f"but {level[0][0]} has {lengths[0]}"
+            )
+        level = [(f"{p}[{i}]", item) for p, v in level for i, item in enumerate(v)]
+    return "a ragged nested list (rows of different lengths or depths)"
+
+
+def as_numeric_array(name: str, value: Any) -> Any:
+    """``value`` as an array of numbers (bool, int or float), or a clear refusal.
+
+    ``np.asarray(value)``, with NumPy's errors for ragged lists and strings turned
+    into one line naming the argument (and where a nested list is ragged).
+
+    Raises:
+        ValueError: naming ``name``, for a ragged list, strings, None or objects.
+    """
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        raise fail(
+            name, "a rectangular numeric array", _ragged_at(name, value)
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        if value is None:
+            received = "None"
+        elif arr.dtype.kind in "US":
+            received = f"strings (dtype {arr.dtype})"
+        elif arr.dtype.kind == "O" and isinstance(value, list | tuple):
+            received = _ragged_at(name, value)
+        else:
+            received = f"dtype {arr.dtype}"
+        raise fail(name, "a numeric array", received) from None
+    return arr
+
+
 def check_finite(name: str, x: Any) -> None:
     """Check that ``x`` holds no NaN or infinity."""
     xp = get_array_module(x)

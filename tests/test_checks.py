@@ -38,3 +38,33 @@ def test_finite_and_choices():
         _checks.check_finite("X", np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="mode"):
         _checks.check_choice("mode", "eval", ("train", "test"))
+
+
+@pytest.mark.parametrize(
+    ("value", "received"),
+    [
+        ([[1, 2], [3]], "a ragged nested list: x[1] has 1 entry but x[0] has 2"),
+        ([[[1], [2]], [[1], []]], "a ragged nested list: x[1][1] has 0 entries"),
+        ([[1, 2], 3], "a ragged nested list: x[1] is a number but x[0] is a list"),
+        ("abc", "strings (dtype <U3)"),
+        (["1", "2"], "strings (dtype <U1)"),
+        (None, "None"),
+        ({"a": 1}, "dtype object"),
+    ],
+)
+def test_as_numeric_array_names_the_argument_in_one_line(value, received):
+    from glassnet._checks import as_numeric_array
+
+    with pytest.raises(ValueError) as info:
+        as_numeric_array("x", value)
+    message = str(info.value)
+    assert message.startswith("x: expected a ") and received in message
+    assert "\n" not in message and "inhomogeneous" not in message
+
+
+def test_as_numeric_array_returns_rectangular_numbers_as_an_array():
+    from glassnet._checks import as_numeric_array
+
+    out = as_numeric_array("x", [[1, 2], [3, 4]])
+    assert isinstance(out, np.ndarray) and out.shape == (2, 2)
+    assert as_numeric_array("x", [True, False]).dtype == np.bool_

@@ -30,7 +30,7 @@ import numpy as np
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
-from glassnet._checks import check_array, fail
+from glassnet._checks import as_numeric_array, check_array, fail
 from glassnet._memory import check_memory, format_bytes
 from glassnet.backend import Array, floatx, get_array_module, to_numpy
 
@@ -177,12 +177,8 @@ class Layer:
 
     def cast_input(self, x: Any) -> Array:
         """Return ``x`` as an array of the layer's dtype (ints and float64 accepted)."""
-        if not hasattr(x, "dtype"):
-            x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise fail(
-                f"input of layer {self.name!r}", "a numeric array", f"dtype {x.dtype}"
-            )
+        if not hasattr(x, "dtype") or x.dtype.kind not in "biuf":
+            x = as_numeric_array(f"input of layer {self.name!r}", x)
         return x.astype(self.dtype, copy=False)
 
     def check_input(self, x: Array) -> None:
@@ -226,7 +222,9 @@ class Layer:
         """Replace the weights; shapes must match exactly.
 
         Raises:
-            ValueError: naming the layer, the weight and both shapes on a mismatch.
+            ValueError: naming the layer, the weight and both shapes on a mismatch,
+                or a weight that is not a rectangular numeric array (strings, a
+                ragged list).
         """
         if not isinstance(weights, list | tuple) or len(weights) != len(
             self._weight_order
@@ -241,18 +239,19 @@ class Layer:
                 f"a list of {len(self._weight_order)} arrays {self._weight_order}",
                 got,
             )
+        checked = []  # every weight checked before any is replaced
         for key, value in zip(self._weight_order, weights, strict=True):
             old = self._weight(key)
-            value = np.asarray(value)
+            value = as_numeric_array(f"weight {key!r} of layer {self.name!r}", value)
             if value.shape != old.shape:
                 raise fail(
                     f"weight {key!r} of layer {self.name!r}",
                     f"shape {old.shape}",
                     f"shape {value.shape}",
                 )
-            new = get_array_module(old).array(
-                value, dtype=self.dtype
-            )  # a copy, as Keras
+            checked.append((key, old, value))
+        for key, old, value in checked:
+            new = get_array_module(old).array(value, dtype=self.dtype)  # a copy
             (self.params if key in self.params else self.states)[key] = new
 
     def count_params(self) -> int:

@@ -17,6 +17,7 @@ from glassnet import losses as losses_mod
 from glassnet import metrics as metrics_mod
 from glassnet import optimizers as optimizers_mod
 from glassnet._checks import (
+    as_numeric_array,
     check_array,
     check_choice,
     check_finite,
@@ -31,10 +32,7 @@ from glassnet.models import training
 
 
 def _as_array(name: str, value: Any) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise fail(name, "a numeric array", f"dtype {arr.dtype}")
-    return arr
+    return as_numeric_array(name, value)
 
 
 def _resolve_verbose(verbose: Any) -> int:
@@ -309,8 +307,14 @@ class Model:
         return [w for layer in self.layers for w in layer.get_weights()]
 
     def set_weights(self, weights: list[Any]) -> None:
-        weights = list(weights)
         expected = sum(len(layer.weight_names) for layer in self.layers)
+        if isinstance(weights, str | bytes | dict | np.ndarray) or not hasattr(
+            weights, "__iter__"
+        ):  # list() would split a string into characters
+            raise fail(
+                "weights", f"a list of {expected} arrays", type(weights).__name__
+            )
+        weights = list(weights)
         if len(weights) != expected:
             raise fail(
                 "weights", f"a list of {expected} arrays", f"{len(weights)} arrays"

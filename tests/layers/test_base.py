@@ -34,3 +34,44 @@ def test_weights_are_built_when_the_available_memory_is_unknown(monkeypatch):
     layer = layers.Dense(3)
     layer.build((None, 2), np.random.default_rng(0))
     assert layer.count_params() == 9
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("ab", r"^weights of layer 'd': expected a list of 2 arrays .*received str$"),
+        (
+            [np.full((2, 3), "a"), np.zeros(3)],
+            r"^weight 'kernel' of layer 'd': expected a numeric array; received "
+            r"strings \(dtype <U1\)$",
+        ),
+        (
+            [np.ones((2, 3)), [[1, 2, 3], [4, 5]]],
+            r"^weight 'bias' of layer 'd': expected a rectangular numeric array; "
+            r"received a ragged nested list: item \[1\] has 2 entries but item \[0\] "
+            r"has 3$",
+        ),
+        (
+            [[[1, 2, 3], [4, 5]], np.zeros(3)],
+            r"^weight 'kernel' of layer 'd': expected a rectangular numeric array; "
+            r"received a ragged nested list: item \[1\] has 2 entries but item \[0\] "
+            r"has 3$",
+        ),
+    ],
+)
+def test_set_weights_refuses_strings_and_ragged_lists_naming_the_weight(
+    weights, message
+):
+    layer = layers.Dense(3, name="d")
+    layer.build((None, 2), np.random.default_rng(0))
+    before = layer.get_weights()
+    with pytest.raises(ValueError, match=message):
+        layer.set_weights(weights)
+    for old, new in zip(before, layer.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_calling_a_layer_on_a_ragged_list_names_its_input():
+    layer = layers.Dense(3, name="d")
+    with pytest.raises(ValueError, match=r"^input of layer 'd': expected a rect"):
+        layer([[1.0, 2.0], [3.0]])
