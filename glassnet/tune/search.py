@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -161,6 +162,7 @@ def run_search(
     check_halving(space, halving)
     configs = plan(space, trials, method, seed=seed)
     search = _describe(space, trials, method, seed, halving)
+    search["trial"] = _trial_settings(trial)
     done = _resumed(results_path, search) if resume else {}
     result = SearchResult(list(done.values()), metric, mode, search)
     executor = SerialExecutor() if executor is None else executor
@@ -228,6 +230,15 @@ def _describe(space: dict, trials: int, method: str, seed: int, halving: Any) ->
     )
 
 
+def _trial_settings(trial: Any) -> Any:
+    """A dataclass trial's fields (a :class:`PresetTrial`'s preset, epochs,
+    folds, split seed), which a resumed search must keep: trials trained
+    otherwise are not comparable. None for any other trial."""
+    if dataclasses.is_dataclass(trial) and not isinstance(trial, type):
+        return jsonable({"class": type(trial).__name__, **dataclasses.asdict(trial)})
+    return None
+
+
 def _resumed(path: Any, search: dict) -> dict[tuple[int, int], Row]:
     """The successful rows of ``path``, checked to come from the same search."""
     if path is None:
@@ -235,16 +246,25 @@ def _resumed(path: Any, search: dict) -> dict[tuple[int, int], Row]:
     if not Path(path).is_file():
         return {}
     old = load_json(path)
-    # More random trials extend the same sequence; any other change is a new search.
+    # More random trials extend the same sequence; any other change is a new
+    # search. A key the file lacks (written by an older version) is not compared.
     keys = [k for k in search if not (k == "trials" and search["method"] == "random")]
-    changed = [k for k in keys if old.search and old.search.get(k) != search[k]]
+    changed = [k for k in keys if k in old.search and old.search[k] != search[k]]
     if changed:
+        diffs = "; ".join(_change(k, old.search[k], search[k]) for k in changed)
         raise fail(
             "resume",
-            f"a results file of the same search (differs in {changed})",
+            f"a results file of the same search (this one differs in {diffs})",
             str(path),
         )
     return {(r["trial"], r["rung"]): r for r in old.rows if r["status"] == "ok"}
+
+
+def _change(key: str, old: Any, new: Any) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [k for k in {**old, **new} if old.get(k) != new.get(k)]
+        return ", ".join(f"{key}.{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+    return f"{key}: {old!r} -> {new!r}"
 
 
 __all__ = ["SuccessiveHalving", "check_halving", "plan", "run_search", "trial_seed"]

@@ -110,6 +110,20 @@ def test_more_folds_than_samples_are_refused_and_earlier_results_are_kept(
     assert "note: a new sweep replaces " in capsys.readouterr().out
 
 
+def test_resume_with_other_epochs_or_folds_is_refused_not_mixed(tmp_path, capsys):
+    assert sweep(tmp_path, "--trials", "2", "--serial") == 0  # at --epochs 1
+    before = rows(tmp_path)
+    capsys.readouterr()
+    # The finished trials trained 1 epoch; those still to run would train 2.
+    args = ["sweep", "digits-mlp", "--epochs", "2", "--out", str(tmp_path)]
+    assert main([*args, "--trials", "3", "--serial", "--resume"]) == 2
+    assert "trial.epochs: 1 -> 2" in capsys.readouterr().err
+    args[3] = "1"
+    assert main([*args, "--trials", "3", "--serial", "--resume", "--folds", "2"]) == 2
+    assert "trial.folds: None -> 2" in capsys.readouterr().err
+    assert rows(tmp_path) == before
+
+
 def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "digits-mlp", "--serial", "--out", ""]) == 2

@@ -1,4 +1,5 @@
 import json
+from dataclasses import dataclass
 
 import pytest
 
@@ -87,6 +88,23 @@ def test_resume_refuses_a_file_of_another_search(tmp_path):
         run_search(
             quadratic, {"x": uniform(0, 0.5)}, trials=2, results_path=path, resume=True
         )
+
+
+@dataclass(frozen=True)
+class Settled:
+    scale: float = 1.0
+
+    def __call__(self, config, data):
+        return quadratic(config, data)
+
+
+def test_resume_refuses_a_dataclass_trial_with_other_settings(tmp_path):
+    path = tmp_path / "results.json"
+    kw = {"trials": 2, "results_path": path}
+    run_search(Settled(), {"x": uniform(0, 0.9)}, **kw)
+    assert len(run_search(Settled(), {"x": uniform(0, 0.9)}, resume=True, **kw).rows)
+    with pytest.raises(ValueError, match=r"resume: .*trial\.scale: 1\.0 -> 2\.0"):
+        run_search(Settled(2.0), {"x": uniform(0, 0.9)}, resume=True, **kw)
 
 
 def test_successive_halving_keeps_the_better_half_with_twice_the_epochs():
