@@ -25,10 +25,11 @@ import numpy as np
 from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
 from glassnet._checks import fail
-from glassnet._safetensors_file import invalid
+from glassnet._safetensors_file import invalid, json_field
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
 from glassnet.layers.input_layer import InputLayer
+from glassnet.models import _trained_input
 from glassnet.models.model import Model
 from glassnet.models.sequential import Sequential
 
@@ -235,6 +236,25 @@ def check_compile_spec(path: str, spec: dict[str, Any]) -> None:
         raise invalid(path, "compile metrics as a list of names", repr(metrics)[:200])
 
 
+# -- what the model was trained on --
+
+
+def trained_input(path: str, meta: dict[str, str]) -> dict[str, Any] | None:
+    """The file's ``trained_input`` record, checked; None for a file without one.
+
+    Raises:
+        InvalidFileError: for a record that is not ``{"dtype", "min", "max"}``
+            with a numeric dtype name and finite ``min <= max``.
+    """
+    if "trained_input" not in meta:
+        return None
+    value = json_field(path, meta, "trained_input")
+    try:
+        return _trained_input.check(value)
+    except ValueError as e:
+        raise invalid(path, "a valid trained_input record", e) from None
+
+
 def dumps(what: str, value: Any) -> str:
     """``value`` as JSON; NumPy scalars become Python numbers.
 
@@ -276,4 +296,5 @@ __all__ = [
     "first_difference",
     "layer_registry",
     "rebuild_model",
+    "trained_input",
 ]

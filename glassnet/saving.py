@@ -19,6 +19,9 @@ and whose ``__metadata__`` (a string-to-string map) holds:
 * ``optimizer_state``: JSON of the iteration count and non-array slot values;
 * ``rng_state``: JSON of the model's generator state, so that shuffling and
   dropout masks go on where they stopped and a resumed ``fit`` is exact;
+* ``trained_input`` (optional): JSON ``{"dtype", "min", "max"}`` of the ``x``
+  the model was fitted on (``model.trained_input``), which ``glassnet predict``
+  uses to scale its inputs; files without it load with ``trained_input = None``;
 * ``checksum``: ``"sha256:<hex>"`` over the tensors in name order (each name,
   dtype, shape and bytes), then every other metadata entry in key order.
 
@@ -80,6 +83,7 @@ from glassnet._saving_spec import (
     dumps,
     layer_registry,
     rebuild_model,
+    trained_input,
 )
 from glassnet.errors import InvalidFileError
 from glassnet.models.model import Model
@@ -139,6 +143,7 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
             "a weights-only file: build the model and call model.load_weights",
         )
     model = rebuild_model(path, json_field(path, meta, "model"), tensors)
+    model.trained_input = trained_input(path, meta)
     compile = compile and "compile" in meta
     if compile:
         _compile(path, model, json_field(path, meta, "compile"))
@@ -219,6 +224,9 @@ def _model_payload(
         "model": dumps("model config", model_spec(model)),
         "rng_state": dumps("rng_state", rng_state(model)),
     }
+    record = getattr(model, "trained_input", None)
+    if record is not None:
+        meta["trained_input"] = dumps("trained_input", record)
     if model.optimizer is not None and model.loss is not None:
         meta["compile"] = dumps("compile settings", _compile_config(model))
         if include_optimizer:

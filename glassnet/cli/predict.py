@@ -1,67 +1,41 @@
-"""``glassnet predict MODEL IMAGES...``: top-k classes of PNG, JPEG or .npy images."""
+"""``glassnet predict MODEL IMAGES...``: top-k classes of PNG, JPEG or .npy images.
+
+Inputs are scaled as the model's training data was. ``Model.fit`` records the
+dtype and value range of its ``x`` (``model.trained_input``, kept in the model
+file), and each file is read and judged against it:
+
+* integer pixels (8-bit PNG/JPEG, or a ``.npy`` of any integer dtype) must lie
+  in 0..255; uint16 arrays and 16-bit grey PNGs (read at full depth) in
+  0..65535. They are scaled to the training range's full scale: divided by 255
+  (or 65535) for a model trained on [0, 1], and 16-bit ones by 257 for a model
+  trained on raw 0..255 pixels. A model trained on integers takes integers
+  within its training range as they are.
+* floats are used as they are, only when inside the training range, widened
+  to [0, 1] or [0, 255] for pixel ranges, give or take 1% of its span.
+* NaN or infinite values, integers for a model trained on another range (such
+  as standardised values), and anything outside the ranges above are refused
+  with a one-line error naming the file, what it holds and what is expected.
+
+Model files saved before the record existed (``trained_input`` is None) keep
+the earlier behaviour for integers, scaled as for [0, 1]; their floats are used
+as they are but must be finite, and must lie in [0, 1] for a model of a known
+dataset (a preset's name, or the input shape of digits, MNIST or CIFAR-10),
+which glassnet's loaders always scale to [0, 1].
+
+Corrupt or truncated files are refused naming the file. A ``.npy`` header is
+checked against the file's size before anything is allocated, and pickled
+objects are never loaded.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from glassnet.cli._common import CliError, load_model_file
+from glassnet.cli._predict_inputs import expected_inputs, load_inputs
 from glassnet.cli.evaluate import dataset_of, input_shape
-from glassnet.datasets import scale_images
-
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def _read_image(path: Path, channels: int) -> np.ndarray:
-    """A PNG or JPEG file as uint8 (H, W) (when ``channels`` is 1) or (H, W, 3)."""
-    try:
-        # matplotlib.image.imread reads through Pillow too, so Pillow is the one need.
-        from PIL import Image
-    except ImportError as e:
-        raise CliError(
-            f"{path}: reading PNG/JPEG needs Pillow (pip install glassnet[plot]); "
-            "or save the image as .npy"
-        ) from e
-    with Image.open(path) as img:
-        # convert("L") is the ITU-R 601 luma, the usual grayscale.
-        return np.asarray(img.convert("L" if channels == 1 else "RGB"))
-
-
-def _as_batch(name: str, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``x`` as (N, *shape): one image or a batch; C = 1 may lack its axis."""
-    h, w, c = shape
-    if x.ndim in (2, 3) and x.shape[-2:] == (h, w):
-        x = x[..., None] if c == 1 else np.repeat(x[..., None], c, axis=-1)
-    if x.shape == shape:
-        x = x[None]
-    if x.ndim != 4 or x.shape[1:] != shape:
-        raise CliError(
-            f"{name}: expected an image of shape {shape} or a batch (N, {h}, {w}, "
-            f"{c}); received shape {x.shape} (images are not resized)"
-        )
-    if x.dtype == np.uint8:  # 0..255 pixels, scaled to [0, 1] as the presets do
-        return scale_images(x, max_value=255)
-    if x.dtype.kind not in "iuf":
-        raise CliError(f"{name}: expected numeric pixels; received dtype {x.dtype}")
-    return x.astype(np.float32)
-
-
-def _load_inputs(path: str, shape: tuple[int, ...]) -> np.ndarray:
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"input file {path!r} not found")
-    suffix = file.suffix.lower()
-    if suffix == ".npy":
-        x = np.load(file, allow_pickle=False)
-    elif suffix in _IMAGE_SUFFIXES:
-        x = _read_image(file, shape[-1])
-    else:
-        raise CliError(
-            f"{path}: expected a .npy, .png, .jpg or .jpeg file; received {suffix!r}"
-        )
-    return _as_batch(path, x, shape)
 
 
 def _probabilities(out: np.ndarray) -> np.ndarray:
@@ -80,7 +54,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if len(shape) != 3:
         raise CliError(f"{args.model}: expected a model of images (N, H, W, C)")
     module = dataset_of(model)
-    batches = [(path, _load_inputs(path, shape)) for path in args.images]
+    expected = expected_inputs(
+        getattr(model, "trained_input", None), known_dataset=module is not None
+    )
+    batches = [(path, load_inputs(path, shape, expected)) for path in args.images]
     for path, x in batches:
         probs = _probabilities(np.asarray(model.predict(x, verbose=0)))
         k = probs.shape[1]

@@ -181,10 +181,26 @@ class Model:
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
     ) -> History:
-        """Train for ``epochs`` epochs; returns the :class:`History`."""
+        """Train for ``epochs`` epochs; returns the :class:`History`.
+
+        Also records ``self.trained_input``, the dtype and value range of ``x``
+        (widened by each ``fit``), which model files keep so that ``glassnet
+        predict`` scales new inputs as the training data was.
+        """
+        from glassnet.models import _trained_input
         from glassnet.models.fit_loop import run_fit
 
-        return run_fit(self, locals())
+        args = dict(locals())
+        before = getattr(self, "trained_input", None)
+        steps = getattr(self.optimizer, "iterations", None)
+        # Recorded before training so that checkpoints written during fit hold it.
+        self.trained_input = _trained_input.merged(before, _trained_input.describe(x))
+        try:
+            return run_fit(self, args)
+        except BaseException:
+            if getattr(self.optimizer, "iterations", None) == steps:
+                self.trained_input = before  # a refused fit trained on nothing
+            raise
 
     # -- inference --
 
