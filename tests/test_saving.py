@@ -326,3 +326,18 @@ def test_load_weights_matches_layers_by_order_when_their_names_differ(rng, tmp_p
     )
     with pytest.raises(ValueError, match="kernel"):
         other.load_weights(tmp_path / "w")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_saving_through_a_symlink_updates_the_file_it_points_to(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "model-v1.h5"
+    mlp(seed=1).save(target)
+    link = tmp_path / "current.h5"
+    link.symlink_to(target)
+    model = mlp(seed=2)
+    model.save(link)
+    assert link.is_symlink() and link.resolve() == target
+    for path in (link, target):
+        assert np.array_equal(load_model(path).get_weights()[0], model.get_weights()[0])
+    assert os.listdir(tmp_path / "runs") == ["model-v1.h5"]
