@@ -62,8 +62,10 @@ class Layer:
             from the class (``dense``, ``dense_1``). Defaults to `None`.
         trainable: whether the optimizer updates this layer's weights.
             Defaults to `True`.
-        dtype: the dtype of weights and computation. Defaults to `None`, meaning
-            the backend's ``floatx()`` (float32).
+        dtype: the dtype of weights and computation; in a model, a layer with
+            weights casts inputs of another dtype to it (and gradients back), as
+            Keras does, while one without weights keeps its input's dtype.
+            Defaults to `None`, meaning the backend's ``floatx()`` (float32).
         input_shape: the shape of one sample (no batch axis), for a first layer.
             Defaults to `None`.
     """

@@ -4,6 +4,15 @@ Forward through the layers, the loss (fused with a softmax or sigmoid output whe
 the loss allows it), the weight and activity penalties, backward through the
 layers, one optimizer step and the constraints. The optimizer sees every
 trainable weight under a unique key ``"<layer name>/<weight name>"``.
+
+Layers of different dtypes mix as in Keras, where a layer casts its inputs to its
+own dtype: a float32 ``Dense`` after a float64 one computes in float32 on a
+float32 copy of its input. Only layers with weights cast; those without (Flatten,
+Dropout, pooling, activations) keep their input's dtype, as their kernels do, so
+a float64 model needs ``dtype`` only on its layers with weights. The gradient of
+a cast is the cast back: on the way down each ``dout`` is cast to the dtype that
+layer's output had. Both casts cost a dtype comparison (and no copy) when the
+dtypes agree.
 """
 
 from __future__ import annotations
@@ -41,6 +50,24 @@ def relu_before_max_pool(layers: list[Any]) -> set[int]:
     return pairs
 
 
+def _input_for(layer: Any, x: Array) -> Array:
+    """``x`` in the dtype of a layer with weights (Keras' autocasting)."""
+    if x.dtype == layer.dtype or not (layer.params or layer.states):
+        return x
+    return x.astype(layer.dtype)
+
+
+def _output_dtypes(layers: list[Any]) -> list[Any]:
+    """The dtype of each layer's output: its own if it has weights, else that of
+    the nearest layer with weights below it (None below the first one)."""
+    dtypes, current = [], None
+    for layer in layers:
+        if layer.params or layer.states:
+            current = layer.dtype
+        dtypes.append(current)
+    return dtypes
+
+
 def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, dict]:
     """Run the layers; return the output, the activity penalty and its gradients.
 
@@ -51,6 +78,7 @@ def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, 
     penalty, activity_grads = 0.0, {}
     swapped = relu_before_max_pool(layers)
     for i, layer in enumerate(layers):
+        x = _input_for(layer, x)
         if i - 1 in swapped:  # pooled with layer i - 1; its ReLU follows
             x = layers[i - 1].activate(layer.forward(x, training))
             continue
@@ -98,10 +126,13 @@ def backward(
     was told (``need_dx``) that no layer below it has weights.
     """
     swapped = relu_before_max_pool(layers)
+    dtypes = _output_dtypes(layers)
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         if i in activity_grads:
             dout = dout + activity_grads[i]
+        if dtypes[i] is not None and dout.dtype != dtypes[i]:
+            dout = dout.astype(dtypes[i])  # the gradient of the cast in forward
         if i - 1 in swapped:  # the ReLU of layer i - 1 ran after this pooling
             dout = layer.backward(layers[i - 1].deactivate(dout))
         elif i in swapped or (i == len(layers) - 1 and from_logits):

@@ -99,7 +99,9 @@ def test_a_models_first_layer_skips_its_input_gradient_but_not_its_weight_gradie
     )
     first, second = model.layers
     assert (first.need_dx, second.need_dx) == (False, True)
-    x, dout = rng.standard_normal((6, 5)), rng.standard_normal((6, 3))
+    # float32 like the layers: training.forward casts inputs to a layer's dtype
+    x = rng.standard_normal((6, 5), dtype=np.float32)
+    dout = rng.standard_normal((6, 3), dtype=np.float32)
     training.forward(model.layers, x, True)
     training.backward(model.layers, dout, False, {})
     skipped = dict(first.grads)
