@@ -95,6 +95,16 @@ CASES = [
     (F.softmax_loss, lambda: [_f(2, 3), np.array([0, 1])], ("x",)),
     (F.svm_loss, lambda: [_f(2, 3), np.array([0, 1])], ("x",)),
     (F.mean_squared_error_loss, lambda: [_f(2, 3), _f(2, 3)], ("x",)),
+    (F.mean_absolute_error_loss, lambda: [_f(2, 3), _f(2, 3)], ("x",)),
+    (F.hinge_loss, lambda: [_f(2, 3), _f(2, 3)], ("x",)),
+    (F.binary_crossentropy_loss, lambda: [_f(2, 3) / 2, _f(2, 3)], ("x",)),
+    (F.categorical_crossentropy_loss, lambda: [_f(2, 3) / 3, _f(2, 3) / 3], ("x",)),
+    (
+        F.sparse_categorical_crossentropy_loss,
+        lambda: [_f(2, 3) / 3, np.array([0, 2])],
+        ("x",),
+    ),
+    (F.l1_l2_penalty, lambda: [_f(3, 4), 0.1, 0.1], ("w",)),
 ] + [
     (getattr(F, f"{op}_forward"), lambda: [_f(2, 3)], ("x",))
     for op in ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "elu", "gelu")
