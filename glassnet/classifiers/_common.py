@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from glassnet._checks import check_array, check_labels, check_number, fail
+from glassnet._memory import check_memory
 from glassnet.backend import Array, rng, xp
 from glassnet.functional.losses import softmax_loss
 from glassnet.functional.penalties import l2_penalty
@@ -26,7 +28,14 @@ def check_model_args(weight_scale: float, reg: float, dtype: Any) -> np.dtype:
 def gaussian(
     gen: np.random.Generator, shape: tuple[int, ...], scale: float, dtype: np.dtype
 ) -> Array:
-    """Weights drawn from N(0, scale^2), as the course initialises them."""
+    """Weights drawn from N(0, scale^2), as the course initialises them.
+
+    Raises:
+        InsufficientMemoryError: for a shape whose float64 draw and ``dtype``
+            copy cannot fit in the available memory (before allocating).
+    """
+    n = math.prod(shape)
+    check_memory("weights", n * (8 + dtype.itemsize), f"shape {shape} {dtype.name}")
     return xp().asarray((scale * gen.standard_normal(shape)).astype(dtype))
 
 

@@ -46,7 +46,12 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
         help="train a preset and write the model, history, plots and report",
         description=f"Presets: {presets}.",
     )
-    p.add_argument("preset", nargs="?", default="digits-cnn", choices=list(PRESETS))
+    p.add_argument(
+        "preset",
+        nargs="?",
+        choices=list(PRESETS),
+        help="default digits-cnn; with --resume, the preset of the run in --out",
+    )
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--optimizer", choices=sorted(optimizers.OPTIMIZERS))
@@ -54,7 +59,6 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed",
         type=int,
-        default=0,
         help="seeds the weights, shuffling and dropout (and the split). Default 0",
     )
     p.add_argument(
@@ -81,8 +85,15 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the last checkpoint in --out (same preset and "
-        "settings; a larger --epochs trains on)",
+        help="continue from the last checkpoint in --out with the settings "
+        "recorded in <out>/run.json (an option given again must equal the "
+        "record's; a larger --epochs trains on)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh even when --out holds a run that did not finish "
+        "(its backup is replaced); a finished run's files are replaced anyway",
     )
     p.add_argument(
         "--threads",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import backend, evaluation
+from glassnet._io import atomic_write_bytes
 from glassnet.cli._common import md_table
 
 
@@ -49,7 +50,10 @@ def write_report(
     if plots:
         lines += ["", "## Plots", ""]
         lines += [f"- [{Path(f).stem}]({f})" for f in plots]
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+
+
+MAX_FILTERS = 256  # filters in filters.png
 
 
 def first_kernel(model: Any) -> np.ndarray | None:
@@ -57,7 +61,9 @@ def first_kernel(model: Any) -> np.ndarray | None:
 
     A Dense kernel (D, M) on flattened images holds one template image per unit:
     row d weighs pixel d of the flattened input, so it reshapes to the input's
-    image shape (channels last, or channels first behind a ``Permute``).
+    image shape (channels last, or channels first behind a ``Permute``). At most
+    the first :data:`MAX_FILTERS` are kept: a plot cannot show more, and a
+    mosaic of a million units would take minutes and gigabytes.
     """
     spec = getattr(model, "input_spec", None)
     permuted = False
@@ -66,7 +72,7 @@ def first_kernel(model: Any) -> np.ndarray | None:
         kernel = getattr(layer, "params", {}).get("kernel")
         if kernel is None:
             continue
-        kernel = backend.to_numpy(kernel)
+        kernel = backend.to_numpy(kernel[..., :MAX_FILTERS])
         if kernel.ndim == 4:
             return kernel if kernel.shape[2] in (1, 3) else None
         if spec is None or len(spec) != 4 or np.prod(spec[1:]) != kernel.shape[0]:

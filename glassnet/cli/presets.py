@@ -239,20 +239,39 @@ def build_model(
         ValueError: for a Solver preset, a bad value, or ``dropout`` or
             ``units`` on a preset without such layers.
     """
+    model_layers = preset_layers(
+        preset,
+        seed,
+        kernel_regularizer,
+        dropout=dropout,
+        units=units,
+        augmentation=augmentation,
+    )
+    return models.Sequential(model_layers, name=preset, seed=seed)
+
+
+def preset_layers(
+    preset: str,
+    seed: int,
+    kernel_regularizer: Any = None,
+    *,
+    dropout: float | None = None,
+    units: int | None = None,
+    augmentation: bool = True,
+) -> list[Any]:
+    """The layers of :func:`build_model`'s model, ``Input`` first, not yet built
+    (no weight exists: :func:`glassnet.layers._estimate.estimate_size` can size
+    them first)."""
     if PRESETS[preset].solver:
         raise ValueError(f"preset {preset!r} is a Solver model, not a Sequential")
     _check_model_params(preset, {"dropout": dropout, "units": units})
     reg = {"kernel_regularizer": kernel_regularizer}
     side = 8 if preset in DIGITS_PRESETS else 28
-    return models.Sequential(
-        [
-            layers.Input((side, side, 1)),
-            *_body(preset, seed, reg, dropout, units, augmentation),
-            layers.Dense(10, activation="softmax", **reg),
-        ],
-        name=preset,
-        seed=seed,
-    )
+    return [
+        layers.Input((side, side, 1)),
+        *_body(preset, seed, reg, dropout, units, augmentation),
+        layers.Dense(10, activation="softmax", **reg),
+    ]
 
 
 def keras_optimizer(

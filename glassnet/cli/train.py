@@ -20,6 +20,7 @@ default), so that ``glassnet sweep``'s best trial can be trained again exactly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shlex
@@ -31,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from glassnet import callbacks, layers, models, utils
-from glassnet.cli import outputs
+from glassnet._io import atomic_write_bytes
+from glassnet._memory import check_memory, format_bytes
+from glassnet.cli import outputs, rundir
 from glassnet.cli._common import CliError, set_threads
 from glassnet.cli.presets import (
     PRESETS,
@@ -43,10 +46,13 @@ from glassnet.cli.presets import (
     keras_optimizer,
     l2_regularizer,
     model_params,
+    preset_layers,
     solver_data,
     solver_options,
 )
 from glassnet.datasets import train_val_test_split
+from glassnet.errors import InsufficientMemoryError
+from glassnet.layers._estimate import estimate_size
 
 BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
 SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
@@ -65,9 +71,22 @@ _LACKS = {
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train ``args.preset``; print the test accuracy and where the files went."""
+    """Train ``args.preset``; print the test accuracy and where the files went.
+
+    Everything is checked (options, the data, the batch size, the memory the
+    model needs, the state of ``--out``) before anything in ``--out`` changes:
+    a refused command leaves earlier results and backups as they were.
+    """
     if args.threads is not None:
         set_threads(args.threads)
+    out = _out_dir(args)
+    if args.resume and args.overwrite:
+        raise CliError("--resume and --overwrite: give one (go on, or start afresh)")
+    record = rundir.read_record(out) if out.is_dir() else None
+    if args.resume and record is not None:
+        _take_recorded_options(args, record, out)
+    args.preset = args.preset or DEFAULT_PRESET
+    args.seed = 0 if args.seed is None else args.seed
     preset = PRESETS[args.preset]
     _check_preset_options(args)
     settings = {
@@ -76,18 +95,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         "optimizer": args.optimizer or preset.optimizer,
         "lr": args.lr or preset.lr,
     }
-    out = Path(args.out or Path("runs") / args.preset)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_memory(args, settings)
+    if not args.resume:
+        _check_fresh_start(args, out, record)  # fail fast; again under the lock
     utils.set_random_seed(args.seed)
     train = _train_solver if preset.solver else _train_keras
-    try:
-        model, logs, seconds, (x_test, y_test), curves = train(args, settings, out)
-    except KeyboardInterrupt as e:
-        print(f"\n{e or 'training interrupted'}", flush=True)
-        print(f"to go on: {resume_command(args, settings, out)}", flush=True)
-        return 130
+    with contextlib.ExitStack() as held:
+        started: list[bool] = []
+
+        def start() -> None:
+            """Called once every check has passed, just before training."""
+            _make_dir(out)
+            held.enter_context(_locked(out))
+            _begin_run(args, settings, out)
+            started.append(True)
+
+        try:
+            model, logs, seconds, (x_test, y_test), curves = train(
+                args, settings, out, start
+            )
+        except DivergedError:
+            if started:  # nothing worth resuming: a new run may replace it
+                _record(args, settings, out, "failed")
+            raise
+        except KeyboardInterrupt as e:
+            if started:
+                _record(args, settings, out, "interrupted")
+            print(f"\n{e or 'training interrupted'}", flush=True)
+            if _has_backup(out):
+                print(f"to go on: {resume_command(args, settings, out)}", flush=True)
+            else:
+                print(
+                    "no backup was written before the interruption, so there is "
+                    "nothing to resume; to start again: "
+                    f"{resume_command(args, settings, out, resume=False)}",
+                    flush=True,
+                )
+            return 130
+        test, files = _write_outputs(
+            args, out, model, logs, seconds, x_test, y_test, curves
+        )
+        _record(args, settings, out, "finished", files)
+    print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
+    print(f"wrote {', '.join(files)} to {out}")
+    return 0
+
+
+def _write_outputs(args, out, model, logs, seconds, x_test, y_test, curves):
+    """The model, history, report and plots; returns the test logs and the files."""
     model.save(out / "model.h5")
-    (out / "history.json").write_text(json.dumps(logs, indent=2) + "\n")
+    _write_text(out / "history.json", json.dumps(logs, indent=2) + "\n")
     test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     pred = np.argmax(model.predict(x_test, verbose=0), axis=1)
     names = class_names(args.preset)
@@ -100,18 +157,192 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     report = (args.preset, test, y_test, pred, seconds, plots, names)
     outputs.write_report(out / "report.md", *report)
-    print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
     files = ["model.h5", "best.weights.h5", "history.csv", "history.json"]
-    files += ["report.md", BACKUP_DIR if not preset.solver else SOLVER_DIR]
+    files += ["report.md", SOLVER_DIR if PRESETS[args.preset].solver else BACKUP_DIR]
     files += ["logs"] if args.tensorboard else []
-    print(f"wrote {', '.join(files + plots)} to {out}")
-    return 0
+    return test, files + plots
+
+
+# -- the output directory: checked first, locked, recorded --
+
+DEFAULT_PRESET = "digits-cnn"
+# The options that shape a run's result, as run.json records them. On --resume
+# each is taken from the record; one given again must equal it (--epochs may
+# grow: a larger --epochs trains on). --threads and --tensorboard change only
+# speed and logging and are honoured as given.
+RECORDED = (
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "seed",
+    "split_seed",
+    *MODEL_OPTIONS,
+    "lr_decay",
+    "early_stopping",
+    "reduce_lr",
+    "data",
+)
+# What a finished run wrote that a new run in the same --out replaces.
+_OUTPUTS = {
+    "model.h5",
+    "best.weights.h5",
+    "history.csv",
+    "history.json",
+    "report.md",
+    "logs",
+    BACKUP_DIR,
+    SOLVER_DIR,
+}
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    if args.out is not None and not args.out.strip():
+        raise CliError("--out: expected a directory path; received ''")
+    out = Path(args.out or Path("runs") / (args.preset or DEFAULT_PRESET))
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: expected a directory; that path is a file")
+    return out
+
+
+def _make_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CliError(
+            f"--out {out}: cannot create the directory ({e.strerror or e}); "
+            "nothing was written"
+        ) from None
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    try:
+        lock = rundir.exclusive(out)
+        lock.__enter__()
+    except OSError as e:
+        raise CliError(
+            f"--out {out}: cannot write there ({e.strerror or e}); nothing was "
+            "written; give a writable directory"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _data_path(data: str | None) -> str | None:
+    return None if data is None else str(Path(data).resolve())
+
+
+def _options(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
+    options = {name: getattr(args, name) for name in RECORDED}
+    options.update(settings, data=_data_path(args.data))
+    return options
+
+
+def _take_recorded_options(
+    args: argparse.Namespace, record: dict[str, Any], out: Path
+) -> None:
+    """--resume: the recorded run's settings, with any option given again checked."""
+    recorded = record["options"]
+    given = args.preset or record["preset"]
+    if given != record["preset"]:
+        raise CliError(
+            f"--resume: {out} holds a run of {record['preset']}; received the "
+            f"preset {given} (leave it out, or give another --out)"
+        )
+    args.preset = record["preset"]
+    for name in RECORDED:
+        value, before = getattr(args, name), recorded.get(name)
+        if name == "data" and value is not None:
+            value = _data_path(value)
+        flag = "--" + name.replace("_", "-")
+        if value is None or value == before:
+            setattr(args, name, before if value is None else getattr(args, name))
+        elif name == "epochs" and isinstance(before, int) and value >= before:
+            continue  # trains on
+        elif name == "epochs":
+            raise CliError(
+                f"--epochs: expected at least {before}, the epochs of the run in "
+                f"{out}; received {value}"
+            )
+        else:
+            raise CliError(
+                f"{flag}: the run in {out} was trained with {flag} {before!r} and "
+                f"--resume goes on with it; received {value!r}. Leave {flag} out, "
+                "or start afresh with --overwrite (or another --out)"
+            )
+    args.tensorboard = args.tensorboard or bool(recorded.get("tensorboard"))
+
+
+def _has_backup(out: Path) -> bool:
+    """Whether ``out`` holds something ``--resume`` can go on from."""
+    backup, solver = out / BACKUP_DIR, out / SOLVER_DIR
+    return any(backup.glob("checkpoint*.h5")) or any(solver.glob("solver_*.ckpt"))
+
+
+def _check_fresh_start(
+    args: argparse.Namespace, out: Path, record: dict[str, Any] | None
+) -> None:
+    """Without --resume: refuse to drop an unfinished run's backup unasked."""
+    ended = record is not None and record["status"] in ("finished", "failed")
+    if ended or args.overwrite or not _has_backup(out):
+        return
+    what = f"a run of {record['preset']}" if record else "a run"
+    raise CliError(
+        f"--out {out} holds {what} that did not finish, with a backup to go on "
+        "from: add --resume to go on, or --overwrite to start afresh and replace "
+        "it (or give another --out)"
+    )
+
+
+def _begin_run(args: argparse.Namespace, settings: dict[str, Any], out: Path) -> None:
+    """Under the lock: check ``out`` again, clear a replaced run, record this one."""
+    record = rundir.read_record(out)
+    if not args.resume:
+        _check_fresh_start(args, out, record)
+        earlier = set(record["files"] if record else []) | {BACKUP_DIR, SOLVER_DIR}
+        replaced = [
+            name
+            for name in sorted(earlier)
+            if (name in _OUTPUTS or _is_plot(name)) and (out / name).exists()
+        ]
+        for name in replaced:
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if replaced:
+            print(f"starting afresh in {out}: replaced {', '.join(replaced)}")
+    _record(args, settings, out, "running")
+
+
+def _is_plot(name: str) -> bool:
+    return name.endswith(".png") and Path(name).name == name
+
+
+def _record(
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    out: Path,
+    status: str,
+    files: list[str] | None = None,
+) -> None:
+    options = _options(args, settings) | {"tensorboard": bool(args.tensorboard)}
+    rundir.write_record(out, args.preset, options, status, files)
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
 
 
 def resume_command(
-    args: argparse.Namespace, settings: dict[str, Any], out: Path
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    out: Path,
+    resume: bool = True,
 ) -> str:
-    """The ``glassnet train ... --resume`` command that continues this run."""
+    """The ``glassnet train ... --resume`` command that continues this run (with
+    ``resume=False``, the one that starts it again)."""
     words = ["glassnet", "train", args.preset, "--out", str(out)]
     words += ["--epochs", str(settings["epochs"])]
     words += ["--batch-size", str(settings["batch_size"])]
@@ -129,7 +360,8 @@ def resume_command(
         if value is not None:
             words += [flag, repr(value) if isinstance(value, float) else str(value)]
     words += ["--tensorboard"] if args.tensorboard else []
-    return " ".join(shlex.quote(w) for w in [*words, "--resume"])
+    words += ["--resume"] if resume else []
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _check_preset_options(args: argparse.Namespace) -> None:
@@ -147,11 +379,64 @@ def _check_preset_options(args: argparse.Namespace) -> None:
             f"--split-seed: {args.preset} validates on the course's fixed split "
             "of the CIFAR-10 training images; leave --split-seed out"
         )
+    if args.reduce_lr is not None and preset.cosine:
+        raise CliError(
+            f"--reduce-lr: {args.preset} follows a cosine learning-rate schedule "
+            "over its epochs; leave --reduce-lr out"
+        )
+    if preset.solver:
+        for flag, value in (
+            ("--early-stopping", args.early_stopping),
+            ("--reduce-lr", args.reduce_lr),
+            ("--tensorboard", args.tensorboard),
+        ):
+            if value:
+                raise CliError(
+                    f"{flag}: {args.preset} trains with the classic Solver, which "
+                    "takes no callbacks (it keeps the best epoch and decays the "
+                    f"rate by --lr-decay, {args.lr_decay or SOLVER_LR_DECAY})"
+                )
     if not preset.solver and args.lr_decay is not None:
         raise CliError(
             f"--lr-decay: {args.preset} trains with fit; its schedule is the "
             "preset's (see --reduce-lr); --lr-decay is for the Solver presets"
         )
+
+
+def _check_memory(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    """Refuse a Keras preset's model that cannot fit, before building it.
+
+    Training holds each weight with its gradient and the optimizer's two
+    slots, and every backup and save copies the weights and slots once into
+    the file's tensors and once more into its bytes: ten copies of the weights
+    at the peak (measured on digits-mlp). A batch needs every layer's output,
+    its cache and its gradient: three copies. The course models of the
+    Solver presets refuse a weight that cannot fit as they draw it.
+    """
+    if PRESETS[args.preset].solver:
+        return
+    model_layers = preset_layers(
+        args.preset,
+        args.seed,
+        l2_regularizer(args.reg),
+        dropout=args.dropout,
+        units=args.units,
+    )
+    size = estimate_size(model_layers)
+    batch = settings["batch_size"]
+    weights = 10 * size.param_bytes
+    activations = 3 * (size.activation_bytes(batch) or 0)
+    flags = "--units or --batch-size" if args.units else "--batch-size"
+    try:
+        check_memory(
+            f"{args.preset}'s model",
+            weights + activations,
+            f"{size.params:,} parameters ({format_bytes(weights)} with their "
+            f"gradients, optimizer state and saved copies) and a batch of {batch} "
+            f"({format_bytes(activations)} of activations)",
+        )
+    except InsufficientMemoryError as e:
+        raise CliError(f"{e}; give a smaller {flags}") from None
 
 
 def _check_batch_size(batch_size: int, n: int) -> None:
@@ -162,21 +447,26 @@ def _check_batch_size(batch_size: int, n: int) -> None:
         )
 
 
-def _check_finite_loss(terminate: Any, lr: Any) -> None:
+class DivergedError(CliError):
+    """The loss became NaN or infinite: the run stopped and cannot go on."""
+
+
+def _check_finite_loss(terminate: Any, lr: Any, reg: float | None) -> None:
     if terminate.stopped_at is not None:
         epoch, batch = terminate.stopped_at
-        raise CliError(
-            f"the loss became NaN or infinite at epoch {epoch + 1}, batch "
-            f"{batch + 1}; training stopped. Try a lower learning rate than "
-            f"--lr {lr!r}"
+        # Batches counted from 0, as TerminateOnNaN's "Batch N: Invalid loss" line.
+        advice = f"a lower learning rate than --lr {lr!r}"
+        if reg:
+            advice += f", or a smaller --reg than {reg!r} (the L2 penalty)"
+        raise DivergedError(
+            f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch} "
+            f"(counted from 0, as logged); training stopped. Try {advice}"
         )
 
 
-def _fresh_or_resumed(args: argparse.Namespace, directory: Path, what: str) -> None:
-    """Without --resume, start over; with it, there must be something to resume."""
-    if not args.resume:
-        shutil.rmtree(directory, ignore_errors=True)
-    elif not directory.is_dir() or not any(directory.iterdir()):
+def _check_resumable(args: argparse.Namespace, directory: Path, what: str) -> None:
+    """With --resume, there must be something to resume."""
+    if args.resume and (not directory.is_dir() or not any(directory.iterdir())):
         raise CliError(
             f"--resume: expected {what} in {directory}; found none "
             "(run without --resume to start, with the same --out)"
@@ -208,11 +498,6 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
         )
     preset = PRESETS[args.preset]
     patience = args.reduce_lr or preset.reduce_lr
-    if patience is not None and preset.cosine:
-        raise CliError(
-            f"--reduce-lr: {args.preset} follows a cosine learning-rate schedule "
-            "over its epochs; leave --reduce-lr out"
-        )
     if patience is not None:
         cbs.append(
             callbacks.ReduceLROnPlateau(
@@ -224,8 +509,10 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
     return cbs
 
 
-def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
-    _fresh_or_resumed(args, out / BACKUP_DIR, "a BackupAndRestore checkpoint")
+def _train_keras(
+    args: argparse.Namespace, settings: dict[str, Any], out: Path, begin: Any
+):
+    _check_resumable(args, out / BACKUP_DIR, "a BackupAndRestore checkpoint")
     (x_train, y_train), test = keras_data(args.preset, args.data)
     split_seed = args.seed if args.split_seed is None else args.split_seed
     (x_tr, y_tr), (x_val, y_val), _ = train_val_test_split(
@@ -248,6 +535,7 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
         settings["epochs"],
     )
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    begin()
     start = time.perf_counter()
     cbs = _keras_callbacks(args, out)
     history = model.fit(
@@ -260,7 +548,7 @@ def _train_keras(args: argparse.Namespace, settings: dict[str, Any], out: Path):
         verbose=2,
     )
     seconds = time.perf_counter() - start
-    _check_finite_loss(cbs[0], settings["lr"])
+    _check_finite_loss(cbs[0], settings["lr"], args.reg)
     logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return model, logs, seconds, test, None
 
@@ -279,23 +567,13 @@ def _latest_checkpoint(directory: Path, per_epoch: int) -> Path | None:
     return max(found)[1] if found else None
 
 
-def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path):
+def _train_solver(
+    args: argparse.Namespace, settings: dict[str, Any], out: Path, begin: Any
+):
     from glassnet.solver import Solver
 
-    for flag, value in (
-        ("--early-stopping", args.early_stopping),
-        ("--reduce-lr", args.reduce_lr),
-        ("--tensorboard", args.tensorboard),
-    ):
-        if value:
-            raise CliError(
-                f"{flag}: {args.preset} trains with the classic Solver, which takes "
-                "no callbacks (it keeps the best epoch and decays the rate by "
-                f"--lr-decay, {args.lr_decay or SOLVER_LR_DECAY})"
-            )
     checkpoints = out / SOLVER_DIR
-    _fresh_or_resumed(args, checkpoints, "Solver checkpoints")
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    _check_resumable(args, checkpoints, "Solver checkpoints")
     data = solver_data(args.data)
     model = build_solver_model(
         args.preset,
@@ -304,6 +582,8 @@ def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path)
     )
     n = len(data["X_train"])
     _check_batch_size(settings["batch_size"], n)
+    begin()
+    checkpoints.mkdir(parents=True, exist_ok=True)
     solver = Solver(
         model,
         {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")},
@@ -334,7 +614,7 @@ def _train_solver(args: argparse.Namespace, settings: dict[str, Any], out: Path)
         "accuracy": [float(v) for v in solver.train_acc_history],
         "val_accuracy": [float(v) for v in solver.val_acc_history],
     }
-    _write_csv(out / "history.csv", logs)
+    _write_text(out / "history.csv", _csv(logs))
     x_test = _images01(data["X_test"], data["mean"])
     return seq, logs, seconds, (x_test, data["y_test"]), _solver_curves(solver)
 
@@ -347,14 +627,14 @@ def _solver_curves(solver: Any):
     )
 
 
-def _write_csv(path: Path, logs: dict[str, list[float]]) -> None:
+def _csv(logs: dict[str, list[float]]) -> str:
     """One row per accuracy check (epoch 0 is the check before training)."""
     rows = ["epoch,accuracy,val_accuracy"]
     for i, (a, v) in enumerate(
         zip(logs["accuracy"], logs["val_accuracy"], strict=True)
     ):
         rows.append(f"{i},{a},{v}")
-    path.write_text("\n".join(rows) + "\n")
+    return "\n".join(rows) + "\n"
 
 
 def _images01(x_chw: np.ndarray, mean: np.ndarray) -> np.ndarray:

@@ -282,3 +282,12 @@ def test_gradients_equal_the_course_sandwiches_that_compute_every_dx(
     assert grads.keys() == want.keys()
     for key in want:
         np.testing.assert_array_equal(grads[key], want[key])
+
+
+def test_weights_that_cannot_fit_are_refused_before_drawing(monkeypatch):
+    from glassnet import _memory
+    from glassnet.errors import InsufficientMemoryError
+
+    monkeypatch.setattr(_memory, "available_memory", lambda: 2**30)
+    with pytest.raises(InsufficientMemoryError, match=r"shape \(3072, 100000\)"):
+        FullyConnectedNet([100000], input_dim=3072, dtype=np.float32)

@@ -1,0 +1,144 @@
+"""The output directory of ``glassnet train``: one run at a time, and its record.
+
+Two runs writing into one ``--out`` would interleave ``history.csv`` and leave
+the model of one beside the best weights of the other, so a run holds an
+exclusive lock on the directory while it writes there: ``<out>/.glassnet.lock``,
+locked with ``flock`` and holding the owner's pid, host and start time for the
+message a second run gets. The kernel releases a ``flock`` when its process
+ends, however it ends (SIGKILL included), so a lock file left behind by a dead
+run is stale by construction and the next run simply takes it.
+
+``<out>/run.json`` records the run: its preset, every setting that shapes the
+result (the options given and the preset's defaults they stood for), whether it
+is ``running`` (or crashed), ``interrupted``, ``failed`` (its loss diverged) or
+``finished``, and the files it wrote. It is
+what ``--resume`` continues with and what a new run in the same directory
+checks before it replaces anything. It is data only (JSON), written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from glassnet._io import atomic_write_bytes
+from glassnet.cli._common import CliError
+
+LOCK = ".glassnet.lock"
+RECORD = "run.json"
+FORMAT = "glassnet-train-run"
+# "failed": the loss diverged, nothing to resume; "running" after a crash or a
+# SIGKILL: the backup goes on with --resume.
+STATUSES = ("running", "interrupted", "failed", "finished")
+
+
+def _owner() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def _describe(owner: bytes) -> str:
+    try:
+        who = json.loads(owner.decode())
+        return f"pid {who['pid']} on {who['host']}, started {who['started']}"
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return "its owner unknown"
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold ``out``'s lock while the block runs; refuse if another run holds it.
+
+    Raises:
+        CliError: naming the run (pid, host, start) that holds the directory.
+    """
+    import fcntl  # POSIX; glassnet's command line runs on Linux and macOS
+
+    path = out / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 4096)
+            os.close(fd)
+            raise CliError(
+                f"--out {out}: another glassnet run ({_describe(owner)}) is "
+                "writing there; wait for it to end or give another --out"
+            ) from None
+        # The previous owner may have removed the file between our open and our
+        # lock: then the lock is on a file nobody else will see; open it again.
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(_owner()).encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # before unlocking, so no one locks the old file
+        os.close(fd)
+
+
+def read_record(out: Path) -> dict[str, Any] | None:
+    """``out``'s run record, or None when there is none.
+
+    Raises:
+        CliError: for a record that is not one (naming the file).
+    """
+    path = out / RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_bytes().decode())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CliError(f"{path}: expected a glassnet run record (JSON); {e}") from None
+    ok = (
+        isinstance(record, dict)
+        and record.get("format") == FORMAT
+        and isinstance(record.get("preset"), str)
+        and isinstance(record.get("options"), dict)
+        and record.get("status") in STATUSES
+        and isinstance(record.get("files", []), list)
+    )
+    if not ok:
+        raise CliError(
+            f"{path}: expected a glassnet run record {{format, preset, options, "
+            "status}}; move it away if it is not glassnet's"
+        )
+    return record
+
+
+def write_record(
+    out: Path,
+    preset: str,
+    options: dict[str, Any],
+    status: str,
+    files: list[str] | None = None,
+) -> None:
+    """Write ``out``'s run record atomically."""
+    record = {
+        "format": FORMAT,
+        "preset": preset,
+        "options": options,
+        "status": status,
+        "files": files or [],
+    }
+    atomic_write_bytes(out / RECORD, (json.dumps(record, indent=2) + "\n").encode())
+
+
+__all__ = ["LOCK", "RECORD", "exclusive", "read_record", "write_record"]

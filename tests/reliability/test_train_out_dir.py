@@ -1,0 +1,277 @@
+"""glassnet train never loses or mixes the results in --out: everything is checked
+before anything there changes, one run writes there at a time, and --resume
+goes on with the recorded settings (an option given again is honoured or
+refused, never ignored)."""
+
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glassnet import _memory
+from glassnet.callbacks import CSVLogger, TerminateOnNaN
+from glassnet.cli import main
+from glassnet.cli.rundir import LOCK, RECORD
+from glassnet.models import load_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def train(out, *extra, preset="digits-mlp"):
+    return main(["train", *([preset] if preset else []), "--out", str(out), *extra])
+
+
+def interrupted(out, monkeypatch, *extra, epochs=4, at_epoch=1):
+    """A run stopped as by Ctrl-C at the end of epoch ``at_epoch``, before that
+    epoch's backup (BackupAndRestore backs up last): the backup holds the
+    epochs before it."""
+    real = CSVLogger.on_epoch_end
+
+    def stop(self, epoch, logs=None):
+        real(self, epoch, logs)
+        if epoch == at_epoch:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(CSVLogger, "on_epoch_end", stop)
+        assert train(out, "--epochs", str(epochs), *extra) == 130
+
+
+def snapshot(out):
+    """Every file under ``out`` (but the lock) and its bytes."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != LOCK
+    }
+
+
+def weights(path):
+    return load_model(path).get_weights()
+
+
+def assert_same_weights(a, b):
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return [row["epoch"] for row in csv.DictReader(f)]
+
+
+# -- a refused command changes nothing --
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "4"], "did not finish.*--resume.*--overwrite"),
+        (["--overwrite", "--batch-size", "5000"], "--batch-size: expected at most"),
+        (["--overwrite", "--units", "0"], "--units"),
+        (["--resume", "--batch-size", "64"], "--batch-size: the run in .* 32"),
+        (["--resume", "--lr", "0.5"], "--lr: the run in .* 0.001"),
+        (["--resume", "--epochs", "2"], "--epochs: expected at least 4"),
+        (["--resume", "--overwrite"], "--resume and --overwrite"),
+        (["fashion-mlp", "--overwrite", "--reduce-lr", "2"], "--reduce-lr"),
+        (["fashion-mlp", "--resume"], "holds a run of digits-mlp"),
+        (["mnist-cnn", "--overwrite", "--data", "{empty}"], "mnist"),
+    ],
+)
+def test_a_refused_command_keeps_the_backup_and_every_file(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    before = snapshot(out)
+    assert "backup/checkpoint.h5" in before
+    (tmp_path / "empty").mkdir()
+    argv = [a.replace("{empty}", str(tmp_path / "empty")) for a in argv]
+    preset = None if argv[0].startswith("--") else argv.pop(0)
+    capsys.readouterr()
+    code = train(out, *argv, preset=preset or "digits-mlp")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), err
+    assert snapshot(out) == before
+
+
+def test_the_printed_resume_command_goes_on_to_the_uninterrupted_result(
+    tmp_path, monkeypatch, capsys
+):
+    whole, out = tmp_path / "whole", tmp_path / "run"
+    assert train(whole, "--epochs", "4", "--units", "16", "--lr", "0.002") == 0
+    capsys.readouterr()
+    interrupted(out, monkeypatch, "--units", "16", "--lr", "0.002")
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed.startswith("to go on: glassnet train digits-mlp --out")
+    assert printed.endswith("--resume")
+    assert json.loads((out / RECORD).read_text())["status"] == "interrupted"
+    # --resume alone: the preset and every setting come from the record.
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+    assert_same_weights(weights(out / "model.h5"), weights(whole / "model.h5"))
+    assert rows(out / "history.csv") == ["0", "1", "2", "3"]
+    record = json.loads((out / RECORD).read_text())
+    assert record["status"] == "finished" and record["options"]["units"] == 16
+
+
+def test_resuming_a_finished_run_writes_the_same_model(tmp_path):
+    # digits-cnn averages its weights (use_ema) at the end of fit: a resumed
+    # run with no epoch left must do so too (it used to skip it).
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "2", preset="digits-cnn") == 0
+    first = weights(out / "model.h5")
+    history = (out / "history.json").read_text()
+    assert train(out, "--epochs", "2", "--resume", preset="digits-cnn") == 0
+    assert_same_weights(weights(out / "model.h5"), first)
+    assert (out / "history.json").read_text() == history
+
+
+def test_a_fresh_run_over_an_unfinished_one_needs_overwrite(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    assert train(out, "--epochs", "2", "--overwrite") == 0
+    assert rows(out / "history.csv") == ["0", "1"]
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 2
+
+
+def test_a_fresh_run_over_a_finished_one_replaces_only_its_files(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "2", "--tensorboard") == 0
+    assert (out / "logs").is_dir()
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert train(out, "--epochs", "1") == 0
+    assert "starting afresh" in capsys.readouterr().out
+    assert not (out / "logs").exists()  # the earlier run's, not this one's
+    assert (out / "notes.txt").read_text() == "mine"
+    assert rows(out / "history.csv") == ["0"]
+
+
+def test_an_interruption_before_the_first_backup_prints_no_resume_command(
+    tmp_path, monkeypatch, capsys
+):
+    # Two Ctrl-Cs: the second stops fit at once, before anything is backed up.
+    def stop(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(TerminateOnNaN, "on_train_batch_end", stop)
+        assert train(out, "--epochs", "3") == 130
+    printed = capsys.readouterr().out
+    assert "nothing to resume" in printed and "--resume" not in printed
+    assert "glassnet train digits-mlp --out" in printed
+    assert train(out, "--epochs", "1") == 0  # no backup to protect: it starts
+
+
+# -- one run at a time --
+
+SLOW_CHILD = """
+import sys, time
+from glassnet.callbacks import CSVLogger
+from glassnet.cli import main
+real = CSVLogger.on_epoch_end
+def slow(self, epoch, logs=None):
+    real(self, epoch, logs)
+    time.sleep(0.05)
+CSVLogger.on_epoch_end = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_second_run_into_the_same_out_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "digits-mlp", "--epochs", "60", "--out", str(out)]
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHILD, *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / LOCK).exists() and time.monotonic() < deadline:
+        assert first.poll() is None, first.communicate()[0]
+        time.sleep(0.02)
+    second = ["train", "digits-mlp", "--epochs", "3", "--seed", "1"]
+    code = main([*second, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert first.poll() is None, "the first run ended before the second was tried"
+    assert code == 2
+    assert f"another glassnet run (pid {first.pid} on {socket.gethostname()}" in err
+    assert len(err.strip().splitlines()) == 1
+    output, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, output
+    # The first run's files are whole and its own.
+    assert rows(out / "history.csv") == [str(i) for i in range(60)]
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 60
+    record = json.loads((out / RECORD).read_text())
+    assert record["status"] == "finished" and record["options"]["seed"] == 0
+    model = load_model(out / "model.h5")
+    model.load_weights(out / "best.weights.h5")
+    assert not (out / LOCK).exists()
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / LOCK).write_text(json.dumps({"pid": 2**22 + 1, "host": "h", "started": ""}))
+    assert train(out, "--epochs", "1") == 0
+    assert not (out / LOCK).exists()
+
+
+# -- clear refusals --
+
+
+def test_out_must_be_a_writable_directory(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for out, message in (
+        ("", "--out: expected a directory path; received ''"),
+        (str(tmp_path / "file"), "that path is a file"),
+        ("/proc/glassnet-out", "--out /proc/glassnet-out: cannot create"),
+    ):
+        assert main(["train", "digits-mlp", "--epochs", "1", "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_model_too_large_for_the_memory_is_refused_before_building(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(_memory, "available_memory", lambda: 8 * 2**30)
+    out = tmp_path / "run"
+    start = time.perf_counter()
+    assert train(out, "--units", "10000000") == 2
+    err = capsys.readouterr().err
+    assert time.perf_counter() - start < 30  # nothing was allocated: a bound only
+    assert "750,000,010 parameters" in err and "8.0 GiB" in err
+    assert "give a smaller --units or --batch-size" in err
+    assert not out.exists()
+
+
+# Divergence on purpose: NumPy's overflow warnings are expected.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverging_penalty_names_reg_and_the_logged_batch(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "1", "--reg", "1e300") == 2
+    captured = capsys.readouterr()
+    logged = [ln for ln in captured.out.splitlines() if "Invalid loss" in ln]
+    batch = logged[0].split()[1].rstrip(":")
+    assert f"batch {batch} (counted from 0, as logged)" in captured.err
+    assert "--reg" in captured.err
+    # Nothing worth resuming: a new run in the same directory just starts.
+    assert json.loads((out / RECORD).read_text())["status"] == "failed"
+    assert train(out, "--epochs", "1") == 0
+    assert os.path.exists(out / "model.h5")
