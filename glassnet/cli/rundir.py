@@ -54,18 +54,36 @@ def _describe(owner: bytes) -> str:
         return "its owner unknown"
 
 
+def make_dir(out: Path) -> None:
+    """Create ``out`` (and its parents), or say in one line why not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CliError(
+            f"--out {out}: cannot create the directory ({e.strerror or e}); "
+            "nothing was written"
+        ) from None
+
+
 @contextlib.contextmanager
-def exclusive(out: Path) -> Iterator[None]:
+def locked(out: Path) -> Iterator[None]:
     """Hold ``out``'s lock while the block runs; refuse if another run holds it.
 
     Raises:
-        CliError: naming the run (pid, host, start) that holds the directory.
+        CliError: naming the run (pid, host, start) that holds the directory,
+            or saying that ``out`` cannot be written.
     """
     import fcntl  # POSIX; glassnet's command line runs on Linux and macOS
 
     path = out / LOCK
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise CliError(
+                f"--out {out}: cannot write there ({e.strerror or e}); nothing "
+                "was written; give a writable directory"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -141,4 +159,4 @@ def write_record(
     atomic_write_bytes(out / RECORD, (json.dumps(record, indent=2) + "\n").encode())
 
 
-__all__ = ["LOCK", "RECORD", "exclusive", "read_record", "write_record"]
+__all__ = ["LOCK", "RECORD", "locked", "make_dir", "read_record", "write_record"]

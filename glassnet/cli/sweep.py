@@ -23,6 +23,7 @@ from typing import Any
 
 from glassnet.cli._common import CliError, positive_int
 from glassnet.cli.presets import PRESETS
+from glassnet.cli.rundir import locked, make_dir
 from glassnet.cli.train import MODEL_OPTIONS
 
 # Each hyperparameter of a trial's config -> its option of `glassnet train`.
@@ -121,11 +122,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     data = tune.preset_data(args.preset, args.data)
     trial = tune.PresetTrial(args.preset, epochs, args.folds, split_seed=args.seed)
     trial.check_data(data)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     kwargs = dict(trials=trials, method=args.method, seed=args.seed, halving=halving)
     kwargs.update(results_path=results_path, resume=args.resume)
     total = _task_count(space, trials, args.method, halving, tune)
-    with _executor(args, tune) as ex, _Progress(total, results_path, args) as bar:
+    with (
+        locked(out),  # one sweep writes results.json at a time
+        _executor(args, tune) as ex,
+        _Progress(total, results_path, args) as bar,
+    ):
         # Only a sweep that really starts replaces an earlier one's results.
         if not args.resume and results_path.is_file():
             print(f"note: a new sweep replaces {results_path} (--resume continues it)")

@@ -105,8 +105,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         def start() -> None:
             """Called once every check has passed, just before training."""
-            _make_dir(out)
-            held.enter_context(_locked(out))
+            rundir.make_dir(out)
+            held.enter_context(rundir.locked(out))
             _begin_run(args, settings, out)
             started.append(True)
 
@@ -203,32 +203,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out}: expected a directory; that path is a file")
     return out
-
-
-def _make_dir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CliError(
-            f"--out {out}: cannot create the directory ({e.strerror or e}); "
-            "nothing was written"
-        ) from None
-
-
-@contextlib.contextmanager
-def _locked(out: Path):
-    try:
-        lock = rundir.exclusive(out)
-        lock.__enter__()
-    except OSError as e:
-        raise CliError(
-            f"--out {out}: cannot write there ({e.strerror or e}); nothing was "
-            "written; give a writable directory"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _data_path(data: str | None) -> str | None:
@@ -665,5 +639,8 @@ def _as_sequential(model: Any, data: dict[str, np.ndarray], preset: str) -> Any:
         name=preset,
     )
     centre.set_weights([mean / 255.0, np.full(mean.shape, 255.0**-2)])
+    # What fit would have recorded had this model been trained with it: the
+    # course's 0..255 pixels, seen as images in [0, 1] (predict scales by it).
+    seq.trained_input = {"dtype": "float32", "min": 0.0, "max": 1.0}
     seq.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return seq

@@ -111,3 +111,14 @@ def test_solver_presets_refuse_keras_callbacks(flag, fake_cifar, tmp_path, capsy
     assert _train("cifar10-fc", fake_cifar, tmp_path, *flag) == 2
     err = capsys.readouterr().err
     assert flag[0] in err and "Solver" in err
+
+
+def test_resuming_a_finished_solver_run_writes_the_same_model(fake_cifar, tmp_path):
+    assert _train("cifar10-fc", fake_cifar, tmp_path, "--epochs", "2") == 0
+    first = load_model(tmp_path / "model.h5")
+    assert _train("cifar10-fc", fake_cifar, tmp_path, "--epochs", "2", "--resume") == 0
+    again = load_model(tmp_path / "model.h5")
+    for u, v in zip(first.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(u, v)
+    # predict scales 0..255 pixels for it, as for the Keras presets' models.
+    assert again.trained_input == {"dtype": "float32", "min": 0.0, "max": 1.0}

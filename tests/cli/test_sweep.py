@@ -228,3 +228,15 @@ def test_the_printed_command_repeats_a_solver_trial(tmp_path, capsys, monkeypatc
     assert history["val_accuracy"] == ours["history"]["val_accuracy"]
     assert history["accuracy"] == ours["history"]["accuracy"]
     assert history["loss"][-1] == ours["loss"]  # the last step's loss, bitwise
+
+
+def test_a_sweep_into_a_directory_another_run_holds_is_refused(tmp_path, capsys):
+    from glassnet.cli.rundir import locked
+
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "results.json").write_text("{}")
+    with locked(tmp_path):
+        assert sweep(tmp_path, "--trials", "1", "--serial") == 2
+    err = capsys.readouterr().err
+    assert "another glassnet run (pid" in err and "--out" in err
+    assert (tmp_path / "results.json").read_text() == "{}"  # untouched

@@ -37,6 +37,15 @@ def _assert_no_corrupt_checkpoint(folder):
             read_file(path)  # raises on a torn or corrupted file
 
 
+def _backup_files(folder):
+    backup = os.path.join(folder, "backup")
+    return {
+        name: open(os.path.join(backup, name), "rb").read()
+        for name in sorted(os.listdir(backup))
+        if name.startswith("checkpoint")  # not a torn write's temporary file
+    }
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("reference"))
@@ -86,6 +95,27 @@ def test_a_kill_after_the_last_epoch_resumes_to_the_same_end(tmp_path, reference
     assert code == -signal.SIGKILL
     assert os.path.exists(os.path.join(folder, "backup", "checkpoint.h5"))
     assert training_child.forked_life(folder) == 0  # nothing left but to finish
+    got_weights, got_history = training_child.read_result(folder)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, got_weights, strict=True))
+    assert got_history == history
+
+
+# The torn latest backup is replaced by the previous one, with this warning.
+@pytest.mark.filterwarnings("ignore:BackupAndRestore:RuntimeWarning")
+def test_a_resume_with_another_batch_size_is_refused_and_keeps_the_backup(
+    tmp_path, reference
+):
+    (weights, history), _ = reference
+    folder = str(tmp_path)
+    # Killed halfway through its 7th backup: the 6th, inside epoch 1, is whole
+    # (as checkpoint.prev.h5: the latest was being replaced).
+    code = training_child.forked_life(folder, kill_in_write=7, slow=SLOW)
+    assert code == -signal.SIGKILL
+    before = _backup_files(folder)
+    with pytest.raises(ValueError, match=r"batch_size: expected 8.*received 4"):
+        training_child.train_life(folder, batch_size=4)
+    assert _backup_files(folder) == before
+    assert training_child.forked_life(folder) == 0
     got_weights, got_history = training_child.read_result(folder)
     assert all(np.array_equal(a, b) for a, b in zip(weights, got_weights, strict=True))
     assert got_history == history

@@ -103,6 +103,7 @@ def train_life(
     kill_at_train_end: bool = False,
     save_freq: int | str = 1,
     slow: float = 0.0,
+    batch_size: int = 8,
 ) -> None:
     """Train (or resume) to the end; write the weights and history."""
     if kill_in_write is not None:
@@ -114,7 +115,9 @@ def train_life(
         cbs.insert(0, _Slow(slow))
     if kill_at_train_end:
         cbs.insert(0, _KillAtTrainEnd())
-    history = model.fit(x, y, batch_size=8, epochs=epochs, callbacks=cbs, verbose=0)
+    history = model.fit(
+        x, y, batch_size=batch_size, epochs=epochs, callbacks=cbs, verbose=0
+    )
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays["history"] = np.frombuffer(json.dumps(history.history).encode(), np.uint8)
     atomic_write(os.path.join(folder, "result.npz"), lambda f: np.savez(f, **arrays))
