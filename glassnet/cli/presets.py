@@ -214,6 +214,15 @@ def l2_regularizer(reg: float | None) -> Any:
 
 
 def build_model(
+    preset: str, seed: int, kernel_regularizer: Any = None, **options: Any
+) -> models.Sequential:
+    """The uncompiled ``Sequential`` of a Keras preset: :func:`preset_layers`'
+    layers (same arguments), built with weights seeded by ``seed``."""
+    model_layers = preset_layers(preset, seed, kernel_regularizer, **options)
+    return models.Sequential(model_layers, name=preset, seed=seed)
+
+
+def preset_layers(
     preset: str,
     seed: int,
     kernel_regularizer: Any = None,
@@ -221,8 +230,10 @@ def build_model(
     dropout: float | None = None,
     units: int | None = None,
     augmentation: bool = True,
-) -> models.Sequential:
-    """The uncompiled ``Sequential`` of a Keras preset.
+) -> list[Any]:
+    """The layers of a Keras preset, ``Input`` first, not yet built: no weight
+    exists, so :func:`glassnet.layers._estimate.estimate_size` can size them
+    before :func:`build_model` allocates anything.
 
     Args:
         preset: a Keras preset.
@@ -239,29 +250,6 @@ def build_model(
         ValueError: for a Solver preset, a bad value, or ``dropout`` or
             ``units`` on a preset without such layers.
     """
-    model_layers = preset_layers(
-        preset,
-        seed,
-        kernel_regularizer,
-        dropout=dropout,
-        units=units,
-        augmentation=augmentation,
-    )
-    return models.Sequential(model_layers, name=preset, seed=seed)
-
-
-def preset_layers(
-    preset: str,
-    seed: int,
-    kernel_regularizer: Any = None,
-    *,
-    dropout: float | None = None,
-    units: int | None = None,
-    augmentation: bool = True,
-) -> list[Any]:
-    """The layers of :func:`build_model`'s model, ``Input`` first, not yet built
-    (no weight exists: :func:`glassnet.layers._estimate.estimate_size` can size
-    them first)."""
     if PRESETS[preset].solver:
         raise ValueError(f"preset {preset!r} is a Solver model, not a Sequential")
     _check_model_params(preset, {"dropout": dropout, "units": units})

@@ -157,8 +157,7 @@ def _write_outputs(args, out, model, logs, seconds, x_test, y_test, curves):
         )
     report = (args.preset, test, y_test, pred, seconds, plots, names)
     outputs.write_report(out / "report.md", *report)
-    files = ["model.h5", "best.weights.h5", "history.csv", "history.json"]
-    files += ["report.md", SOLVER_DIR if PRESETS[args.preset].solver else BACKUP_DIR]
+    files = [*OUTPUT_FILES, SOLVER_DIR if PRESETS[args.preset].solver else BACKUP_DIR]
     files += ["logs"] if args.tensorboard else []
     return test, files + plots
 
@@ -183,17 +182,15 @@ RECORDED = (
     "reduce_lr",
     "data",
 )
-# What a finished run wrote that a new run in the same --out replaces.
-_OUTPUTS = {
+# What a finished run wrote, besides its plots, that a new run replaces.
+OUTPUT_FILES = (
     "model.h5",
     "best.weights.h5",
     "history.csv",
     "history.json",
     "report.md",
-    "logs",
-    BACKUP_DIR,
-    SOLVER_DIR,
-}
+)
+_OUTPUTS = {*OUTPUT_FILES, "logs", BACKUP_DIR, SOLVER_DIR}
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
@@ -232,8 +229,10 @@ def _take_recorded_options(
         if name == "data" and value is not None:
             value = _data_path(value)
         flag = "--" + name.replace("_", "-")
-        if value is None or value == before:
-            setattr(args, name, before if value is None else getattr(args, name))
+        if value is None:
+            setattr(args, name, before)
+        elif value == before:
+            continue
         elif name == "epochs" and isinstance(before, int) and value >= before:
             continue  # trains on
         elif name == "epochs":
@@ -389,14 +388,7 @@ def _check_memory(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     """
     if PRESETS[args.preset].solver:
         return
-    model_layers = preset_layers(
-        args.preset,
-        args.seed,
-        l2_regularizer(args.reg),
-        dropout=args.dropout,
-        units=args.units,
-    )
-    size = estimate_size(model_layers)
+    size = estimate_size(preset_layers(**_model_args(args)))
     batch = settings["batch_size"]
     weights = 10 * size.param_bytes
     activations = 3 * (size.activation_bytes(batch) or 0)
@@ -411,6 +403,17 @@ def _check_memory(args: argparse.Namespace, settings: dict[str, Any]) -> None:
         )
     except InsufficientMemoryError as e:
         raise CliError(f"{e}; give a smaller {flags}") from None
+
+
+def _model_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``build_model``'s and ``preset_layers``' arguments for ``args``."""
+    return {
+        "preset": args.preset,
+        "seed": args.seed,
+        "kernel_regularizer": l2_regularizer(args.reg),
+        "dropout": args.dropout,
+        "units": args.units,
+    }
 
 
 def _check_batch_size(batch_size: int, n: int) -> None:
@@ -493,13 +496,7 @@ def _train_keras(
         x_train, y_train, val_size=0.1, test_size=0, seed=split_seed
     )
     _check_batch_size(settings["batch_size"], len(x_tr))
-    model = build_model(
-        args.preset,
-        args.seed,
-        l2_regularizer(args.reg),
-        dropout=args.dropout,
-        units=args.units,
-    )
+    model = build_model(**_model_args(args))
     opt = keras_optimizer(
         args.preset,
         settings["optimizer"],
