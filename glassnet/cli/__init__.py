@@ -19,7 +19,7 @@ import sys
 import traceback
 from typing import Any
 
-from glassnet import __version__, optimizers
+from glassnet import __version__, optim, optimizers
 from glassnet.cli._common import (
     CliError,
     Parser,
@@ -54,7 +54,12 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--optimizer", choices=sorted(optimizers.OPTIMIZERS))
+    p.add_argument(
+        "--optimizer",
+        choices=sorted({*optimizers.OPTIMIZERS, *optim.RULES}),
+        help="a Keras optimizer; the Solver presets also take the course's update "
+        "rules (sgd_momentum, nesterov)",
+    )
     p.add_argument("--lr", type=positive_float)
     p.add_argument(
         "--seed",

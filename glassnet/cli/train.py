@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import callbacks, layers, models, utils
+from glassnet import callbacks, layers, models, optimizers, utils
 from glassnet._io import atomic_write_bytes
 from glassnet._memory import check_memory, format_bytes
 from glassnet.cli import outputs, rundir
@@ -351,6 +351,11 @@ def _check_preset_options(args: argparse.Namespace) -> None:
         raise CliError(
             f"--split-seed: {args.preset} validates on the course's fixed split "
             "of the CIFAR-10 training images; leave --split-seed out"
+        )
+    if not preset.solver and args.optimizer not in (None, *optimizers.OPTIMIZERS):
+        raise CliError(
+            f"--optimizer {args.optimizer}: a course update rule, for the Solver "
+            f"presets; {args.preset} takes one of {sorted(optimizers.OPTIMIZERS)}"
         )
     if args.reduce_lr is not None and preset.cosine:
         raise CliError(

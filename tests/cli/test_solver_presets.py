@@ -122,3 +122,18 @@ def test_resuming_a_finished_solver_run_writes_the_same_model(fake_cifar, tmp_pa
         np.testing.assert_array_equal(u, v)
     # predict scales 0..255 pixels for it, as for the Keras presets' models.
     assert again.trained_input == {"dtype": "float32", "min": 0.0, "max": 1.0}
+
+
+def test_a_solver_preset_trains_with_a_course_update_rule(fake_cifar, tmp_path):
+    # glassnet sweep tries the course's rules on these presets and prints the
+    # train command of the best: it must run.
+    argv = ("--epochs", "1", "--optimizer", "sgd_momentum")
+    assert _train("cifar10-fc", fake_cifar, tmp_path, *argv) == 0
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["options"]["optimizer"] == "sgd_momentum"
+
+
+def test_a_keras_preset_refuses_a_course_update_rule(tmp_path, capsys):
+    argv = ["train", "digits-mlp", "--optimizer", "nesterov", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "--optimizer nesterov: a course update rule" in capsys.readouterr().err
