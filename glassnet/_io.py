@@ -26,6 +26,7 @@ from waiting, and means nothing for a regular file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import stat
@@ -64,6 +65,12 @@ def atomic_write(
     """
     given = os.fspath(path)
     target = os.path.realpath(given) if os.path.islink(given) else given
+    if os.path.islink(target):  # realpath stops at a loop, on the link itself
+        raise OSError(
+            errno.ELOOP,
+            f"could not save {given!r}: it is a symbolic link that never reaches "
+            "a file (a loop); nothing was written",
+        )
     directory = os.path.dirname(os.path.abspath(target))
     existed = os.path.lexists(target)
     step, tmp = "create a temporary file in its directory", None
@@ -322,8 +329,8 @@ def _read_npy(stream: IO[bytes], size: int, where: str) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     if stream.tell() + nbytes != size:
         raise InvalidFileError(
-            f"{where}: expected {size - stream.tell()} bytes of data for its "
-            f"shape {shape} and dtype {dtype}; received {nbytes}"
+            f"{where}: expected {nbytes} bytes of data for its shape {shape} and "
+            f"dtype {dtype}; received {size - stream.tell()}"
         )
     data = stream.read(nbytes)
     # Reading past the end makes zipfile check the member's CRC-32.

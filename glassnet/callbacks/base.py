@@ -158,4 +158,28 @@ class CallbackList:
         return dispatch
 
 
-__all__ = ["Callback", "CallbackList", "History", "Logs"]
+def callback_list(given: Any) -> list[Any]:
+    """``callbacks=`` of ``fit``, ``evaluate`` and ``predict`` as a list of
+    Callback objects (Keras takes a list), or a ValueError naming the argument.
+    """
+    if given is None:
+        return []
+    if not isinstance(given, list | tuple):
+        raise fail(
+            "callbacks",
+            "a list of Callback objects, e.g. callbacks=[cb]",
+            f"a {type(given).__name__}",
+        )
+    for i, cb in enumerate(given):
+        if isinstance(cb, type):
+            raise fail(
+                f"callbacks[{i}]",
+                f"a Callback object, e.g. {cb.__name__}()",
+                f"the class {cb.__name__}",
+            )
+        if not callable(getattr(cb, "set_model", None)):
+            raise fail(f"callbacks[{i}]", "a Callback object", f"a {type(cb).__name__}")
+    return list(given)
+
+
+__all__ = ["Callback", "CallbackList", "History", "Logs", "callback_list"]

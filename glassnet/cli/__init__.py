@@ -25,6 +25,7 @@ from glassnet.cli._common import (
     Parser,
     fraction,
     non_negative_float,
+    non_negative_int,
     positive_float,
     positive_int,
 )
@@ -63,12 +64,12 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive_float)
     p.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         help="seeds the weights, shuffling and dropout (and the split). Default 0",
     )
     p.add_argument(
         "--split-seed",
-        type=int,
+        type=non_negative_int,
         metavar="SEED",
         help="seeds the 10%% validation split of the Keras presets. Defaults to --seed",
     )

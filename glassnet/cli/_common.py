@@ -37,9 +37,14 @@ def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v >= 1, "an integer >= 1")
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0, such as a seed."""
+    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
 def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
-    return _number(text, float, lambda v: v > 0, "a number > 0")
+    """argparse type: a finite number > 0."""
+    return _number(text, float, lambda v: 0 < v < float("inf"), "a number > 0")
 
 
 def non_negative_float(text: str) -> float:

@@ -66,8 +66,33 @@ def expected_inputs(record: dict[str, Any] | None, known_dataset: bool) -> Expec
     return Expected(low, high, None, kind, why)
 
 
-def interpret(name: str, x: np.ndarray, expected: Expected) -> np.ndarray:
+def _refuse_ambiguous(
+    name: str, dtype: np.dtype, low: int, high: int, raw_max: int | None
+) -> None:
+    """Integer pixels whose scale cannot be told from their dtype: refused, not
+    guessed (either guess gives confident wrong answers for the other)."""
+    # All zeros read the same at every scale: nothing to tell apart.
+    if dtype == np.uint16 and 0 < high <= 255:
+        raise CliError(
+            f"{name}: expected uint16 pixels using 16 bits (0..65535); received "
+            f"values in [{low}, {high}], which look like 8-bit pixels: save them "
+            "as uint8, or as floats in the model's range"
+        )
+    if raw_max is not None and 0 < high <= raw_max:
+        raise CliError(
+            f"{name}: expected 8-bit pixels (0..255); received values in "
+            f"[{low}, {high}], which look like the dataset's raw 0..{raw_max} "
+            f"pixels: scale them to [0, 1] (x / {raw_max}) or save 0..255 images"
+        )
+
+
+def interpret(
+    name: str, x: np.ndarray, expected: Expected, raw_max: int | None = None
+) -> np.ndarray:
     """``x`` (a batch) as the model's inputs, or a CliError naming ``name``.
+
+    ``raw_max``: the model's dataset stores pixels in 0..raw_max (digits: 16)
+    rather than 0..255; integers that never pass it are refused as ambiguous.
 
     Shapes:
         x: (N, H, W, C);  out: the same shape
@@ -114,6 +139,7 @@ def interpret(name: str, x: np.ndarray, expected: Expected) -> np.ndarray:
             f"{name}: expected integer pixels in 0..255 (or uint16 pixels in "
             f"0..65535); received {x.dtype} values in [{low}, {high}]"
         )
+    _refuse_ambiguous(name, x.dtype, low, high, raw_max)
     return (x.astype(np.float64) * (expected.full_scale / depth)).astype(np.float32)
 
 
@@ -179,9 +205,17 @@ def _sixteen_bits(path: Path, x: np.ndarray) -> np.ndarray:
     return x.astype(np.uint16)
 
 
-def load_inputs(path: str, shape: tuple[int, ...], expected: Expected) -> np.ndarray:
-    """The images in ``path`` (.npy, .png, .jpg, .jpeg) as the model's inputs."""
+def load_inputs(
+    path: str,
+    shape: tuple[int, ...],
+    expected: Expected,
+    raw_max: int | None = None,
+) -> np.ndarray:
+    """The images in ``path`` (.npy, .png, .jpg, .jpeg) as the model's inputs
+    (``raw_max`` as for :func:`interpret`)."""
     file = Path(path)
+    if file.is_dir():
+        raise CliError(f"input file {path!r}: expected a file; it is a directory")
     if not file.is_file():
         raise CliError(f"input file {path!r} not found")
     suffix = file.suffix.lower()
@@ -193,7 +227,7 @@ def load_inputs(path: str, shape: tuple[int, ...], expected: Expected) -> np.nda
         raise CliError(
             f"{path}: expected a .npy, .png, .jpg or .jpeg file; received {suffix!r}"
         )
-    return interpret(path, as_batch(path, x, shape), expected)
+    return interpret(path, as_batch(path, x, shape), expected, raw_max)
 
 
 __all__ = [

@@ -15,6 +15,9 @@ file), and each file is read and judged against it:
 * NaN or infinite values, integers for a model trained on another range (such
   as standardised values), and anything outside the ranges above are refused
   with a one-line error naming the file, what it holds and what is expected.
+  So are integers whose scale is ambiguous: uint16 values that never pass 255
+  (8-bit pixels in a 16-bit array), and, for a model of the 8x8 digits, values
+  that never pass 16 (the raw pixels ``digits.load_data()`` gives).
 
 Model files saved before the record existed (``trained_input`` is None) keep
 the earlier behaviour for integers, scaled as for [0, 1]; their floats are used
@@ -57,7 +60,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     expected = expected_inputs(
         getattr(model, "trained_input", None), known_dataset=module is not None
     )
-    batches = [(path, load_inputs(path, shape, expected)) for path in args.images]
+    raw_max = getattr(module, "PIXEL_MAX", None)
+    batches = [
+        (path, load_inputs(path, shape, expected, raw_max)) for path in args.images
+    ]
     for path, x in batches:
         probs = _probabilities(np.asarray(model.predict(x, verbose=0)))
         k = probs.shape[1]

@@ -56,6 +56,8 @@ def _describe(owner: bytes) -> str:
 
 def make_dir(out: Path) -> None:
     """Create ``out`` (and its parents), or say in one line why not."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: expected a directory; that path is a file")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -89,10 +91,7 @@ def locked(out: Path) -> Iterator[None]:
         except BlockingIOError:
             owner = os.read(fd, 4096)
             os.close(fd)
-            raise CliError(
-                f"--out {out}: another glassnet run ({_describe(owner)}) is "
-                "writing there; wait for it to end or give another --out"
-            ) from None
+            raise _held(out, _describe(owner)) from None
         # The previous owner may have removed the file between our open and our
         # lock: then the lock is on a file nobody else will see; open it again.
         try:
@@ -103,13 +102,51 @@ def locked(out: Path) -> Iterator[None]:
             break
         os.close(fd)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps(_owner()).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(_owner()).encode())
+        except OSError as e:
+            raise CliError(
+                f"--out {out}: cannot write its lock file ({e.strerror or e}); "
+                "nothing else was written, earlier files are intact"
+            ) from None
         yield
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)  # before unlocking, so no one locks the old file
         os.close(fd)
+
+
+def holder(out: Path) -> str | None:
+    """Who holds ``out``'s lock now (pid, host, start), or None: a look that
+    takes nothing, so that a command can say so before its other checks."""
+    import fcntl
+
+    try:
+        fd = os.open(out / LOCK, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _describe(os.read(fd, 4096))
+    finally:
+        os.close(fd)  # closing drops the shared lock, if taken
+    return None
+
+
+def refuse_if_held(out: Path) -> None:
+    """Raise the message :func:`locked` would, if another run holds ``out``."""
+    who = holder(out)
+    if who is not None:
+        raise _held(out, who)
+
+
+def _held(out: Path, who: str) -> CliError:
+    return CliError(
+        f"--out {out}: another glassnet run ({who}) is writing there; wait for "
+        "it to end or give another --out"
+    )
 
 
 def read_record(out: Path) -> dict[str, Any] | None:
@@ -136,7 +173,7 @@ def read_record(out: Path) -> dict[str, Any] | None:
     if not ok:
         raise CliError(
             f"{path}: expected a glassnet run record {{format, preset, options, "
-            "status}}; move it away if it is not glassnet's"
+            "status}; move it away if it is not glassnet's"
         )
     return record
 
@@ -159,4 +196,13 @@ def write_record(
     atomic_write_bytes(out / RECORD, (json.dumps(record, indent=2) + "\n").encode())
 
 
-__all__ = ["LOCK", "RECORD", "locked", "make_dir", "read_record", "write_record"]
+__all__ = [
+    "LOCK",
+    "RECORD",
+    "holder",
+    "locked",
+    "make_dir",
+    "read_record",
+    "refuse_if_held",
+    "write_record",
+]

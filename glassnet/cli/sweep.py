@@ -121,7 +121,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     results_path = out / "results.json"
     data = tune.preset_data(args.preset, args.data)
     trial = tune.PresetTrial(args.preset, epochs, args.folds, split_seed=args.seed)
-    trial.check_data(data)
+    trial.check_data(data, space)
     make_dir(out)
     kwargs = dict(trials=trials, method=args.method, seed=args.seed, halving=halving)
     kwargs.update(results_path=results_path, resume=args.resume)

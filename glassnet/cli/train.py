@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -82,8 +83,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     if args.resume and args.overwrite:
         raise CliError("--resume and --overwrite: give one (go on, or start afresh)")
-    record = rundir.read_record(out) if out.is_dir() else None
-    if args.resume and record is not None:
+    rundir.refuse_if_held(out)  # before advice that the lock would then refuse
+    record = _record_of(out, args)
+    if args.resume:
         _take_recorded_options(args, record, out)
     args.preset = args.preset or DEFAULT_PRESET
     args.seed = 0 if args.seed is None else args.seed
@@ -114,6 +116,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             model, logs, seconds, (x_test, y_test), curves = train(
                 args, settings, out, start
             )
+            test, files = _write_outputs(
+                args, out, model, logs, seconds, x_test, y_test, curves
+            )
         except DivergedError:
             if started:  # nothing worth resuming: a new run may replace it
                 _record(args, settings, out, "failed")
@@ -132,9 +137,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                     flush=True,
                 )
             return 130
-        test, files = _write_outputs(
-            args, out, model, logs, seconds, x_test, y_test, curves
-        )
         _record(args, settings, out, "finished", files)
     print(f"test accuracy: {test['accuracy']:.4f} (test loss {test['loss']:.4f})")
     print(f"wrote {', '.join(files)} to {out}")
@@ -212,10 +214,81 @@ def _options(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, An
     return options
 
 
+# Each recorded option's type; None stands for the preset's own value.
+_TYPES = {
+    "epochs": int,
+    "batch_size": int,
+    "optimizer": str,
+    "lr": float,
+    "seed": int,
+    "split_seed": int,
+    "reg": float,
+    "dropout": float,
+    "units": int,
+    "weight_scale": float,
+    "lr_decay": float,
+    "early_stopping": int,
+    "reduce_lr": int,
+    "data": str,
+}
+
+
+def _record_of(out: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    """``out``'s run record, checked; with --overwrite a bad one is ignored (it
+    is replaced), otherwise it is refused naming what is wrong."""
+    try:
+        record = rundir.read_record(out) if out.is_dir() else None
+        if record is not None:
+            _check_record(out, record)
+        return record
+    except CliError:
+        if args.overwrite:
+            return None
+        raise
+
+
+def _check_record(out: Path, record: dict[str, Any]) -> None:
+    where = out / rundir.RECORD
+    if record["preset"] not in PRESETS:
+        raise CliError(
+            f"{where}: expected the run of a preset in {sorted(PRESETS)}; received "
+            f"{record['preset']!r} (move the file away, or start afresh with "
+            "--overwrite)"
+        )
+    for name, kind in _TYPES.items():
+        value = record["options"].get(name)
+        ok = value is None or (
+            isinstance(value, int | float) and not isinstance(value, bool)
+            if kind is float
+            else isinstance(value, kind) and not isinstance(value, bool)
+        )
+        if not ok:
+            raise CliError(
+                f"{where}: expected options[{name!r}] to be a {kind.__name__} or "
+                f"null; received {value!r} (move the file away, or start afresh "
+                "with --overwrite)"
+            )
+
+
 def _take_recorded_options(
-    args: argparse.Namespace, record: dict[str, Any], out: Path
+    args: argparse.Namespace, record: dict[str, Any] | None, out: Path
 ) -> None:
     """--resume: the recorded run's settings, with any option given again checked."""
+    if record is None:
+        if _has_backup(out):
+            raise CliError(
+                f"--resume: {out} has a backup but no {rundir.RECORD} of its "
+                "settings (it was written by an older glassnet, or removed), so "
+                "options given now could not be checked against the run's: start "
+                "afresh with --overwrite"
+            )
+        return  # the train functions say there is nothing to resume
+    if record["status"] == "failed":
+        raise CliError(
+            f"--resume: the run in {out} failed (its loss became NaN or "
+            "infinite), so there is nothing to go on from; start afresh without "
+            "--resume, with a lower --lr (or --reg)"
+        )
     recorded = record["options"]
     given = args.preset or record["preset"]
     if given != record["preset"]:
@@ -241,10 +314,11 @@ def _take_recorded_options(
                 f"{out}; received {value}"
             )
         else:
+            was = "the preset's own" if before is None else f"{flag} {before!r}"
             raise CliError(
-                f"{flag}: the run in {out} was trained with {flag} {before!r} and "
-                f"--resume goes on with it; received {value!r}. Leave {flag} out, "
-                "or start afresh with --overwrite (or another --out)"
+                f"{flag}: the run in {out} was trained with {was} and --resume "
+                f"goes on with it; received {value!r}. Leave {flag} out, or start "
+                "afresh with --overwrite (or another --out)"
             )
     args.tensorboard = args.tensorboard or bool(recorded.get("tensorboard"))
 
@@ -272,10 +346,11 @@ def _check_fresh_start(
 
 def _begin_run(args: argparse.Namespace, settings: dict[str, Any], out: Path) -> None:
     """Under the lock: check ``out`` again, clear a replaced run, record this one."""
-    record = rundir.read_record(out)
+    record = _record_of(out, args)
     if not args.resume:
         _check_fresh_start(args, out, record)
-        earlier = set(record["files"] if record else []) | {BACKUP_DIR, SOLVER_DIR}
+        files = record["files"] if record else []
+        earlier = {f for f in files if isinstance(f, str)} | {BACKUP_DIR, SOLVER_DIR}
         replaced = [
             name
             for name in sorted(earlier)
@@ -316,7 +391,9 @@ def resume_command(
 ) -> str:
     """The ``glassnet train ... --resume`` command that continues this run (with
     ``resume=False``, the one that starts it again)."""
-    words = ["glassnet", "train", args.preset, "--out", str(out)]
+    # A relative path that starts with "-" would be read as an option.
+    path = f".{os.sep}{out}" if str(out).startswith("-") else str(out)
+    words = ["glassnet", "train", args.preset, "--out", path]
     words += ["--epochs", str(settings["epochs"])]
     words += ["--batch-size", str(settings["batch_size"])]
     words += ["--optimizer", settings["optimizer"], "--lr", repr(settings["lr"])]

@@ -20,6 +20,7 @@ import numpy as np
 from glassnet.datasets.utils import train_val_test_split
 
 CLASS_NAMES: tuple[str, ...] = tuple(str(d) for d in range(10))
+PIXEL_MAX = 16  # load_data's pixels lie in 0..PIXEL_MAX (the others' in 0..255)
 
 
 def load_data(

@@ -16,7 +16,7 @@ from glassnet._checks import (
     fail,
 )
 from glassnet.backend import Array, to_numpy
-from glassnet.callbacks.base import CallbackList, History
+from glassnet.callbacks.base import CallbackList, History, callback_list
 from glassnet.callbacks.progbar import ProgbarLogger
 from glassnet.models import training
 from glassnet.utils import defer_sigint
@@ -101,22 +101,6 @@ def _check_sample_weight(sw: Array | None) -> None:
         raise fail("sample_weight", "non-negative weights", f"minimum {sw.min()}")
 
 
-def _callback_list(given: Any) -> list[Any]:
-    """``callbacks=`` as a list of Callback objects (Keras takes a list)."""
-    if given is None:
-        return []
-    if not isinstance(given, list | tuple):
-        raise fail(
-            "callbacks",
-            "a list of Callback objects, e.g. callbacks=[cb]",
-            f"a {type(given).__name__}",
-        )
-    for i, cb in enumerate(given):
-        if not callable(getattr(cb, "set_model", None)):
-            raise fail(f"callbacks[{i}]", "a Callback object", f"a {type(cb).__name__}")
-    return list(given)
-
-
 def run_fit(model: Any, args: dict[str, Any]) -> History:
     """Keras' ``fit``: see :meth:`glassnet.models.model.Model.fit`."""
     from glassnet.models.model import _resolve_verbose
@@ -136,7 +120,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     verbose = _resolve_verbose(args["verbose"])
     _check_targets(model, y)
     _check_sample_weight(sw)
-    given = _callback_list(args["callbacks"])
+    given = callback_list(args["callbacks"])
     x, y, sw, val = _validation(model, args, x, y, sw)
     sw = _class_weights(y, args["class_weight"], sw)
     val_batch = args["validation_batch_size"] or batch_size
@@ -238,6 +222,7 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
     progress = model._fit_progress
     done = progress["batch"] if progress["epoch"] == epoch else 0
     if done:
+        _check_same_order(epoch, progress, shuffle)
         for m, (total, count) in zip(
             model._all_metrics(), progress["metrics"], strict=True
         ):
@@ -271,6 +256,20 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
     return logs
 
 
+def _check_same_order(epoch: int, progress: dict[str, Any], shuffle: Any) -> None:
+    """A backup taken inside a shuffled epoch goes on in that epoch's order, and
+    one taken inside an unshuffled epoch in the plain order: ``shuffle`` must be
+    as it was, or samples would be skipped and others seen twice."""
+    shuffled = progress["epoch_rng"] is not None
+    if shuffled != bool(shuffle):
+        raise fail(
+            "shuffle",
+            f"{shuffled}, as in the run the backup was taken in (inside epoch "
+            f"{epoch + 1}, after {progress['batch']} batches)",
+            repr(shuffle),
+        )
+
+
 def _metric_results(model) -> dict[str, float]:
     return {m.name: m.result() for m in model._all_metrics()}
 
@@ -298,8 +297,8 @@ def _interrupted(backups: list[Any]) -> KeyboardInterrupt:
         where = f"the end of epoch {progress['epoch']}"
     return KeyboardInterrupt(
         f"training interrupted at {where}; the backup {', '.join(paths)} holds "
-        "it: call fit again with the same model, data and BackupAndRestore to "
-        "go on"
+        "it: training again with the same model, data and BackupAndRestore "
+        "goes on from there"
     )
 
 

@@ -26,7 +26,7 @@ from glassnet._checks import (
 )
 from glassnet.backend import Array, to_numpy
 from glassnet.backend import rng as make_rng
-from glassnet.callbacks.base import Callback, CallbackList, History
+from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
 from glassnet.models import training
 
@@ -226,7 +226,7 @@ class Model:
             else check_int("batch_size", batch_size, min_value=1)
         )
         steps = -(-len(x) // batch_size)
-        cbs = [*(callbacks or []), StepProgbar(steps, verbose, "test")]
+        cbs = [*callback_list(callbacks), StepProgbar(steps, verbose, "test")]
         logs = run_evaluate(self, x, y, sw, batch_size, CallbackList(cbs, self, {}))
         return logs if return_dict else _flatten_logs(logs)
 
@@ -260,7 +260,7 @@ class Model:
             else check_int("batch_size", batch_size, min_value=1)
         )
         progbar = StepProgbar(-(-len(x) // batch_size), verbose, "predict")
-        cbs = CallbackList([*(callbacks or []), progbar], self, {})
+        cbs = CallbackList([*callback_list(callbacks), progbar], self, {})
         cbs.on_predict_begin()
         outs = []
         for i, start in enumerate(range(0, len(x), batch_size)):

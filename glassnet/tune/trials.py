@@ -24,6 +24,7 @@ trial with ``seed`` S and ``split_seed`` T is ``glassnet train --seed S
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ from glassnet.cli.presets import (
     solver_options,
 )
 from glassnet.datasets import kfold, train_val_test_split
-from glassnet.tune.space import Choice, Distribution, RandInt
+from glassnet.tune.space import Choice, Distribution, LogUniform, RandInt, Uniform
 
 _TRAINING = ("lr", "batch_size", "optimizer", "epochs", "seed")
 # Every hyperparameter a trial may know; each preset's own: check_params.
@@ -193,17 +194,40 @@ class PresetTrial:
         if self.folds is not None:
             check_int("folds", self.folds, min_value=2)
 
-    def check_data(self, data: dict[str, Any]) -> None:
+    def check_data(self, data: dict[str, Any], space: Any = None) -> None:
         """Check that ``data`` (from :func:`preset_data`) has enough samples for
-        ``folds``, before any trial runs.
+        ``folds`` and for every ``batch_size`` of ``space``, before any trial runs
+        (``glassnet train`` refuses a batch larger than its training set, so the
+        best trial's command must not hold one).
 
         Raises:
-            ValueError: naming ``folds`` and the number of samples.
+            ValueError: naming ``folds`` or ``batch_size`` and the number of
+                samples.
         """
+        solver = PRESETS[self.preset].solver
+        keys = ("y_train", "y_val") if solver else ("y",)
+        y = np.concatenate([data[k] for k in keys])
         if self.folds is not None:
-            keys = ("y_train", "y_val") if PRESETS[self.preset].solver else ("y",)
-            n = sum(len(data[k]) for k in keys)
-            check_int("folds", self.folds, max_value=n)
+            check_int("folds", self.folds, max_value=len(y))
+        if space is None or "batch_size" not in space:
+            return
+        if solver and self.folds is None:
+            n = len(data["y_train"])  # the course's own split
+        elif self.folds is None:
+            index = np.arange(len(y))
+            (train, _), _, _ = train_val_test_split(
+                index, index, val_size=0.1, test_size=0, seed=self.split_seed
+            )
+            n = len(train)
+        else:
+            n = min(len(tr) for tr, _ in kfold(y, self.folds, seed=self.split_seed))
+        largest = _largest(space["batch_size"])
+        if largest > n:
+            raise fail(
+                "batch_size",
+                f"batch sizes of at most the {n} training samples of a trial",
+                f"up to {largest}",
+            )
 
     def __call__(self, config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         check_params(self.preset, config)
@@ -227,6 +251,17 @@ class PresetTrial:
             for tr, va in kfold(y, self.folds, seed=self.split_seed)
         ]
         return _mean_over_folds(runs)
+
+
+def _largest(spec: Any) -> int:
+    """The largest integer a space entry can give (a value or a distribution)."""
+    if isinstance(spec, Choice):
+        return max(int(v) for v in spec.values)
+    if isinstance(spec, RandInt):
+        return spec.high - 1  # high excluded
+    if isinstance(spec, Uniform | LogUniform):
+        return math.floor(spec.high)
+    return int(spec)
 
 
 def _mean_over_folds(runs: list[dict[str, Any]]) -> dict[str, Any]:

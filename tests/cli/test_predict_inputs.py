@@ -205,7 +205,9 @@ def test_a_npy_whose_header_claims_10_to_the_11_images_is_refused_at_once(
     forged = tmp_path / "forged.npy"
     forged.write_bytes(header.getvalue() + b"\x00")
     assert forged.stat().st_size == 129
-    _refused(path, forged, capsys, "expected 1 bytes of data", "(100000000000, 8, 8)")
+    _refused(
+        path, forged, capsys, "expected 51200000000000 bytes", "(100000000000, 8, 8)"
+    )
 
 
 @pytest.mark.parametrize("cut", [0, 20, 60])
@@ -243,3 +245,31 @@ def test_interpret_scales_and_refuses_by_the_expected_range():
         interpret("x", np.zeros((1, 1, 1, 1), bool), unit)
     with pytest.raises(CliError, match="^x: expected at least one image"):
         interpret("x", np.zeros((0, 1, 1, 1)), unit)
+
+
+def test_uint16_pixels_that_never_pass_255_are_refused_as_ambiguous(
+    tmp_path, rng, capsys
+):
+    # 8-bit pixels in a 16-bit array: dividing by 65535 gave 3/40 right.
+    path, _ = _saved(tmp_path, _pixels(rng, 40) / 255)
+    np.save(tmp_path / "x.npy", _pixels(rng).astype(np.uint16))
+    _refused(path, tmp_path / "x.npy", capsys, "look like 8-bit pixels", "uint8")
+    np.save(tmp_path / "zeros.npy", np.zeros((2, 8, 8, 1), np.uint16))
+    assert main(["predict", str(path), str(tmp_path / "zeros.npy")]) == 0
+
+
+def test_raw_digits_pixels_are_refused_for_a_digits_model(tmp_path, rng, capsys):
+    # digits.load_data() gives 0..16: divided by 255 they were silently wrong.
+    path, _ = _saved(tmp_path, _pixels(rng, 40) / 255, name="digits-mlp")
+    np.save(tmp_path / "raw.npy", _pixels(rng, high=16).astype(np.uint8))
+    _refused(path, tmp_path / "raw.npy", capsys, "raw 0..16 pixels", "x / 16")
+    # The same images as 8-bit pixels are taken.
+    np.save(tmp_path / "x.npy", (_pixels(rng, high=16) * 15).astype(np.uint8))
+    assert main(["predict", str(path), str(tmp_path / "x.npy")]) == 0
+
+
+def test_a_directory_is_not_an_input_file(tmp_path, rng, capsys):
+    path, _ = _saved(tmp_path, _pixels(rng, 40) / 255)
+    (tmp_path / "d.npy").mkdir()
+    assert main(["predict", str(path), str(tmp_path / "d.npy")]) == 2
+    assert "it is a directory" in capsys.readouterr().err

@@ -100,7 +100,7 @@ def test_ctrl_c_with_a_backup_finishes_the_batch_backs_up_and_resumes(xy, tmp_pa
     whole.fit(x, y, batch_size=4, epochs=3, verbose=0)
     spy = CtrlC(1, 1)
     backup = BackupAndRestore(tmp_path)
-    with pytest.raises(KeyboardInterrupt, match="after batch 2.*call fit again"):
+    with pytest.raises(KeyboardInterrupt, match="after batch 2.*training again"):
         build().fit(x, y, batch_size=4, epochs=3, callbacks=[spy, backup], verbose=0)
     assert spy.batches[-1] == (1, 1)  # the batch in progress was finished
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

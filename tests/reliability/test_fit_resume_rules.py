@@ -103,6 +103,14 @@ def test_resuming_inside_an_epoch_with_another_batch_size_is_refused(data, tmp_p
     fit(build(), data, [BackupAndRestore(tmp_path, 1)])
 
 
+def test_resuming_inside_an_epoch_without_its_shuffle_is_refused(data, tmp_path):
+    with pytest.raises(RuntimeError, match="crash"):
+        fit(build(), data, [CrashInEpoch(1, 2), BackupAndRestore(tmp_path, 1)])
+    with pytest.raises(ValueError, match=r"shuffle: expected True.*received False"):
+        fit(build(), data, [BackupAndRestore(tmp_path, 1)], shuffle=False)
+    fit(build(), data, [BackupAndRestore(tmp_path, 1)])  # as it was: goes on
+
+
 def test_resuming_on_other_data_is_refused(data, tmp_path):
     with pytest.raises(RuntimeError, match="crash"):
         fit(build(), data, [CrashInEpoch(1, 2), BackupAndRestore(tmp_path)])
@@ -153,3 +161,9 @@ def test_callbacks_must_be_a_list_of_callbacks(data, given, received):
         build().fit(x, y, callbacks=given, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"callbacks\[1\]: expected a Callback"):
         build().fit(x, y, callbacks=[Callback(), "x"], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=f"callbacks: expected a list.*{received}"):
+        build().evaluate(x, y, callbacks=given, verbose=0)
+    with pytest.raises(ValueError, match=f"callbacks: expected a list.*{received}"):
+        build().predict(x, callbacks=given, verbose=0)
+    with pytest.raises(ValueError, match=r"e\.g\. Callback\(\); received the class"):
+        build().fit(x, y, callbacks=[Callback], epochs=1, verbose=0)

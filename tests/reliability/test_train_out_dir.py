@@ -32,7 +32,7 @@ def train(out, *extra, preset="digits-mlp"):
 def interrupted(out, monkeypatch, *extra, epochs=4, at_epoch=1):
     """A run stopped as by Ctrl-C at the end of epoch ``at_epoch``, before that
     epoch's backup (BackupAndRestore backs up last): the backup holds the
-    epochs before it."""
+    epochs before it. ``out`` may be an argv word ``--out=...``."""
     real = CSVLogger.on_epoch_end
 
     def stop(self, epoch, logs=None):
@@ -40,9 +40,11 @@ def interrupted(out, monkeypatch, *extra, epochs=4, at_epoch=1):
         if epoch == at_epoch:
             raise KeyboardInterrupt
 
+    words = [out] if str(out).startswith("--out=") else ["--out", str(out)]
     with monkeypatch.context() as m:
         m.setattr(CSVLogger, "on_epoch_end", stop)
-        assert train(out, "--epochs", str(epochs), *extra) == 130
+        argv = ["train", "digits-mlp", *words, "--epochs", str(epochs), *extra]
+        assert main(argv) == 130
 
 
 def snapshot(out):
@@ -275,3 +277,116 @@ def test_a_diverging_penalty_names_reg_and_the_logged_batch(tmp_path, capsys):
     assert json.loads((out / RECORD).read_text())["status"] == "failed"
     assert train(out, "--epochs", "1") == 0
     assert os.path.exists(out / "model.h5")
+
+
+# -- what a review found after the first round --
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_failed_run_cannot_be_resumed_into_a_nan_model(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "2", "--reg", "1e300") == 2
+    before = snapshot(out)
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "failed (its loss became NaN" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+def test_resume_without_a_record_is_refused(tmp_path, monkeypatch, capsys):
+    # Options given now could not be checked: --lr would be silently ignored.
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    (out / RECORD).unlink()
+    before = snapshot(out)
+    assert train(out, "--epochs", "4", "--resume", "--lr", "0.01") == 2
+    assert f"no {RECORD} of its settings" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preset": "foo"}, "expected the run of a preset in"),
+        ({"options": {"batch_size": "32"}}, "options['batch_size'] to be a int"),
+        ({"options": {"epochs": True}}, "options['epochs'] to be a int"),
+        (
+            {"status": "odd"},
+            "expected a glassnet run record {format, preset, options, status};",
+        ),
+    ],
+)
+def test_a_bad_record_is_refused_in_one_line_and_overwrite_gets_past_it(
+    tmp_path, monkeypatch, capsys, change, message
+):
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    record = json.loads((out / RECORD).read_text())
+    for key, value in change.items():
+        if isinstance(value, dict):
+            record[key].update(value)
+        else:
+            record[key] = value
+    (out / RECORD).write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert train(out, "--epochs", "1", "--overwrite") == 0
+
+
+def test_a_run_in_progress_is_named_before_any_other_advice(
+    tmp_path, monkeypatch, capsys
+):
+    from glassnet.cli.rundir import locked
+
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)  # unfinished, with a backup
+    capsys.readouterr()
+    with locked(out):  # as if a run were writing there now
+        assert train(out, "--epochs", "4") == 2
+    err = capsys.readouterr().err
+    assert "another glassnet run (pid" in err and "--overwrite" not in err
+
+
+def test_ctrl_c_while_the_outputs_are_written_prints_the_resume_command(
+    tmp_path, monkeypatch, capsys
+):
+    from glassnet.cli import outputs
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(outputs, "write_report", stop)
+        assert train(out, "--epochs", "2") == 130
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("--resume")
+    assert json.loads((out / RECORD).read_text())["status"] == "interrupted"
+    assert main(["train", "--out", str(out), "--resume"]) == 0  # writes them now
+    assert (out / "report.md").is_file()
+
+
+def test_the_resume_command_of_an_out_starting_with_a_dash_works(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    interrupted("--out=-dash", monkeypatch)
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    words = printed.removeprefix("to go on: glassnet ").split()
+    assert words[words.index("--out") + 1] == os.path.join(".", "-dash")
+    assert main(words) == 0
+
+
+def test_a_lock_file_that_cannot_be_written_is_one_clear_line(
+    tmp_path, monkeypatch, capsys
+):
+    from glassnet.cli import rundir
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rundir.os, "write", full)
+    assert train(tmp_path / "run", "--epochs", "1") == 2
+    err = capsys.readouterr().err
+    assert "cannot write its lock file (No space left on device)" in err

@@ -186,3 +186,18 @@ def test_solver_trial_on_tiny_cifar_shaped_data(rng):
     assert len(metrics["history"]["val_accuracy"]) == 2  # before and after epoch 1
     cv = PresetTrial("cifar10-fc", epochs=1, folds=2)({"batch_size": 20}, data)
     assert len(cv["fold_val_accuracy"]) == 2
+
+
+def test_check_data_refuses_batch_sizes_larger_than_a_trials_training_set(digits):
+    # glassnet train refuses such a batch size: the best trial's printed
+    # command would fail. The trials train on 90% of the samples (or k-1 folds).
+    n = len(digits["y"])
+    n_train = n - round(0.1 * n)
+    space = {"batch_size": choice(32, n_train)}
+    PresetTrial("digits-mlp").check_data(digits, space)
+    with pytest.raises(ValueError, match=f"at most the {n_train} training samples"):
+        PresetTrial("digits-mlp").check_data(digits, {"batch_size": n_train + 1})
+    with pytest.raises(ValueError, match=r"received up to 99998"):
+        PresetTrial("digits-mlp").check_data(digits, {"batch_size": randint(1, 99999)})
+    with pytest.raises(ValueError, match="batch_size"):
+        PresetTrial("digits-mlp", folds=2).check_data(digits, space)
