@@ -1,5 +1,4 @@
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,24 +45,49 @@ def test_mlp_small_has_the_keras_parameter_count():
     assert tm.glassnet_param_count(tm.glassnet_model("mlp_small")) == 101770
 
 
-def test_glassnet_timing_runs_two_steps():
-    spec = tm.MODELS["mlp_small"]
-    batches = train_throughput._batches(spec, count=2)
-    seconds = train_throughput.glassnet_steps(
-        tm.glassnet_model("mlp_small"), batches, 2
-    )
-    assert seconds > 0
+class FakeClock:
+    """``time.perf_counter`` and ``time.sleep`` on a clock that moves only when
+    told: what a timing function measures, without measuring this machine."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_glassnet_timing_runs_the_steps_it_times(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(train_throughput.time, "perf_counter", clock.perf_counter)
+    model = tm.glassnet_model("mlp_small")
+    real = model.train_on_batch
+
+    def step(x, y):
+        clock.sleep(0.25)  # each step "takes" 0.25 s on the fake clock
+        return real(x, y)
+
+    model.train_on_batch = step
+    batches = train_throughput._batches(tm.MODELS["mlp_small"], count=2)
+    seconds = train_throughput.glassnet_steps(model, batches, 3)
+    assert model.optimizer.iterations == 3
+    assert seconds == pytest.approx(0.75)
 
 
 def test_a_settled_run_times_only_the_run_after_its_warm_up(monkeypatch):
-    monkeypatch.setattr(train_throughput, "SETTLE_S", 0.0)
+    clock = FakeClock()
+    monkeypatch.setattr(train_throughput.time, "perf_counter", clock.perf_counter)
+    monkeypatch.setattr(train_throughput.time, "sleep", clock.sleep)
     calls = []
     seconds = train_throughput._settled(
-        lambda: (calls.append("warm"), time.sleep(0.3)),
-        lambda: calls.append("run"),
+        lambda: (calls.append("warm"), clock.sleep(0.3)),
+        lambda: (calls.append("run"), clock.sleep(0.1)),
     )
     assert calls == ["warm", "run"]
-    assert seconds < 0.3
+    assert clock.now == pytest.approx(train_throughput.SETTLE_S + 0.3 + 0.1)
+    assert seconds == pytest.approx(0.1)  # the run alone, not the pause or warm-up
 
 
 def test_peak_rss_growth_sees_a_buffer_touched_inside_the_window():
