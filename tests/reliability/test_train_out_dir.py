@@ -254,10 +254,13 @@ def test_a_model_too_large_for_the_memory_is_refused_before_building(
 ):
     monkeypatch.setattr(_memory, "available_memory", lambda: 8 * 2**30)
     out = tmp_path / "run"
-    start = time.perf_counter()
+    # Refused before building: no weight was drawn, no 3 GB kernel allocated.
+    monkeypatch.setattr(
+        "glassnet.models.Sequential.__init__",
+        lambda *a, **k: pytest.fail("the model was built"),
+    )
     assert train(out, "--units", "10000000") == 2
     err = capsys.readouterr().err
-    assert time.perf_counter() - start < 30  # nothing was allocated: a bound only
     assert "750,000,010 parameters" in err and "8.0 GiB" in err
     assert "give a smaller --units or --batch-size" in err
     assert not out.exists()
