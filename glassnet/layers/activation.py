@@ -24,6 +24,8 @@ class Activation(ActivationMixin, Layer):
         activation: an activation name (``"relu"``, ``"softmax"``, ...).
     """
 
+    has_logits = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations_mod.get(activation)

@@ -105,6 +105,20 @@ class Layer:
         self._cache: Any = None
         self._shapes_only = False  # build placeholders, not weights (estimates)
 
+    # -- what a model may fuse --
+
+    @property
+    def relu_last(self) -> bool:
+        """Whether this layer ends in a ReLU that it can apply apart, as
+        ``activate(forward_logits(x))`` with ``deactivate`` for the gradient:
+        a model may then max-pool before the ReLU (the two commute). False
+        unless a layer says otherwise."""
+        return False
+
+    #: Whether ``pool(relu(z)) == relu(pool(z))`` exactly, gradients included
+    #: (max pooling: both keep the largest value, and ReLU keeps order).
+    commutes_with_relu = False
+
     # -- building --
 
     @classmethod

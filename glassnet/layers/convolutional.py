@@ -61,6 +61,8 @@ class Conv2D(KernelBiasMixin, Layer):
         320
     """
 
+    has_logits = True
+
     def __init__(
         self,
         filters: int,

@@ -30,6 +30,14 @@ class ActivationMixin:
     activation: str
     _act_cache: Any = None
     logits: Array | None = None
+    #: Whether the layer defines ``forward_logits``, its output before the
+    #: activation (Conv2D and Activation do; Dense does not, yet).
+    has_logits = False
+
+    @property
+    def relu_last(self) -> bool:
+        """A layer with ``forward_logits`` and ``activation="relu"``."""
+        return self.has_logits and self.activation == "relu"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         """``activate(forward_logits(x))``, for a layer that defines

@@ -110,6 +110,7 @@ class MaxPooling2D(_Pooling2D):
         (1, 13, 13, 32)
     """
 
+    commutes_with_relu = True
     kind = "max"
 
 
@@ -213,6 +214,7 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         (2, 1, 1, 3)
     """
 
+    commutes_with_relu = True
     kind = "max"
 
 

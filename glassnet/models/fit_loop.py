@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,13 +36,10 @@ def _batches(n: int, batch_size: int, order: np.ndarray | None, steps: int | Non
         yield i, idx
 
 
-def _validation(model, args, x, y, sw):
+def _validation(model, split, data, x, y, sw):
     """Split off ``validation_split`` (the LAST fraction, before shuffling) or take
     ``validation_data``; returns the training arrays and the validation triple."""
-    split = check_number(
-        "validation_split", args["validation_split"], low=0, high=1, high_open=True
-    )
-    data = args["validation_data"]
+    split = check_number("validation_split", split, low=0, high=1, high_open=True)
     if data is not None:
         if not isinstance(data, tuple | list) or len(data) not in (2, 3):
             raise fail(
@@ -101,31 +99,55 @@ def _check_sample_weight(sw: Array | None) -> None:
         raise fail("sample_weight", "non-negative weights", f"minimum {sw.min()}")
 
 
-def run_fit(model: Any, args: dict[str, Any]) -> History:
+@dataclass(frozen=True)
+class FitArgs:
+    """The arguments of :meth:`glassnet.models.model.Model.fit`, as given."""
+
+    x: Any
+    y: Any
+    batch_size: Any
+    epochs: Any
+    verbose: Any
+    callbacks: Any
+    validation_split: Any
+    validation_data: Any
+    shuffle: Any
+    class_weight: Any
+    sample_weight: Any
+    initial_epoch: Any
+    steps_per_epoch: Any
+    validation_steps: Any
+    validation_batch_size: Any
+    validation_freq: Any
+
+
+def run_fit(model: Any, args: FitArgs) -> History:
     """Keras' ``fit``: see :meth:`glassnet.models.model.Model.fit`."""
     from glassnet.models.model import _resolve_verbose
 
     model._check_compiled()
-    x, y, sw = model._check_xy(args["x"], args["y"], args["sample_weight"])
+    x, y, sw = model._check_xy(args.x, args.y, args.sample_weight)
     batch_size = (
         32
-        if args["batch_size"] is None
-        else check_int("batch_size", args["batch_size"], min_value=1)
+        if args.batch_size is None
+        else check_int("batch_size", args.batch_size, min_value=1)
     )
-    epochs = check_int("epochs", args["epochs"], min_value=0)
-    initial_epoch = check_int("initial_epoch", args["initial_epoch"], min_value=0)
-    steps = args["steps_per_epoch"]
+    epochs = check_int("epochs", args.epochs, min_value=0)
+    initial_epoch = check_int("initial_epoch", args.initial_epoch, min_value=0)
+    steps = args.steps_per_epoch
     steps = None if steps is None else check_int("steps_per_epoch", steps, min_value=1)
-    freq = check_int("validation_freq", args["validation_freq"], min_value=1)
-    verbose = _resolve_verbose(args["verbose"])
+    freq = check_int("validation_freq", args.validation_freq, min_value=1)
+    verbose = _resolve_verbose(args.verbose)
     _check_targets(model, y)
     _check_sample_weight(sw)
-    given = callback_list(args["callbacks"])
-    x, y, sw, val = _validation(model, args, x, y, sw)
-    sw = _class_weights(y, args["class_weight"], sw)
-    val_batch = args["validation_batch_size"] or batch_size
+    given = callback_list(args.callbacks)
+    x, y, sw, val = _validation(
+        model, args.validation_split, args.validation_data, x, y, sw
+    )
+    sw = _class_weights(y, args.class_weight, sw)
+    val_batch = args.validation_batch_size or batch_size
     val_batch = check_int("validation_batch_size", val_batch, min_value=1)
-    val_steps = args["validation_steps"]
+    val_steps = args.validation_steps
     if val_steps is not None:
         val_steps = check_int("validation_steps", val_steps, min_value=1)
 
@@ -147,7 +169,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
             "data": fingerprint(x, y, sw),
         },
     )
-    _warn_one_batch(len(x), batch_size, args["batch_size"])
+    _warn_one_batch(len(x), batch_size, args.batch_size)
     model.stop_training = False
     model.history = history
     model._fit_progress = new_progress(initial_epoch)
@@ -163,7 +185,7 @@ def run_fit(model: Any, args: dict[str, Any]) -> History:
     with defer_sigint(enabled=bool(backups)) as sigint:
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
-            loop = (x, y, sw, batch_size, steps, args["shuffle"])
+            loop = (x, y, sw, batch_size, steps, args.shuffle)
             logs = _train_epoch(model, epoch, loop, callbacks, sigint, backups)
             if val is not None and (epoch + 1) % freq == 0:
                 val_logs = run_evaluate(model, *val, val_batch, callbacks, val_steps)

@@ -188,9 +188,26 @@ class Model:
         predict`` scales new inputs as the training data was.
         """
         from glassnet.models import _trained_input
-        from glassnet.models.fit_loop import run_fit
+        from glassnet.models.fit_loop import FitArgs, run_fit
 
-        args = dict(locals())
+        args = FitArgs(
+            x=x,
+            y=y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
+        )
         before = getattr(self, "trained_input", None)
         steps = getattr(self.optimizer, "iterations", None)
         # Recorded before training so that checkpoints written during fit hold it.

@@ -32,17 +32,18 @@ def relu_before_max_pool(layers: list[Any]) -> set[int]:
     where a window's maximum is positive both orders send it to the same
     (first) winning cell, and where it is not, both send nothing. Pooling first
     lets ReLU's forward and backward passes touch a quarter of the values (for
-    2x2 windows). Applies where layer i (a Conv2D or an activation layer) ends
-    in a plain ReLU, layer i + 1 max-pools, and neither has an activity
-    regulariser, which would see the intermediate values.
+    2x2 windows). Applies where layer i says it ends in a ReLU it can apply
+    apart (``Layer.relu_last``: Conv2D, ReLU, Activation("relu")), layer i + 1
+    says it commutes with ReLU (``Layer.commutes_with_relu``: max pooling), and
+    neither has an activity regulariser, which would see the intermediate
+    values.
     """
     pairs = set()
     for i in range(len(layers) - 1):
         first, pool = layers[i], layers[i + 1]
         if (
-            getattr(first, "activation", None) == "relu"
-            and hasattr(first, "forward_logits")
-            and getattr(pool, "kind", None) == "max"
+            first.relu_last
+            and pool.commutes_with_relu
             and first.activity_regularizer is None
             and pool.activity_regularizer is None
         ):
