@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import _registry
-from glassnet._checks import check_number, fail
+from glassnet._internal import registry as _registry
+from glassnet._internal.checks import check_number, fail
 from glassnet.backend import Array, get_array_module
 
 # Keras adds this to norms before dividing, so an all-zero column stays zero.

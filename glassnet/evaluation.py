@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_array, check_int, check_same_length, fail
+from glassnet._internal.checks import check_array, check_int, check_same_length, fail
 from glassnet.backend import Array, to_numpy
 from glassnet.metrics import sparse_top_k_categorical_accuracy
 

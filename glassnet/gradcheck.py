@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_number, fail
+from glassnet._internal.checks import check_number, fail
 from glassnet.backend import Array, get_array_module
 
 DEFAULT_FLOOR = 1e-8

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import _registry
-from glassnet._checks import check_choice, check_number
+from glassnet._internal import registry as _registry
+from glassnet._internal.checks import check_choice, check_number
 from glassnet.backend import Array, backend_name, floatx, xp
 from glassnet.backend import rng as make_rng
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import _registry
-from glassnet._checks import check_array, fail
+from glassnet._internal import registry as _registry
+from glassnet._internal.checks import check_array, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional import losses as K
 

@@ -38,8 +38,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from glassnet._checks import check_array, check_choice, check_int, check_number, fail
-from glassnet._threads import split_batch
+from glassnet._internal.checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_number,
+    fail,
+)
+from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, get_array_module
 
 Config = dict[str, Any]

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import _registry, optim
-from glassnet._checks import check_int, check_number, fail
+from glassnet import optim
+from glassnet._internal import registry as _registry
+from glassnet._internal.checks import check_int, check_number, fail
 from glassnet.backend import Array, to_numpy
 
 # -- learning-rate schedules --

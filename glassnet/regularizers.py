@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet import _registry
-from glassnet._checks import check_number
+from glassnet._internal import registry as _registry
+from glassnet._internal.checks import check_number
 from glassnet.backend import Array
 from glassnet.functional.penalties import l1_l2_penalty
 

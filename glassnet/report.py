@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_array, check_int, fail
+from glassnet._internal.checks import check_array, check_int, fail
 from glassnet.backend import Array, to_numpy
 from glassnet.evaluation import confusion_matrix, per_class_error_rate
 

@@ -1,7 +1,7 @@
 """Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`),
 :func:`defer_sigint`, which lets a training loop finish its step on Ctrl-C, and
 the thread count of the element-wise kernels (:func:`set_num_threads`,
-:func:`num_threads`; see :mod:`glassnet._threads`)."""
+:func:`num_threads`; see :mod:`glassnet._internal.threads`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glassnet import backend
-from glassnet._threads import num_threads, set_num_threads
+from glassnet._internal.threads import num_threads, set_num_threads
 
 
 def set_random_seed(seed: int) -> None:

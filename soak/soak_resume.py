@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from glassnet._safetensors_file import read_file  # noqa: E402
+from glassnet.saving.container import read_file  # noqa: E402
 from tests.reliability import training_child  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glassnet import _checks
+from glassnet._internal import checks as _checks
 
 
 def test_messages_name_the_argument_the_expectation_and_the_value():
@@ -53,7 +53,7 @@ def test_finite_and_choices():
     ],
 )
 def test_as_numeric_array_names_the_argument_in_one_line(value, received):
-    from glassnet._checks import as_numeric_array
+    from glassnet._internal.checks import as_numeric_array
 
     with pytest.raises(ValueError) as info:
         as_numeric_array("x", value)
@@ -63,7 +63,7 @@ def test_as_numeric_array_names_the_argument_in_one_line(value, received):
 
 
 def test_as_numeric_array_returns_rectangular_numbers_as_an_array():
-    from glassnet._checks import as_numeric_array
+    from glassnet._internal.checks import as_numeric_array
 
     out = as_numeric_array("x", [[1, 2], [3, 4]])
     assert isinstance(out, np.ndarray) and out.shape == (2, 2)

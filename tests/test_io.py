@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet._io import (
+from glassnet._internal.io import (
     atomic_write,
     atomic_write_bytes,
     open_regular,
@@ -76,9 +76,9 @@ def test_a_missing_file_is_file_not_found(tmp_path):
 
 @pytest.mark.parametrize("kind", ["directory", "fifo"])
 def test_the_loaders_share_the_regular_file_check(tmp_path, kind):
-    from glassnet._safetensors_file import read_file
     from glassnet.datasets.cifar_format import read_cifar_binary, read_cifar_python
     from glassnet.datasets.idx import read_idx
+    from glassnet.saving.container import read_file
 
     path = tmp_path
     if kind == "fifo":
@@ -252,7 +252,7 @@ def test_a_directory_in_the_way_is_reported_as_the_rename_that_failed(tmp_path):
 
 
 def test_read_npy_returns_the_array(tmp_path):
-    from glassnet._io import read_npy
+    from glassnet._internal.io import read_npy
 
     a = np.arange(12, dtype=">i2").reshape(3, 4)
     np.save(tmp_path / "a.npy", a)
@@ -261,7 +261,7 @@ def test_read_npy_returns_the_array(tmp_path):
 
 
 def test_a_npy_header_claiming_more_than_the_file_holds_is_refused_at_once(tmp_path):
-    from glassnet._io import read_npy
+    from glassnet._internal.io import read_npy
 
     header = _npy(descr="<f8", fortran_order=False, shape=(10**11, 8, 8))
     path = tmp_path / "forged.npy"
@@ -282,7 +282,7 @@ def test_a_npy_header_claiming_more_than_the_file_holds_is_refused_at_once(tmp_p
     ids=["empty", "cut-header", "pickled"],
 )
 def test_a_broken_or_pickled_npy_is_refused_naming_the_file(tmp_path, data, match):
-    from glassnet._io import read_npy
+    from glassnet._internal.io import read_npy
 
     path = tmp_path / "x.npy"
     path.write_bytes(data)

@@ -1,6 +1,6 @@
 import pytest
 
-from glassnet import _memory
+from glassnet._internal import memory as _memory
 from glassnet.errors import InsufficientMemoryError
 
 

@@ -239,8 +239,8 @@ def test_adam_on_a_large_weight_goes_in_blocks_with_the_same_result(
 ):
     # Weights above _BLOCKED_ADAM_SIZE are updated block by block on threads:
     # the same values as the reference, and the same bits for any thread count.
-    from glassnet import _threads
     from glassnet import optim as optim_mod
+    from glassnet._internal import threads as _threads
     from glassnet.utils import num_threads, set_num_threads
 
     monkeypatch.setattr(optim_mod, "_BLOCKED_ADAM_SIZE", 1000)

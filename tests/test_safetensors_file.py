@@ -11,9 +11,9 @@ import safetensors.numpy
 from safetensors import safe_open
 
 from glassnet import layers, models
-from glassnet._safetensors_file import write_file
 from glassnet.errors import GlassnetError, InvalidFileError
 from glassnet.saving import load_model, load_weights
+from glassnet.saving.container import write_file
 
 
 def small_model():

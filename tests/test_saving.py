@@ -225,7 +225,7 @@ def test_bad_arguments_are_named(tmp_path):
 
 
 def test_a_crash_mid_save_leaves_the_old_file_intact(monkeypatch, tmp_path):
-    import glassnet._safetensors_file as container
+    import glassnet.saving.container as container
 
     path = tmp_path / "m.h5"
     model = mlp(seed=1)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from glassnet import layers, models
-from glassnet._safetensors_file import load_json
 from glassnet.errors import GlassnetError, InvalidFileError
 from glassnet.saving import load_model, load_weights
+from glassnet.saving.container import load_json
 from tests.test_safetensors_file import contents, forge, small_model
 
 
@@ -250,9 +250,3 @@ def test_a_failed_load_weights_changes_nothing(saved):
         model.load_weights(saved)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def test_the_private_names_backup_and_restore_uses_stay_importable():
-    from glassnet.saving import _dumps, _model_payload, _restore_into
-
-    assert callable(_dumps) and callable(_model_payload) and callable(_restore_into)

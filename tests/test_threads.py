@@ -1,4 +1,5 @@
-"""glassnet._threads: batch splitting, and kernels that give the same bits split or not.
+"""glassnet._internal.threads: batch splitting, and kernels that give the same bits
+split or not.
 
 The oracle for every split kernel is the same kernel run whole on one thread
 (bitwise equal: only element-wise work is split) and, for pooling and
@@ -13,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-from glassnet import _threads
+from glassnet._internal import threads as _threads
 from glassnet.functional import activations, conv, conv_fast, pool, pool_fast
 
 
@@ -203,12 +204,12 @@ def test_conv_split_equals_whole_and_naive(forced_split, rng, channels, conv_par
 
 
 def test_keep_freed_memory_is_idempotent_and_can_be_turned_off():
-    from glassnet import _malloc
+    from glassnet._internal import malloc as _malloc
 
     first = _malloc.keep_freed_memory()
     assert _malloc.keep_freed_memory() is first
     env = dict(os.environ, GLASSNET_MALLOC="system")
-    code = "from glassnet import _malloc; print(_malloc.keep_freed_memory())"
+    code = "from glassnet._internal import malloc; print(malloc.keep_freed_memory())"
     assert printed(code, env) == "False"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 
 
 def get_learning_rate(model: Any) -> float:

@@ -33,8 +33,7 @@ import os
 import warnings
 from typing import Any
 
-from glassnet._checks import fail
-from glassnet._safetensors_file import invalid
+from glassnet._internal.checks import fail
 from glassnet.callbacks._backup_state import (
     POSITION,
     Payload,
@@ -46,6 +45,7 @@ from glassnet.callbacks._backup_state import (
 )
 from glassnet.callbacks.base import Callback, Logs
 from glassnet.errors import InvalidFileError
+from glassnet.saving.container import invalid
 
 CHECKPOINT = "checkpoint.h5"
 PREVIOUS = "checkpoint.prev.h5"
@@ -196,7 +196,8 @@ class BackupAndRestore(Callback):
             os.rmdir(self.backup_dir)  # only when nothing else is in it
 
     def _remove_partial_writes(self) -> None:
-        """Temporary files of a save that a crash cut short (``glassnet._io``)."""
+        """Temporary files of a save that a crash cut short (see
+        ``glassnet._internal.io``)."""
         for name in (CHECKPOINT, PREVIOUS):
             for path in glob.glob(
                 os.path.join(glob.escape(self.backup_dir), f".tmp-*-{name}")
@@ -214,14 +215,15 @@ class BackupAndRestore(Callback):
     def _save(self, epoch: int | None = None) -> None:
         """Back up; ``fit`` keeps the position in ``model._fit_progress`` (a
         model driven by hand, without it, is backed up after ``epoch``)."""
-        from glassnet._safetensors_file import write_file
-        from glassnet.saving import _dumps, _model_payload
+        from glassnet.saving.api import model_payload
+        from glassnet.saving.container import write_file
+        from glassnet.saving.spec import dumps
 
         self._batches_seen = 0
         progress = getattr(self.model, "_fit_progress", None)
         if progress is None:
             progress = {"epoch": 0 if epoch is None else epoch + 1, "batch": 0}
-        tensors, meta = _model_payload(self.model)
+        tensors, meta = model_payload(self.model)
         entries = []
         for i, cb in self._stateful():
             entry, arrays = encode_state(i, cb)
@@ -243,8 +245,8 @@ class BackupAndRestore(Callback):
                 {k: progress[k] for k in ("batch", "epoch_rng", "loss_sum", "count")},
                 metrics=metrics,
             )
-        meta["training"] = _dumps("training state", training)
-        meta["callbacks"] = _dumps("callback states", {"callbacks": entries})
+        meta["training"] = dumps("training state", training)
+        meta["callbacks"] = dumps("callback states", {"callbacks": entries})
         os.makedirs(self.backup_dir, exist_ok=True)
         if os.path.exists(self.checkpoint_path):
             os.replace(self.checkpoint_path, self.previous_path)
@@ -278,13 +280,13 @@ class BackupAndRestore(Callback):
         return None
 
     def _restore(self, path: str, meta: dict[str, str], tensors: dict) -> int:
-        from glassnet.saving import _restore_into
+        from glassnet.saving.restore import restore_into
 
         training = training_state(path, meta)
         self._check_same_run(path, training)
         stateful = self._stateful()
         states = decode_states(path, meta, tensors, stateful)
-        _restore_into(path, self.model, meta, tensors)
+        restore_into(path, self.model, meta, tensors)
         for (i, cb), state in zip(stateful, states, strict=True):
             try:
                 cb.set_state(state)

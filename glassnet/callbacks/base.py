@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 
 Logs = dict[str, float]
 

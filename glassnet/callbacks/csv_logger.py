@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterable
 from typing import IO, Any
 
-from glassnet._checks import fail
-from glassnet._io import atomic_write_bytes
+from glassnet._internal.checks import fail
+from glassnet._internal.io import atomic_write_bytes
 from glassnet.callbacks.base import Callback, Logs
 
 

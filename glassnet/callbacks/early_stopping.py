@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.callbacks.base import Logs
 from glassnet.callbacks.monitor import MonitorCallback
 

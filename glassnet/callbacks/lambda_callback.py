@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.callbacks.base import Callback, Logs
 
 # Hooks that receive an index (epoch or batch) before ``logs``.

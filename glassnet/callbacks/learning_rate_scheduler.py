@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.callbacks._learning_rate import get_learning_rate, set_learning_rate
 from glassnet.callbacks.base import Callback, Logs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from glassnet._checks import check_int, check_number, fail
+from glassnet._internal.checks import check_int, check_number, fail
 from glassnet.callbacks.base import Logs
 from glassnet.callbacks.monitor import MonitorCallback
 

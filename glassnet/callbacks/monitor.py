@@ -12,7 +12,7 @@ import math
 import warnings
 from typing import Any
 
-from glassnet._checks import check_choice, check_number, fail
+from glassnet._internal.checks import check_choice, check_number, fail
 from glassnet.callbacks.base import Callback, Logs
 
 # Keras renamed ``acc`` to ``accuracy``; logs from either era name the same value.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassnet._checks import check_int, check_number
+from glassnet._internal.checks import check_int, check_number
 from glassnet.callbacks._learning_rate import get_learning_rate, set_learning_rate
 from glassnet.callbacks.base import Logs
 from glassnet.callbacks.monitor import MonitorCallback

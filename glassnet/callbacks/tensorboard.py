@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.callbacks.base import Callback, Logs
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_array, check_labels, check_number, fail
-from glassnet._memory import check_memory
+from glassnet._internal.checks import check_array, check_labels, check_number, fail
+from glassnet._internal.memory import check_memory
 from glassnet.backend import Array, rng, xp
 from glassnet.functional.losses import softmax_loss
 from glassnet.functional.penalties import l2_penalty

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.classifiers._common import (
     check_model_args,

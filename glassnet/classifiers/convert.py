@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.backend import to_numpy
 from glassnet.classifiers.cnn import ThreeLayerConvNet
 from glassnet.classifiers.fc_net import FullyConnectedNet

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassnet._checks import check_choice, check_int, check_number, fail
+from glassnet._internal.checks import check_choice, check_int, check_number, fail
 from glassnet.backend import Array
 from glassnet.classifiers._common import (
     check_model_args,

@@ -60,7 +60,7 @@ def fraction(text: str) -> float:
 def set_threads(n: int) -> None:
     """Limit BLAS and glassnet's element-wise kernels to ``n`` threads, now
     (threadpoolctl) and for child processes."""
-    from glassnet._threads import set_num_threads
+    from glassnet._internal.threads import set_num_threads
 
     for var in THREAD_VARS:
         os.environ[var] = str(n)

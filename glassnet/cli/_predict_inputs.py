@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._io import read_npy
+from glassnet._internal.io import read_npy
 from glassnet.cli._common import CliError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

@@ -24,7 +24,7 @@ def _blas_name() -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the version, the array backend, BLAS and where datasets are looked for."""
-    from glassnet._threads import num_threads
+    from glassnet._internal.threads import num_threads
     from glassnet.datasets import cifar10, fashion_mnist, mnist
 
     print(f"glassnet {__version__}")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import backend, evaluation
-from glassnet._io import atomic_write_bytes
+from glassnet._internal.io import atomic_write_bytes
 from glassnet.cli._common import md_table
 
 

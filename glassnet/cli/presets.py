@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import backend, layers, models, optimizers, regularizers
-from glassnet._checks import check_int, check_number, fail
+from glassnet._internal.checks import check_int, check_number, fail
 from glassnet.cli._common import CliError
 from glassnet.datasets import (
     cifar10,

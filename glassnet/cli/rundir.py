@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from glassnet._io import atomic_write_bytes
+from glassnet._internal.io import atomic_write_bytes
 from glassnet.cli._common import CliError
 
 LOCK = ".glassnet.lock"

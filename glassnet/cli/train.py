@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from glassnet import callbacks, layers, models, optimizers, utils
-from glassnet._io import atomic_write_bytes
-from glassnet._memory import check_memory, format_bytes
+from glassnet._internal.io import atomic_write_bytes
+from glassnet._internal.memory import check_memory, format_bytes
 from glassnet.cli import outputs, rundir
 from glassnet.cli._common import CliError, set_threads
 from glassnet.cli.presets import (

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from glassnet._io import atomic_write
+from glassnet._internal.io import atomic_write
 from glassnet.errors import DatasetNotFoundError, InvalidFileError
 
 ENV_VAR = "GLASSNET_DATA"

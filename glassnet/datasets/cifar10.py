@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet._io import atomic_write_bytes, open_regular
+from glassnet._internal.io import atomic_write_bytes, open_regular
 from glassnet.datasets._sources import RemoteFile, fetch, locate
 from glassnet.datasets.cifar_format import (
     RECORD,

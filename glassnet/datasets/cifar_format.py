@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._io import read_regular_file
+from glassnet._internal.io import read_regular_file
 from glassnet.errors import InvalidFileError
 
 NUM_CLASSES = 10

@@ -24,7 +24,7 @@ import zlib
 
 import numpy as np
 
-from glassnet._io import read_regular_file
+from glassnet._internal.io import read_regular_file
 from glassnet.errors import InvalidFileError
 
 _GZIP_MAGIC = b"\x1f\x8b"

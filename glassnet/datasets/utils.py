@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import (
+from glassnet._internal.checks import (
     check_array,
     check_int,
     check_number,

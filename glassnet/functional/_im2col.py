@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from glassnet._checks import check_array, check_int, check_param_dict, fail
+from glassnet._internal.checks import check_array, check_int, check_param_dict, fail
 from glassnet.backend import Array, get_array_module
 
 Pair = tuple[int, int]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from glassnet._checks import check_array, fail
+from glassnet._internal.checks import check_array, fail
 from glassnet.backend import Array, Cache
 
 __all__ = ["affine_backward", "affine_forward", "affine_param_grads"]

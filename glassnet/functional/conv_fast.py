@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from glassnet._checks import fail
-from glassnet._threads import split_batch
+from glassnet._internal.checks import fail
+from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import (
     Window,
@@ -96,7 +96,8 @@ def _long_product(a: Array, b: Array) -> Array:
         return a.T @ b
     parts = xp.empty((-(-M // rows), K, F), dtype=xp.result_type(a, b))
 
-    def part(s: slice) -> None:  # pieces s.start .. s.stop - 1; see glassnet._threads
+    # Pieces s.start .. s.stop - 1; see glassnet._internal.threads.
+    def part(s: slice) -> None:
         for i in range(s.start, s.stop):
             piece = slice(i * rows, (i + 1) * rows)
             xp.matmul(a[piece].T, b[piece], out=parts[i])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import backend
-from glassnet._checks import (
+from glassnet._internal.checks import (
     check_array,
     check_choice,
     check_number,

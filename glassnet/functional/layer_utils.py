@@ -19,7 +19,7 @@ no cell where it is not. Pooling first leaves ReLU a quarter of the values.
 
 from __future__ import annotations
 
-from glassnet._checks import check_choice
+from glassnet._internal.checks import check_choice
 from glassnet.backend import Array, Cache
 from glassnet.functional.activations import relu_backward, relu_forward
 from glassnet.functional.affine import (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import check_array, check_finite, check_labels, fail
+from glassnet._internal.checks import check_array, check_finite, check_labels, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional.activations import sigmoid_forward
 

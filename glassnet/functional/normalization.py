@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import (
+from glassnet._internal.checks import (
     check_array,
     check_choice,
     check_int,
@@ -28,7 +28,7 @@ from glassnet._checks import (
     check_param_dict,
     fail,
 )
-from glassnet._threads import split_batch
+from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._sums import sum_rows
 from glassnet.optim import moving_average
@@ -76,7 +76,7 @@ def _by_columns(kernel: Any, out: Array, arrays: tuple, columns: tuple) -> Array
     """``kernel(out, *arrays, *columns)`` on (R, D) arrays and (1, D) column values.
 
     The result is that of one call on the whole arrays; the work is split into
-    blocks of rows, across threads (:func:`glassnet._threads.split_batch`), and
+    blocks of rows, across threads (:func:`glassnet._internal.threads.split_batch`), and
     made on widened views: the (N*H*W, C) view of a channels-last map has rows of
     a few dozen values, which NumPy broadcasts against a (1, C) vector one short
     row at a time, while k rows viewed as one (R/k, k*C) row, with the vector

@@ -6,7 +6,7 @@ coefficients into its ``l1`` and ``l2``.
 
 from __future__ import annotations
 
-from glassnet._checks import check_array, check_number
+from glassnet._internal.checks import check_array, check_number
 from glassnet.backend import Array, get_array_module
 
 __all__ = ["elastic_net_penalty", "l1_l2_penalty", "l1_penalty", "l2_penalty"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import Window, pool_window
 

@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from glassnet._checks import fail
-from glassnet._threads import split_batch
+from glassnet._internal.checks import fail
+from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import (
     Window,
@@ -118,7 +118,8 @@ def _max_forward_core(
     # The smallest integer type that holds K - 1 keeps the cache tiny.
     idx = xp.zeros(out.shape, np.min_scalar_type(K - 1)) if keep_argmax else None
 
-    def part(s: slice) -> None:  # one slice of the batch; see glassnet._threads
+    # One slice of the batch; see glassnet._internal.threads.
+    def part(s: slice) -> None:
         w, o = windows[s], out[s]
         o[...] = w[:, :, :, 0, 0]
         for offset in range(1, K):

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from glassnet._checks import check_array, check_choice, check_number, fail
+from glassnet._internal.checks import check_array, check_choice, check_number, fail
 from glassnet.backend import Array, Cache, get_array_module
 
 __all__ = ["FILL_MODES", "INTERPOLATIONS", "translate_backward", "translate_forward"]

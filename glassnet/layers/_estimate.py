@@ -5,7 +5,7 @@
 (a broadcast view of one scalar) of the right shape instead of drawing values;
 the layers' own ``build`` and ``compute_output_shape`` then give every weight's
 shape and every output's shape. The layers passed in are never touched. The CLI
-compares the result with :func:`glassnet._memory.available_memory` to refuse a
+compares the result with :func:`glassnet._internal.memory.available_memory` to refuse a
 model that cannot fit before building it.
 """
 
@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.initializers import creation_bytes
 from glassnet.layers.base import Layer, normalize_shape
 from glassnet.layers.input_layer import InputLayer

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.backend import Array, Cache
 from glassnet.functional._im2col import Pads, Pair, as_pair
 from glassnet.functional.conv_fast import (

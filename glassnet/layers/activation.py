@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import activations as activations_mod
-from glassnet._checks import check_number, fail
+from glassnet._internal.checks import check_number, fail
 from glassnet.backend import Array
 from glassnet.functional import activations as F
 from glassnet.layers.base import Layer

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_choice, check_number, fail
+from glassnet._internal.checks import check_choice, check_number, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.backend import rng as make_rng
 from glassnet.functional.translate import (

@@ -30,8 +30,8 @@ import numpy as np
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
-from glassnet._checks import as_numeric_array, check_array, fail
-from glassnet._memory import check_memory, format_bytes
+from glassnet._internal.checks import as_numeric_array, check_array, fail
+from glassnet._internal.memory import check_memory, format_bytes
 from glassnet.backend import Array, floatx, get_array_module, to_numpy
 
 Shape = tuple[int | None, ...]

@@ -8,7 +8,7 @@ from glassnet import activations as activations_mod
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional.affine import (
     affine_backward,

@@ -16,7 +16,7 @@ import numpy as np
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
-from glassnet._checks import check_number, fail
+from glassnet._internal.checks import check_number, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional.normalization import (
     batchnorm_backward_alt,

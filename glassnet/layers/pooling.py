@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.backend import Array
 from glassnet.layers import _layout as L
 from glassnet.layers.base import Layer, Shape

@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_array, check_finite, check_int, check_number, fail
+from glassnet._internal.checks import (
+    check_array,
+    check_finite,
+    check_int,
+    check_number,
+    fail,
+)
 from glassnet.backend import Array, get_array_module, to_numpy
 from glassnet.layers.base import Layer, Shape
 from glassnet.layers.normalization import _is_int, _resolve_axes

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_number
+from glassnet._internal.checks import check_number
 from glassnet.backend import Array
 from glassnet.backend import rng as make_rng
 from glassnet.functional.dropout import dropout_backward, dropout_forward

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 from glassnet.backend import Array, get_array_module
 from glassnet.layers.base import Layer, Shape, normalize_shape
 

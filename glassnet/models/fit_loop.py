@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import (
+from glassnet._internal.checks import (
     check_finite,
     check_int,
     check_labels,

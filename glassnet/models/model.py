@@ -16,7 +16,7 @@ import numpy as np
 from glassnet import losses as losses_mod
 from glassnet import metrics as metrics_mod
 from glassnet import optimizers as optimizers_mod
-from glassnet._checks import (
+from glassnet._internal.checks import (
     as_numeric_array,
     check_array,
     check_choice,
@@ -187,8 +187,8 @@ class Model:
         (widened by each ``fit``), which model files keep so that ``glassnet
         predict`` scales new inputs as the training data was.
         """
-        from glassnet.models import _trained_input
         from glassnet.models.fit_loop import FitArgs, run_fit
+        from glassnet.saving import trained_input as _trained_input
 
         args = FitArgs(
             x=x,

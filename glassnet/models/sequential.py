@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_param_dict, fail
+from glassnet._internal.checks import check_param_dict, fail
 from glassnet.backend import Array
 from glassnet.layers.base import Layer, Shape
 from glassnet.layers.input_layer import InputLayer

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._malloc import keep_freed_memory
+from glassnet._internal.malloc import keep_freed_memory
 from glassnet.backend import Array
 
 

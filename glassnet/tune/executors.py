@@ -20,8 +20,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from glassnet._checks import check_int, fail
-from glassnet._threads import limit_threads
+from glassnet._internal.checks import check_int, fail
+from glassnet._internal.threads import limit_threads
 
 SCHEDULER_ENV = "GLASSNET_SCHEDULER"
 Task = tuple[Any, dict[str, Any]]

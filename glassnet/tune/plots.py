@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 from glassnet.tune.results import SearchResult, score
 
 

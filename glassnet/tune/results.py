@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_choice, fail
+from glassnet._internal.checks import check_choice, fail
 
 Row = dict[str, Any]
 _FIRST = ("trial", "rung", "status", "seed", "epochs")

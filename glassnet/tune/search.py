@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_choice, check_int, fail
+from glassnet._internal.checks import check_choice, check_int, fail
 from glassnet.tune.executors import SerialExecutor, TrialFn
 from glassnet.tune.results import Row, SearchResult, jsonable, load_json, score
 from glassnet.tune.space import Distribution, check_space, grid_configs, random_configs

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_int, fail
+from glassnet._internal.checks import check_int, fail
 
 Config = dict[str, Any]
 

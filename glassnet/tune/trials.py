@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import optim, optimizers
-from glassnet._checks import check_choice, check_int, check_number, fail
+from glassnet._internal.checks import check_choice, check_int, check_number, fail
 from glassnet.cli.presets import (
     PRESETS,
     build_model,

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from glassnet import layers, models, optimizers
-from glassnet._safetensors_file import read_file
 from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.callbacks.base import Callback
 from glassnet.callbacks.early_stopping import EarlyStopping
 from glassnet.callbacks.model_checkpoint import ModelCheckpoint
 from glassnet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from glassnet.errors import InvalidFileError
+from glassnet.saving.container import read_file
 
 EPOCHS = 20
 

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from glassnet._safetensors_file import read_file, write_file
 from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.errors import InvalidFileError
+from glassnet.saving.container import read_file, write_file
 from tests.callbacks.test_backup_and_restore import (
     Crash,
     assert_same_training,

@@ -285,7 +285,7 @@ def test_gradients_equal_the_course_sandwiches_that_compute_every_dx(
 
 
 def test_weights_that_cannot_fit_are_refused_before_drawing(monkeypatch):
-    from glassnet import _memory
+    from glassnet._internal import memory as _memory
     from glassnet.errors import InsufficientMemoryError
 
     monkeypatch.setattr(_memory, "available_memory", lambda: 2**30)

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from glassnet import layers, models
-from glassnet._safetensors_file import write_file
 from glassnet.datasets.cifar_format import (
     NUM_CLASSES,
     PIXELS,
@@ -37,6 +36,7 @@ from glassnet.datasets.cifar_format import (
 from glassnet.datasets.idx import read_idx
 from glassnet.errors import GlassnetError
 from glassnet.saving import load_model, load_weights
+from glassnet.saving.container import write_file
 from tests.datasets.builders import cifar_bin_bytes, cifar_py2_pickle, idx_bytes
 from tests.test_solver import assert_same_training_state
 from tests.test_solver_checkpoint import bn_run
@@ -270,7 +270,7 @@ def check_forged_model(meta: dict[str, str], tensors: dict[str, np.ndarray]) -> 
 
 def model_contents() -> tuple[dict[str, str], dict[str, np.ndarray]]:
     """The seed model file's metadata (without the container's keys) and tensors."""
-    from glassnet._safetensors_file import read_file
+    from glassnet.saving.container import read_file
 
     meta, tensors = _load_path(model_seed(), read_file)
     container = ("format", "format_version", "checksum")

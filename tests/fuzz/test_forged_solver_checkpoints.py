@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet._solver_checkpoint import STATS
 from glassnet.errors import GlassnetError, InvalidFileError
+from glassnet.solver.checkpoint import STATS
 from tests.test_solver_checkpoint import _meta, _read_meta, _rewrite, bn_run
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from glassnet import _memory, layers, models
+from glassnet import layers, models
+from glassnet._internal import memory as _memory
 from glassnet.errors import InsufficientMemoryError
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from glassnet import layers, models
-from glassnet._safetensors_file import read_file
 from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.callbacks.base import Callback
+from glassnet.saving.container import read_file
 
 
 def build():

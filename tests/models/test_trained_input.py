@@ -7,8 +7,8 @@ import pytest
 
 from glassnet import layers, models
 from glassnet.errors import InvalidFileError
-from glassnet.models import _trained_input
 from glassnet.saving import load_model
+from glassnet.saving import trained_input as _trained_input
 from tests.test_safetensors_file import contents, forge
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet._safetensors_file import read_file
 from glassnet.cli import main
 from glassnet.models import load_model
+from glassnet.saving.container import read_file
 from tests.reliability import training_child
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 ENOSPC is injected in the writer itself: the temporary file of one destination
 takes ``free`` bytes and then fails as a full disk does, so the real cleanup and
-error paths of :func:`glassnet._io.atomic_write` run.
+error paths of :func:`glassnet._internal.io.atomic_write` run.
 """
 
 import errno

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 
-from glassnet._safetensors_file import read_file
+from glassnet.saving.container import read_file
 from tests.reliability import training_child
 
 TRIALS = 12

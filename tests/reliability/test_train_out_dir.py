@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glassnet import _memory
+from glassnet._internal import memory as _memory
 from glassnet.callbacks import CSVLogger, TerminateOnNaN
 from glassnet.cli import main
 from glassnet.cli.rundir import LOCK, RECORD

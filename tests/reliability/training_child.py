@@ -21,10 +21,11 @@ import time
 
 import numpy as np
 
-from glassnet import _safetensors_file, layers, models, optimizers
-from glassnet._io import atomic_write
+from glassnet import layers, models, optimizers
+from glassnet._internal.io import atomic_write
 from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.callbacks.base import Callback
+from glassnet.saving import container
 
 EPOCHS = 6
 
@@ -57,7 +58,7 @@ def build(seed: int = 0) -> models.Sequential:
 
 def _kill_while_writing(k: int) -> None:
     """SIGKILL this process halfway through the k-th checkpoint write."""
-    real, count = _safetensors_file.atomic_write, [0]
+    real, count = container.atomic_write, [0]
 
     def atomic_write(path, write):
         count[0] += 1
@@ -75,7 +76,7 @@ def _kill_while_writing(k: int) -> None:
 
         return real(path, half)
 
-    _safetensors_file.atomic_write = atomic_write
+    container.atomic_write = atomic_write
 
 
 class _Slow(Callback):

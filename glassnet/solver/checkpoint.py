@@ -13,7 +13,7 @@ Array entries have generated names, so parameter names never become file names:
   the ``iteration`` and the state of the model's ``dropout_rng``
   (``model_rng_state``, null when the model has none).
 
-Reading (:mod:`glassnet._solver_checkpoint_read`) never unpickles and checks
+Reading (:mod:`glassnet.solver.checkpoint_read`) never unpickles and checks
 each ``.npy`` header against the member's real size before allocating; then
 :func:`apply_checkpoint` checks every field against the model before anything is
 changed: parameters, best parameters and a built-in rule's array slots have
@@ -32,8 +32,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet import backend
-from glassnet._checks import fail
-from glassnet._solver_checkpoint_read import (
+from glassnet._internal.checks import fail
+from glassnet.backend import Array
+from glassnet.errors import InvalidFileError
+from glassnet.optim import check_config
+from glassnet.solver.checkpoint_read import (
     FORMAT,
     STATS,
     VERSION,
@@ -41,9 +44,6 @@ from glassnet._solver_checkpoint_read import (
     _require,
     read_checkpoint,
 )
-from glassnet.backend import Array
-from glassnet.errors import InvalidFileError
-from glassnet.optim import check_config
 
 if TYPE_CHECKING:
     from glassnet.solver import Solver
@@ -70,7 +70,7 @@ def bn_stats(model: Any) -> list[dict[str, Array]]:
 
 def save_checkpoint(solver: Solver, path: str) -> None:
     """Write the solver's whole training state to ``path`` atomically."""
-    from glassnet._io import atomic_write
+    from glassnet._internal.io import atomic_write
 
     arrays, meta = _checkpoint_state(solver)
     payload = {k: backend.to_numpy(v) for k, v in arrays.items()}

@@ -24,14 +24,14 @@ import numpy as np
 
 from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
-from glassnet._checks import fail
-from glassnet._safetensors_file import invalid, json_field
+from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
 from glassnet.layers.input_layer import InputLayer
-from glassnet.models import _trained_input
 from glassnet.models.model import Model
 from glassnet.models.sequential import Sequential
+from glassnet.saving import trained_input as _trained_input
+from glassnet.saving.container import invalid, json_field
 
 MODELS: dict[str, type[Model]] = {"Sequential": Sequential}
 
@@ -113,7 +113,7 @@ def deserialize_layer(spec: Any) -> Layer:
 
 def check_finite(path: str, what: str, value: Any, where: str = "") -> None:
     """Refuse NaN and infinities anywhere in a parsed JSON value (its depth is
-    bounded by :func:`glassnet._safetensors_file.load_json`)."""
+    bounded by :func:`glassnet.saving.container.load_json`)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise invalid(path, f"finite numbers in the {what}", f"{value} at {where}")
     if isinstance(value, dict | list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 
 
 def serialize(obj: Any) -> dict[str, Any] | None:

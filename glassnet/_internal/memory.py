@@ -56,7 +56,7 @@ def check_memory(
     """Refuse a request of ``needed`` bytes that exceeds the available memory.
 
     The message has the ``"<name>: expected ...; received ..."`` form of
-    :func:`glassnet._checks.fail`::
+    :func:`glassnet._internal.checks.fail`::
 
         weight 'kernel' of layer 'dense': expected a size that fits in the 3.1 GiB
         of memory available; received shape (64, 10000000) float32, which needs

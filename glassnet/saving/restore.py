@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from glassnet import optimizers as optimizers_mod
-from glassnet._checks import fail
-from glassnet._safetensors_file import invalid, json_field
-from glassnet._saving_spec import CONFIG_ERRORS, MODELS, dumps, first_difference
+from glassnet._internal.checks import fail
 from glassnet.models.model import Model
+from glassnet.saving.container import invalid, json_field
+from glassnet.saving.spec import CONFIG_ERRORS, MODELS, dumps, first_difference
 
 _MAX_ITERATIONS = 2**62  # far beyond any run; keeps schedules' floats finite
 _SCALARS = (str, int, float, bool, type(None))

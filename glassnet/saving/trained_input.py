@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import fail
+from glassnet._internal.checks import fail
 
 # The dtypes a record may name (a model file is untrusted: no other strings).
 DTYPES = frozenset(

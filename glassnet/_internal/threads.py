@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._checks import check_int
+from glassnet._internal.checks import check_int
 from glassnet.backend import Array, get_array_module
 
 __all__ = ["limit_threads", "num_threads", "set_num_threads", "split_batch"]

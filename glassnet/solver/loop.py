@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from glassnet import backend
-from glassnet._checks import (
+from glassnet._internal.checks import (
     check_array,
     check_finite,
     check_int,
@@ -32,16 +32,16 @@ from glassnet._checks import (
     check_same_length,
     fail,
 )
-from glassnet._malloc import keep_freed_memory
-from glassnet._solver_checkpoint import (
+from glassnet._internal.malloc import keep_freed_memory
+from glassnet.backend import Array
+from glassnet.optim import RULES, check_config, get_rule
+from glassnet.solver.checkpoint import (
     apply_checkpoint,
     bn_params,
     bn_stats,
     read_checkpoint,
     save_checkpoint,
 )
-from glassnet.backend import Array
-from glassnet.optim import RULES, check_config, get_rule
 from glassnet.utils import defer_sigint
 
 _DEFAULTS: dict[str, Any] = {

@@ -28,8 +28,8 @@ from typing import IO, Any
 import numpy as np
 import safetensors.numpy
 
-from glassnet._checks import fail
-from glassnet._io import atomic_write, open_regular
+from glassnet._internal.checks import fail
+from glassnet._internal.io import atomic_write, open_regular
 from glassnet.backend import to_numpy
 from glassnet.errors import InvalidFileError
 

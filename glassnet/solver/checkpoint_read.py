@@ -1,7 +1,7 @@
 """Reading a Solver checkpoint and checking its structure, before any model is
-involved: see :mod:`glassnet._solver_checkpoint` for the format.
+involved: see :mod:`glassnet.solver.checkpoint` for the format.
 
-The archive is read by :func:`glassnet._io.read_npz` (each member's ``.npy``
+The archive is read by :func:`glassnet._internal.io.read_npz` (each member's ``.npy``
 header checked against its real size before anything is allocated, numeric
 dtypes only, never a pickle); the metadata is bounded JSON. Then every field is
 checked: types, ranges (counts up to ``_MAX_COUNT``, accuracies in [0, 1],
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._io import read_npz
-from glassnet._safetensors_file import load_json
+from glassnet._internal.io import read_npz
 from glassnet.errors import InvalidFileError
+from glassnet.saving.container import load_json
 
 FORMAT = "glassnet.Solver checkpoint"
 VERSION = 1

@@ -27,13 +27,14 @@ and whose ``__metadata__`` (a string-to-string map) holds:
 
 Reading never unpickles and never evaluates code. The header length and the header
 JSON are checked before any tensor is read, so a forged length cannot make the
-reader allocate; then the layout and the checksum (:mod:`glassnet._safetensors_file`),
+reader allocate; then the layout and the checksum (:mod:`glassnet.saving.container`),
 then every config field, and each weight's name, shape and dtype against the
-architecture *before* the weight is allocated (:mod:`glassnet._saving_spec`), and
-last the optimizer and generator states (:mod:`glassnet._saving_restore`). Any
+architecture *before* the weight is allocated (:mod:`glassnet.saving.spec`), and
+last the optimizer and generator states (:mod:`glassnet.saving.restore`). Any
 failure raises :class:`glassnet.errors.InvalidFileError` (a ``ValueError``) naming
 the file and the problem, and changes nothing. Writes are atomic
-(:func:`glassnet._io.atomic_write`): a crash mid-save leaves the old file whole.
+(:func:`glassnet._internal.io.atomic_write`): a crash mid-save leaves the old
+file whole.
 
 Example:
     >>> import os, tempfile
@@ -55,8 +56,10 @@ import numpy as np
 
 from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
-from glassnet._checks import fail
-from glassnet._safetensors_file import (
+from glassnet._internal.checks import fail
+from glassnet.errors import InvalidFileError
+from glassnet.models.model import Model
+from glassnet.saving.container import (
     FORMAT,
     FORMAT_VERSION,
     check_path,
@@ -65,17 +68,16 @@ from glassnet._safetensors_file import (
     read_file,
     write_file,
 )
-from glassnet._saving_restore import (
+from glassnet.saving.restore import (
     assign_layer_weights,
     check_model,
     layer_order,
     match_layers_by_order,
     model_spec,
-    restore_into,
     restore_state,
     rng_state,
 )
-from glassnet._saving_spec import (
+from glassnet.saving.spec import (
     CONFIG_ERRORS,
     MODELS,
     check_compile_spec,
@@ -85,12 +87,6 @@ from glassnet._saving_spec import (
     rebuild_model,
     trained_input,
 )
-from glassnet.errors import InvalidFileError
-from glassnet.models.model import Model
-
-# BackupAndRestore builds and restores its checkpoints with these.
-_dumps = dumps
-_restore_into = restore_into
 
 
 def save_model(
@@ -114,7 +110,7 @@ def save_model(
         FileExistsError: when the file exists and ``overwrite`` is False.
     """
     path = _writable_path(filepath, overwrite)
-    tensors, meta = _model_payload(model, include_optimizer)
+    tensors, meta = model_payload(model, include_optimizer)
     write_file(path, tensors, meta)
 
 
@@ -208,7 +204,7 @@ def _writable_path(filepath: Any, overwrite: bool) -> str:
     return path
 
 
-def _model_payload(
+def model_payload(
     model: Model, include_optimizer: bool = True
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors and metadata of a whole-model file (see the module docstring).
