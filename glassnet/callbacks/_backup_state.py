@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassnet._internal.checks import fail
-from glassnet.saving.container import invalid, json_field
+from glassnet.saving.container import invalid, json_field, read_file
 
 Payload = tuple[str, dict[str, str], dict[str, np.ndarray]]
 _FLOATS = ("float16", "float32", "float64")  # the dtypes glassnet files hold
@@ -61,7 +61,6 @@ def encode_state(i: int, cb: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def read_backup(path: str) -> Payload:
     """The checked container, which must be a backup (not any model file)."""
-    from glassnet.saving.container import read_file
 
     meta, tensors = read_file(path)
     if meta.get("content") != "model" or "training" not in meta:

@@ -45,7 +45,10 @@ from glassnet.callbacks._backup_state import (
 )
 from glassnet.callbacks.base import Callback, Logs
 from glassnet.errors import InvalidFileError
-from glassnet.saving.container import invalid
+from glassnet.saving.api import model_payload
+from glassnet.saving.container import invalid, write_file
+from glassnet.saving.restore import restore_into
+from glassnet.saving.spec import dumps
 
 CHECKPOINT = "checkpoint.h5"
 PREVIOUS = "checkpoint.prev.h5"
@@ -215,9 +218,6 @@ class BackupAndRestore(Callback):
     def _save(self, epoch: int | None = None) -> None:
         """Back up; ``fit`` keeps the position in ``model._fit_progress`` (a
         model driven by hand, without it, is backed up after ``epoch``)."""
-        from glassnet.saving.api import model_payload
-        from glassnet.saving.container import write_file
-        from glassnet.saving.spec import dumps
 
         self._batches_seen = 0
         progress = getattr(self.model, "_fit_progress", None)
@@ -280,7 +280,6 @@ class BackupAndRestore(Callback):
         return None
 
     def _restore(self, path: str, meta: dict[str, str], tensors: dict) -> int:
-        from glassnet.saving.restore import restore_into
 
         training = training_state(path, meta)
         self._check_same_run(path, training)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from glassnet._internal.checks import (
+    check_choice,
     check_finite,
     check_int,
     check_labels,
@@ -21,6 +23,13 @@ from glassnet.callbacks.base import CallbackList, History, callback_list
 from glassnet.callbacks.progbar import ProgbarLogger
 from glassnet.models import training
 from glassnet.utils import defer_sigint
+
+
+def resolve_verbose(verbose: Any) -> int:
+    """Keras' ``verbose``: "auto" is 1 (a progress bar) on a terminal, else 2."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return check_choice("verbose", verbose, (0, 1, 2))
 
 
 def _batches(n: int, batch_size: int, order: np.ndarray | None, steps: int | None):
@@ -123,8 +132,6 @@ class FitArgs:
 
 def run_fit(model: Any, args: FitArgs) -> History:
     """Keras' ``fit``: see :meth:`glassnet.models.model.Model.fit`."""
-    from glassnet.models.model import _resolve_verbose
-
     model._check_compiled()
     x, y, sw = model._check_xy(args.x, args.y, args.sample_weight)
     batch_size = (
@@ -137,7 +144,7 @@ def run_fit(model: Any, args: FitArgs) -> History:
     steps = args.steps_per_epoch
     steps = None if steps is None else check_int("steps_per_epoch", steps, min_value=1)
     freq = check_int("validation_freq", args.validation_freq, min_value=1)
-    verbose = _resolve_verbose(args.verbose)
+    verbose = resolve_verbose(args.verbose)
     _check_targets(model, y)
     _check_sample_weight(sw)
     given = callback_list(args.callbacks)

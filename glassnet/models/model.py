@@ -8,7 +8,6 @@ and ``learning_rate``; ``model.stop_training`` set by a callback ends training.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,6 @@ from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import (
     as_numeric_array,
     check_array,
-    check_choice,
     check_finite,
     check_int,
     fail,
@@ -29,16 +27,13 @@ from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
 from glassnet.models import training
+from glassnet.models.fit_loop import FitArgs, resolve_verbose, run_evaluate, run_fit
+from glassnet.saving import trained_input as _trained_input
+from glassnet.saving.api import load_weights, save_model, save_weights
 
 
 def _as_array(name: str, value: Any) -> np.ndarray:
     return as_numeric_array(name, value)
-
-
-def _resolve_verbose(verbose: Any) -> int:
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return check_choice("verbose", verbose, (0, 1, 2))
 
 
 class Model:
@@ -187,9 +182,6 @@ class Model:
         (widened by each ``fit``), which model files keep so that ``glassnet
         predict`` scales new inputs as the training data was.
         """
-        from glassnet.models.fit_loop import FitArgs, run_fit
-        from glassnet.saving import trained_input as _trained_input
-
         args = FitArgs(
             x=x,
             y=y,
@@ -232,10 +224,8 @@ class Model:
         callbacks: list[Callback] | None = None,
     ) -> Any:
         """Loss and metrics over ``(x, y)``, batch by batch (weighted by batch size)."""
-        from glassnet.models.fit_loop import run_evaluate
-
         self._check_compiled()
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         x, y, sw = self._check_xy(x, y, sample_weight)
         batch_size = (
             32
@@ -270,7 +260,7 @@ class Model:
         """Outputs for ``x``, computed in batches of ``batch_size`` (32)."""
         x = _as_array("x", x)
         self._ensure_built(x)
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         batch_size = (
             32
             if batch_size is None
@@ -305,7 +295,6 @@ class Model:
             include_optimizer: keep the optimizer state so that ``fit`` resumes
                 exactly after ``load_model``. Defaults to `True`.
         """
-        from glassnet.saving import save_model
 
         save_model(
             self, filepath, include_optimizer=include_optimizer, overwrite=overwrite
@@ -319,7 +308,6 @@ class Model:
             overwrite: replace an existing file; when False an existing file
                 raises ``FileExistsError``. Defaults to `True`.
         """
-        from glassnet.saving import save_weights
 
         save_weights(self, filepath, overwrite=overwrite)
 
@@ -330,7 +318,6 @@ class Model:
             ValueError: naming the layer and weight that do not match the file, or
                 for a file that is not a valid glassnet file.
         """
-        from glassnet.saving import load_weights
 
         load_weights(self, filepath)
 

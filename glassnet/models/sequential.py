@@ -11,8 +11,11 @@ from glassnet.backend import Array
 from glassnet.layers.base import Layer, Shape
 from glassnet.layers.input_layer import InputLayer
 from glassnet.models.model import Model
+from glassnet.saving.api import deserialize_layer
+from glassnet.saving.spec import register_model
 
 
+@register_model
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -160,7 +163,6 @@ class Sequential(Model):
         Raises:
             ValueError: for a malformed config or an unknown layer class.
         """
-        from glassnet.saving import deserialize_layer
 
         check_param_dict("config", config, ("layers",))
         name, shape, specs = (

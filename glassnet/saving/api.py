@@ -50,7 +50,7 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,7 +58,6 @@ from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
-from glassnet.models.model import Model
 from glassnet.saving.container import (
     FORMAT,
     FORMAT_VERSION,
@@ -87,6 +86,9 @@ from glassnet.saving.spec import (
     rebuild_model,
     trained_input,
 )
+
+if TYPE_CHECKING:  # saving knows the models only through MODELS
+    from glassnet.models.model import Model
 
 
 def save_model(

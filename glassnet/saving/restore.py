@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
-from glassnet.models.model import Model
 from glassnet.saving.container import invalid, json_field
 from glassnet.saving.spec import CONFIG_ERRORS, MODELS, dumps, first_difference
+
+if TYPE_CHECKING:  # saving knows the models only through MODELS
+    from glassnet.models.model import Model
 
 _MAX_ITERATIONS = 2**62  # far beyond any run; keeps schedules' floats finite
 _SCALARS = (str, int, float, bool, type(None))

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,12 +28,22 @@ from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
 from glassnet.layers.input_layer import InputLayer
-from glassnet.models.model import Model
-from glassnet.models.sequential import Sequential
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.container import invalid, json_field
 
-MODELS: dict[str, type[Model]] = {"Sequential": Sequential}
+if TYPE_CHECKING:  # saving knows the models only through MODELS
+    from glassnet.models.model import Model
+
+# The model classes a file may name, filled in by glassnet.models (see
+# register_model): saving sits below the models and never imports them.
+MODELS: dict[str, type[Model]] = {}
+
+
+def register_model(cls: type[Model]) -> type[Model]:
+    """Let files name ``cls`` (a model class taking ``name=`` and ``add``)."""
+    MODELS[cls.__name__] = cls
+    return cls
+
 
 # What a constructor may raise for a bad value that the schema let through
 # (int(inf) is an OverflowError, a missing key a KeyError...): all mean "this
@@ -155,7 +165,7 @@ def rebuild_model(path: str, spec: Any, tensors: dict[str, np.ndarray]) -> Model
         )
     name, shape = config.get("name"), config.get("input_shape")
     try:
-        model = Sequential(name=name)
+        model = MODELS[spec["class_name"]](name=name)
         layers = [deserialize_layer(layer) for layer in config["layers"]]
         inputs = [] if shape is None else [InputLayer(shape)]
     except CONFIG_ERRORS as e:
