@@ -88,7 +88,7 @@ def training_state(path: str, meta: dict[str, str]) -> dict[str, Any]:
         )
     if "batch" in training:
         _check_position(path, training)
-    data, size = training.get("data"), training.get("batch_size")
+    data = training.get("data")
     if data is not None and not (
         isinstance(data, dict)
         and isinstance(data.get("sha256"), str)
@@ -98,8 +98,10 @@ def training_state(path: str, meta: dict[str, str]) -> dict[str, Any]:
         )
     ):
         raise invalid(path, "a data fingerprint {shapes, sha256}", repr(data)[:200])
-    if size is not None and not (natural(size) and size > 0):
-        raise invalid(path, "the batch size of the run (an int >= 1)", repr(size))
+    for key in ("batch_size", "steps"):
+        size = training.get(key)
+        if size is not None and not (natural(size) and size > 0):
+            raise invalid(path, f"the {key} of the run (an int >= 1)", repr(size))
     return training
 
 

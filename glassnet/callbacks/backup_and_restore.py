@@ -240,6 +240,7 @@ class BackupAndRestore(Callback):
             training["data"] = self.params["data"]
         if progress["batch"]:
             training["batch_size"] = self.params.get("batch_size")
+            training["steps"] = self.params.get("steps")
             metrics = [[m.total, m.count] for m in self.model._all_metrics()]
             training.update(
                 {k: progress[k] for k in ("batch", "epoch_rng", "loss_sum", "count")},
@@ -312,19 +313,21 @@ class BackupAndRestore(Callback):
             shapes = " and ".join(str(tuple(s)) for s in saved.get("shapes", []))
             now = " and ".join(str(tuple(s)) for s in given["shapes"])
             raise ValueError(
-                f"x and y: expected the data the backup {path} was taken on "
-                f"(shapes {shapes}, sample hash {str(saved.get('sha256'))[:12]}); "
-                f"received shapes {now}, sample hash {given['sha256'][:12]}. "
-                "Resume with the same data, sample and class weights, or give "
-                "another backup_dir to start afresh"
+                "x, y, weights and validation data: expected the data the backup "
+                f"{path} was taken on (shapes {shapes}, sample hash "
+                f"{str(saved.get('sha256'))[:12]}); received shapes {now}, sample "
+                f"hash {given['sha256'][:12]}. Resume with the same data, sample "
+                "and class weights and validation data, or give another "
+                "backup_dir to start afresh"
             )
-        size, given_size = training.get("batch_size"), self.params.get("batch_size")
-        if training.get("batch") and size is not None and size != given_size:
-            raise ValueError(
-                f"batch_size: expected {size}, the batch size of the run the backup "
-                f"{path} was taken in (inside epoch {training['epochs_done'] + 1}, "
-                f"after {training['batch']} batches); received {given_size}"
-            )
+        for key, name in (("batch_size", "batch_size"), ("steps", "steps_per_epoch")):
+            size, given_size = training.get(key), self.params.get(key)
+            if training.get("batch") and size is not None and size != given_size:
+                raise ValueError(
+                    f"{name}: expected {size}, as in the run the backup {path} was "
+                    f"taken in (inside epoch {training['epochs_done'] + 1}, after "
+                    f"{training['batch']} batches); received {given_size}"
+                )
 
     def _restore_position(self, path: str, epoch: int, training: dict) -> None:
         """Hand ``fit`` the position inside ``epoch`` that the backup was taken at."""

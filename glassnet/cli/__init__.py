@@ -19,7 +19,7 @@ import sys
 import traceback
 from typing import Any
 
-from glassnet import __version__, optim, optimizers
+from glassnet import __version__
 from glassnet.cli._common import (
     CliError,
     Parser,
@@ -35,7 +35,7 @@ from glassnet.cli.predict import cmd_predict
 from glassnet.cli.presets import PRESETS
 from glassnet.cli.sanity import cmd_sanity
 from glassnet.cli.sweep import add_parser as _add_sweep
-from glassnet.cli.train import cmd_train
+from glassnet.cli.train import OPTIMIZER_CHOICES, cmd_train
 from glassnet.datasets._sources import ENV_VAR
 
 
@@ -57,7 +57,7 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument(
         "--optimizer",
-        choices=sorted({*optimizers.OPTIMIZERS, *optim.RULES}),
+        choices=OPTIMIZER_CHOICES,
         help="a Keras optimizer; the Solver presets also take the course's update "
         "rules (sgd_momentum, nesterov)",
     )

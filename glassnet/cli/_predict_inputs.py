@@ -78,6 +78,12 @@ def _refuse_ambiguous(
             f"values in [{low}, {high}], which look like 8-bit pixels: save them "
             "as uint8, or as floats in the model's range"
         )
+    if 0 < high <= 1:
+        raise CliError(
+            f"{name}: expected integer pixels using their range (0..255); "
+            f"received values in [{low}, {high}], which look like a binary image: "
+            "give floats in the model's range, or 0/255 pixels"
+        )
     if raw_max is not None and 0 < high <= raw_max:
         raise CliError(
             f"{name}: expected 8-bit pixels (0..255); received values in "
@@ -114,6 +120,12 @@ def interpret(
                 f"infinite values"
             )
         low, high = float(x.min()), float(x.max())
+        if expected.full_scale == 255.0 and 0 < high <= 1 + expected.pad():
+            raise CliError(
+                f"{name}: expected {expected.range_text()} ({expected.why}); "
+                f"received {x.dtype} values in [{low:g}, {high:g}], which look "
+                "like pixels scaled to [0, 1]: multiply them by 255"
+            )
         if not expected.holds(low, high):
             hint = ""
             if expected.full_scale == 1.0 and 1 < high <= 255:

@@ -54,6 +54,15 @@ def write_report(
 
 
 MAX_FILTERS = 256  # filters in filters.png
+# Every plot save_plots may write (which ones depends on the model and run).
+PLOTS = (
+    "history.png",
+    "confusion_matrix.png",
+    "per_class_error.png",
+    "filters.png",
+    "misclassified.png",
+    "learning_rate.png",
+)
 
 
 def first_kernel(model: Any) -> np.ndarray | None:

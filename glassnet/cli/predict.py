@@ -15,9 +15,11 @@ file), and each file is read and judged against it:
 * NaN or infinite values, integers for a model trained on another range (such
   as standardised values), and anything outside the ranges above are refused
   with a one-line error naming the file, what it holds and what is expected.
-  So are integers whose scale is ambiguous: uint16 values that never pass 255
-  (8-bit pixels in a 16-bit array), and, for a model of the 8x8 digits, values
-  that never pass 16 (the raw pixels ``digits.load_data()`` gives).
+  So are values whose scale is ambiguous: integers that never pass 1 (a binary
+  image), uint16 values that never pass 255 (8-bit pixels in a 16-bit array),
+  for a model of the 8x8 digits integers that never pass 16 (the raw pixels
+  ``digits.load_data()`` gives), and for a model trained on 0..255 floats
+  floats that never pass 1 (pixels scaled to [0, 1]).
 
 Model files saved before the record existed (``trained_input`` is None) keep
 the earlier behaviour for integers, scaled as for [0, 1]; their floats are used

@@ -32,11 +32,19 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import callbacks, layers, models, optimizers, utils
+from glassnet import callbacks, layers, models, optim, optimizers, utils
 from glassnet._internal.io import atomic_write_bytes
 from glassnet._internal.memory import check_memory, format_bytes
 from glassnet.cli import outputs, rundir
-from glassnet.cli._common import CliError, set_threads
+from glassnet.cli._common import (
+    CliError,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    set_threads,
+)
 from glassnet.cli.presets import (
     PRESETS,
     SOLVER_LR_DECAY,
@@ -124,8 +132,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 _record(args, settings, out, "failed")
             raise
         except KeyboardInterrupt as e:
-            if started:
-                _record(args, settings, out, "interrupted")
+            if not started:
+                print(
+                    f"\ninterrupted before training started; nothing in {out} changed",
+                    flush=True,
+                )
+                return 130
+            _record(args, settings, out, "interrupted")
             print(f"\n{e or 'training interrupted'}", flush=True)
             if _has_backup(out):
                 print(f"to go on: {resume_command(args, settings, out)}", flush=True)
@@ -165,6 +178,9 @@ def _write_outputs(args, out, model, logs, seconds, x_test, y_test, curves):
 
 
 # -- the output directory: checked first, locked, recorded --
+
+# --optimizer: Keras' optimizers; the Solver presets also take the course's rules.
+OPTIMIZER_CHOICES = sorted({*optimizers.OPTIMIZERS, *optim.RULES})
 
 DEFAULT_PRESET = "digits-cnn"
 # The options that shape a run's result, as run.json records them. On --resume
@@ -214,22 +230,21 @@ def _options(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, An
     return options
 
 
-# Each recorded option's type; None stands for the preset's own value.
-_TYPES = {
-    "epochs": int,
-    "batch_size": int,
-    "optimizer": str,
-    "lr": float,
-    "seed": int,
-    "split_seed": int,
-    "reg": float,
-    "dropout": float,
-    "units": int,
-    "weight_scale": float,
-    "lr_decay": float,
-    "early_stopping": int,
-    "reduce_lr": int,
-    "data": str,
+# How each recorded option is checked: by the type its flag has on the command
+# line (None stands for "not given").
+_CHECKS = {
+    "epochs": positive_int,
+    "batch_size": positive_int,
+    "lr": positive_float,
+    "seed": non_negative_int,
+    "split_seed": non_negative_int,
+    "reg": non_negative_float,
+    "dropout": fraction,
+    "units": positive_int,
+    "weight_scale": positive_float,
+    "lr_decay": positive_float,
+    "early_stopping": positive_int,
+    "reduce_lr": positive_int,
 }
 
 
@@ -248,26 +263,34 @@ def _record_of(out: Path, args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _check_record(out: Path, record: dict[str, Any]) -> None:
+    """Every recorded option as its flag would take it, before anything is used."""
     where = out / rundir.RECORD
+    options = record["options"]
+    problem = None
     if record["preset"] not in PRESETS:
+        problem = f"a preset in {sorted(PRESETS)}; received {record['preset']!r}"
+    for name, check in _CHECKS.items():
+        value = options.get(name)
+        if problem is None and value is not None:
+            integer = check in (positive_int, non_negative_int)
+            kind_ok = isinstance(value, int if integer else int | float)
+            try:
+                ok = kind_ok and not isinstance(value, bool) and check(str(value))
+            except argparse.ArgumentTypeError:
+                ok = False
+            if ok is False:
+                problem = f"options[{name!r}] as --{name.replace('_', '-')} takes it"
+                problem += f"; received {value!r}"
+    optimizer, data = options.get("optimizer"), options.get("data")
+    if problem is None and optimizer not in (None, *OPTIMIZER_CHOICES):
+        problem = f"options['optimizer'] in {OPTIMIZER_CHOICES}; received {optimizer!r}"
+    if problem is None and not (data is None or isinstance(data, str)):
+        problem = f"options['data'], a directory path; received {data!r}"
+    if problem is not None:
         raise CliError(
-            f"{where}: expected the run of a preset in {sorted(PRESETS)}; received "
-            f"{record['preset']!r} (move the file away, or start afresh with "
-            "--overwrite)"
+            f"{where}: expected {problem} (move the file away, or start afresh "
+            "with --overwrite)"
         )
-    for name, kind in _TYPES.items():
-        value = record["options"].get(name)
-        ok = value is None or (
-            isinstance(value, int | float) and not isinstance(value, bool)
-            if kind is float
-            else isinstance(value, kind) and not isinstance(value, bool)
-        )
-        if not ok:
-            raise CliError(
-                f"{where}: expected options[{name!r}] to be a {kind.__name__} or "
-                f"null; received {value!r} (move the file away, or start afresh "
-                "with --overwrite)"
-            )
 
 
 def _take_recorded_options(
@@ -314,13 +337,19 @@ def _take_recorded_options(
                 f"{out}; received {value}"
             )
         else:
-            was = "the preset's own" if before is None else f"{flag} {before!r}"
+            was = f"without {flag}" if before is None else f"with {flag} {before!r}"
             raise CliError(
-                f"{flag}: the run in {out} was trained with {was} and --resume "
-                f"goes on with it; received {value!r}. Leave {flag} out, or start "
-                "afresh with --overwrite (or another --out)"
+                f"{flag}: the run in {out} was trained {was} and --resume goes on "
+                f"as it was; received {value!r}. Leave {flag} out, or start afresh "
+                "with --overwrite (or another --out)"
             )
-    args.tensorboard = args.tensorboard or bool(recorded.get("tensorboard"))
+    if args.tensorboard and not recorded.get("tensorboard"):
+        raise CliError(
+            f"--tensorboard: the run in {out} was trained without it, and a "
+            "resumed run keeps its callbacks (TensorBoard has a state to go on "
+            "from); leave --tensorboard out, or start afresh with --overwrite"
+        )
+    args.tensorboard = bool(recorded.get("tensorboard"))
 
 
 def _has_backup(out: Path) -> bool:
@@ -349,23 +378,23 @@ def _begin_run(args: argparse.Namespace, settings: dict[str, Any], out: Path) ->
     record = _record_of(out, args)
     if not args.resume:
         _check_fresh_start(args, out, record)
-        files = record["files"] if record else []
-        earlier = {f for f in files if isinstance(f, str)} | {BACKUP_DIR, SOLVER_DIR}
-        replaced = [
-            name
-            for name in sorted(earlier)
-            if (name in _OUTPUTS or _is_plot(name)) and (out / name).exists()
-        ]
+        # An earlier glassnet run (recorded) leaves nothing of its own beside
+        # this one's; without a record only its backups are known to be ours.
+        ours = {*_OUTPUTS, *outputs.PLOTS} if record else {BACKUP_DIR, SOLVER_DIR}
+        replaced = [name for name in sorted(ours) if os.path.lexists(out / name)]
         for name in replaced:
             path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()  # a file, or a link (never what it points to)
         if replaced:
             print(f"starting afresh in {out}: replaced {', '.join(replaced)}")
-    _record(args, settings, out, "running")
-
-
-def _is_plot(name: str) -> bool:
-    return name.endswith(".png") and Path(name).name == name
+        _record(args, settings, out, "running")
+    elif PRESETS[args.preset].solver:
+        _record(args, settings, out, "running")
+    # A resumed Keras run is recorded once fit has restored its backup and
+    # begins an epoch (_RecordWhenTraining): a backup fit refuses changes nothing.
 
 
 def _record(
@@ -377,6 +406,19 @@ def _record(
 ) -> None:
     options = _options(args, settings) | {"tensorboard": bool(args.tensorboard)}
     rundir.write_record(out, args.preset, options, status, files)
+
+
+class _RecordWhenTraining(callbacks.Callback):
+    """Records a resumed run as running when its first epoch begins."""
+
+    def __init__(self, record: Any) -> None:
+        super().__init__()
+        self.record = record
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if self.record is not None:
+            self.record()
+            self.record = None
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -591,6 +633,8 @@ def _train_keras(
     begin()
     start = time.perf_counter()
     cbs = _keras_callbacks(args, out)
+    if args.resume:
+        cbs.append(_RecordWhenTraining(lambda: _record(args, settings, out, "running")))
     history = model.fit(
         x_tr,
         y_tr,

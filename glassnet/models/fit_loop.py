@@ -173,7 +173,7 @@ def run_fit(model: Any, args: FitArgs) -> History:
             "steps": n_steps,
             "verbose": verbose,
             "batch_size": batch_size,
-            "data": fingerprint(x, y, sw),
+            "data": fingerprint(x, y, sw, val),
         },
     )
     _warn_one_batch(len(x), batch_size, args.batch_size)
@@ -214,18 +214,27 @@ def run_fit(model: Any, args: FitArgs) -> History:
     return history
 
 
-def fingerprint(x: Array, y: Array, sw: Array | None) -> dict[str, Any]:
-    """What identifies the training data cheaply: the arrays' shapes and a hash of
-    up to 64 evenly spaced samples (values as float64, so that a float32 copy of
-    the same data matches). ``BackupAndRestore`` refuses to resume on other data.
+def fingerprint(
+    x: Array, y: Array, sw: Array | None, val: tuple | None = None
+) -> dict[str, Any]:
+    """What identifies the data of a fit cheaply: the arrays' shapes and a hash
+    of up to 64 evenly spaced samples of each (values as float64, so that a
+    float32 copy of the same data matches), the validation data's included.
+    Weights of 1 everywhere are no weights. ``BackupAndRestore`` refuses to
+    resume on other data.
     """
-    n = len(x)
-    rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.intp))
     digest = hashlib.sha256()
-    for a in (x, y) if sw is None else (x, y, sw):
-        digest.update(str(tuple(a.shape)).encode())
-        sample = np.ascontiguousarray(to_numpy(a[rows]), dtype=np.float64)
-        digest.update(sample.tobytes())
+    for arrays in [(x, y, sw), *([val] if val is not None else [])]:
+        a_x, a_y, a_sw = arrays
+        if a_sw is not None and bool((a_sw == 1).all()):
+            a_sw = None
+        n = len(a_x)
+        rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.intp))
+        for a in (a_x, a_y) if a_sw is None else (a_x, a_y, a_sw):
+            digest.update(str(tuple(a.shape)).encode())
+            sample = np.ascontiguousarray(to_numpy(a[rows]), dtype=np.float64)
+            digest.update(sample.tobytes())
+        digest.update(b"|")
     shapes = [list(a.shape) for a in (x, y)]
     return {"shapes": shapes, "sha256": digest.hexdigest()}
 

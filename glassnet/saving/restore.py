@@ -246,6 +246,16 @@ def _saved_learning_rate(
         saved = spec.get("class_name") if isinstance(spec, dict) else spec
         raise invalid(path, f"the state of a {name} optimizer", repr(saved)[:100])
     config = spec.get("config")
+    # With use_ema the slots hold weight averages that fit ends on: going on
+    # without them (or with none saved) would end elsewhere than the saved run.
+    saved_ema = isinstance(config, dict) and config.get("use_ema") is True
+    if saved_ema != bool(optimizer.use_ema):
+        raise invalid(
+            path,
+            f"the state of a {name} with use_ema={bool(optimizer.use_ema)}, as "
+            "the model's optimizer",
+            f"the state of one with use_ema={saved_ema}",
+        )
     lr = config.get("learning_rate") if isinstance(config, dict) else None
     if optimizer.schedule is not None:
         if isinstance(lr, dict):

@@ -273,3 +273,15 @@ def test_a_directory_is_not_an_input_file(tmp_path, rng, capsys):
     (tmp_path / "d.npy").mkdir()
     assert main(["predict", str(path), str(tmp_path / "d.npy")]) == 2
     assert "it is a directory" in capsys.readouterr().err
+
+
+def test_a_binary_integer_image_is_refused_as_ambiguous(tmp_path, rng, capsys):
+    path, _ = _saved(tmp_path, _pixels(rng, 40) / 255)
+    np.save(tmp_path / "bits.npy", _pixels(rng, high=1).astype(np.int64))
+    _refused(path, tmp_path / "bits.npy", capsys, "look like a binary image")
+
+
+def test_floats_in_0_1_for_a_model_trained_on_0_255_are_refused(tmp_path, rng, capsys):
+    path, _ = _saved(tmp_path, _pixels(rng, 40).astype(np.float32))
+    np.save(tmp_path / "x.npy", (_pixels(rng) / 255).astype(np.float32))
+    _refused(path, tmp_path / "x.npy", capsys, "multiply them by 255")

@@ -167,3 +167,37 @@ def test_callbacks_must_be_a_list_of_callbacks(data, given, received):
         build().predict(x, callbacks=given, verbose=0)
     with pytest.raises(ValueError, match=r"e\.g\. Callback\(\); received the class"):
         build().fit(x, y, callbacks=[Callback], epochs=1, verbose=0)
+
+
+def test_resuming_with_or_without_weight_averaging_is_refused(data, tmp_path):
+    with pytest.raises(RuntimeError, match="crash"):
+        fit(build(), data, [CrashInEpoch(1, 2), BackupAndRestore(tmp_path)])
+    plain = build()
+    plain.compile(optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"use_ema=False.*use_ema=True"):
+        fit(plain, data, [BackupAndRestore(tmp_path)])
+
+
+def test_resuming_inside_an_epoch_with_other_steps_per_epoch_is_refused(data, tmp_path):
+    with pytest.raises(RuntimeError, match="crash"):
+        fit(build(), data, [CrashInEpoch(1, 2), BackupAndRestore(tmp_path, 1)])
+    with pytest.raises(ValueError, match=r"steps_per_epoch: expected 5.*received 3"):
+        fit(build(), data, [BackupAndRestore(tmp_path, 1)], steps_per_epoch=3)
+
+
+def test_resuming_with_other_validation_data_is_refused(data, tmp_path):
+    x, y = data
+    val = (x[:8], y[:8])
+    with pytest.raises(RuntimeError, match="crash"):
+        fit(build(), data, [CrashInEpoch(1, 2), BackupAndRestore(tmp_path)],
+            validation_data=val)  # fmt: skip
+    with pytest.raises(ValueError, match="validation data: expected the data"):
+        fit(
+            build(),
+            data,
+            [BackupAndRestore(tmp_path)],
+            validation_data=(x[8:16], y[8:16]),
+        )
+    # Class weights of 1 everywhere are the same training as none.
+    fit(build(), data, [BackupAndRestore(tmp_path)], validation_data=val,
+        class_weight={0: 1.0, 1: 1.0, 2: 1.0})  # fmt: skip

@@ -310,9 +310,12 @@ def test_resume_without_a_record_is_refused(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"preset": "foo"}, "expected the run of a preset in"),
-        ({"options": {"batch_size": "32"}}, "options['batch_size'] to be a int"),
-        ({"options": {"epochs": True}}, "options['epochs'] to be a int"),
+        ({"preset": "foo"}, "run.json: expected a preset in"),
+        ({"options": {"batch_size": "32"}}, "options['batch_size'] as --batch-size"),
+        ({"options": {"epochs": True}}, "options['epochs'] as --epochs takes it"),
+        ({"options": {"epochs": -3}}, "received -3 (move the file away"),
+        ({"options": {"lr": 0}}, "options['lr'] as --lr takes it; received 0"),
+        ({"options": {"optimizer": "bogus"}}, "options['optimizer'] in"),
         (
             {"status": "odd"},
             "expected a glassnet run record {format, preset, options, status};",
@@ -393,3 +396,98 @@ def test_a_lock_file_that_cannot_be_written_is_one_clear_line(
     assert train(tmp_path / "run", "--epochs", "1") == 2
     err = capsys.readouterr().err
     assert "cannot write its lock file (No space left on device)" in err
+
+
+# -- what the second review found --
+
+
+def test_resume_cannot_add_tensorboard_and_keeps_the_record(
+    tmp_path, monkeypatch, capsys
+):
+    # TensorBoard has a state: a resumed run could not match its callbacks.
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    before = snapshot(out)
+    assert main(["train", "--out", str(out), "--resume", "--tensorboard"]) == 2
+    assert "--tensorboard: the run in" in capsys.readouterr().err
+    assert snapshot(out) == before
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+
+
+def test_a_refused_resume_leaves_the_record_as_it_was(tmp_path, monkeypatch):
+    # The backup is refused by fit itself (here: its data no longer matches).
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    record = (out / RECORD).read_bytes()
+    from glassnet.cli import train as train_mod
+
+    real = train_mod.train_val_test_split
+
+    def other_split(x, y, **kwargs):
+        (a, b), val, test = real(x, y, **kwargs)
+        return (a[::-1], b[::-1]), val, test
+
+    monkeypatch.setattr(train_mod, "train_val_test_split", other_split)
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "6"]) == 2
+    assert (out / RECORD).read_bytes() == record
+
+
+def test_overwrite_replaces_every_output_of_the_earlier_run(
+    tmp_path, monkeypatch, capsys
+):
+    from glassnet.cli import outputs
+
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "2") == 0  # model.h5, report.md, plots...
+    first = snapshot(out)
+    assert all(p.name in outputs.PLOTS for p in out.glob("*.png"))
+    # Resumed, then interrupted: its record lists no files of its own yet.
+    interrupted(out, monkeypatch, "--resume", epochs=6, at_epoch=3)
+    assert json.loads((out / RECORD).read_text())["files"] == []
+    interrupted(out, monkeypatch, "--overwrite", "--seed", "5", epochs=4)
+    left = snapshot(out)
+    # Nothing of the first run is left beside the second's backup and record.
+    assert not any(name in left for name in ("model.h5", "report.md", "history.json"))
+    assert not any(left.get(k) == v for k, v in first.items() if k != "run.json")
+
+
+def test_ctrl_c_before_training_starts_changes_nothing_and_offers_no_resume(
+    tmp_path, monkeypatch, capsys
+):
+    from glassnet.cli import train as train_mod
+
+    out = tmp_path / "run"
+    assert train(out, "--epochs", "1") == 0
+    before = snapshot(out)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "keras_data", stop)
+    capsys.readouterr()
+    assert train(out, "--epochs", "1", "--seed", "1") == 130
+    printed = capsys.readouterr().out
+    assert (
+        "before training started; nothing in" in printed and "--resume" not in printed
+    )
+    assert snapshot(out) == before
+
+
+def test_a_symlinked_backup_is_unlinked_not_followed(tmp_path):
+    out, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    assert train(out, "--epochs", "1") == 0
+    (out / "backup").rename(elsewhere)
+    (out / "backup").symlink_to(elsewhere)
+    kept = sorted(p.name for p in elsewhere.iterdir())
+    assert train(out, "--epochs", "1", "--seed", "3") == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == kept  # not deleted
+    assert (out / "backup").is_dir() and not (out / "backup").is_symlink()
+
+
+def test_a_resume_refusal_says_without_for_an_option_never_given(
+    tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)
+    assert train(out, "--epochs", "4", "--resume", "--early-stopping", "3") == 2
+    assert "trained without --early-stopping" in capsys.readouterr().err
