@@ -225,8 +225,13 @@ def _data_path(data: str | None) -> str | None:
 
 
 def _options(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
+    """What the run uses: the options, with the defaults that stand for them where
+    the command line can name them (so that giving one again is no change)."""
     options = {name: getattr(args, name) for name in RECORDED}
     options.update(settings, data=_data_path(args.data))
+    if args.split_seed is None and not PRESETS[args.preset].solver:
+        options["split_seed"] = args.seed
+    options["reduce_lr"] = args.reduce_lr or PRESETS[args.preset].reduce_lr
     return options
 
 

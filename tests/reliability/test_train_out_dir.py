@@ -491,3 +491,9 @@ def test_a_resume_refusal_says_without_for_an_option_never_given(
     interrupted(out, monkeypatch)
     assert train(out, "--epochs", "4", "--resume", "--early-stopping", "3") == 2
     assert "trained without --early-stopping" in capsys.readouterr().err
+
+
+def test_giving_a_default_again_on_resume_is_no_change(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    interrupted(out, monkeypatch)  # digits-mlp: split seed = --seed 0
+    assert train(out, "--epochs", "4", "--resume", "--split-seed", "0") == 0
