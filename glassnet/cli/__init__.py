@@ -32,11 +32,12 @@ from glassnet.cli._common import (
 from glassnet.cli.evaluate import DATASETS, cmd_evaluate, cmd_summary
 from glassnet.cli.info import cmd_gradcheck, cmd_info
 from glassnet.cli.predict import cmd_predict
-from glassnet.cli.presets import PRESETS
 from glassnet.cli.sanity import cmd_sanity
 from glassnet.cli.sweep import add_parser as _add_sweep
 from glassnet.cli.train import OPTIMIZER_CHOICES, cmd_train
 from glassnet.datasets._sources import ENV_VAR
+from glassnet.errors import DatasetNotFoundError
+from glassnet.presets import PRESETS
 
 
 def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -212,6 +213,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return args.func(args)
+    except DatasetNotFoundError as e:
+        if args.debug:
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0]
+        print(
+            f"glassnet: error: {first} Set ${ENV_VAR}, pass --data DIR, or see "
+            "`glassnet info`",
+            file=sys.stderr,
+        )
+        return 2
     except (CliError, ValueError, OSError, ImportError, RuntimeError) as e:
         if args.debug:
             traceback.print_exc()

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from glassnet.cli._common import CliError, load_model_file
-from glassnet.cli.presets import PRESETS
 from glassnet.datasets import cifar10, digits, fashion_mnist, mnist, scale_images
 from glassnet.errors import DatasetNotFoundError
+from glassnet.presets import PRESETS
 
 DATASETS: dict[str, ModuleType] = {
     "digits": digits,

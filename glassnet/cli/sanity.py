@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import optimizers, regularizers
-from glassnet.cli.presets import PRESETS, build_model, class_names, keras_data
+from glassnet.presets import PRESETS, build_model, class_names, keras_data
 
 SAMPLES = 2000  # training images the loss checks average over
 

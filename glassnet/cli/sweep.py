@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli._common import CliError, positive_int
-from glassnet.cli.presets import PRESETS
 from glassnet.cli.rundir import locked, make_dir
 from glassnet.cli.train import MODEL_OPTIONS
+from glassnet.presets import PRESETS
 
 # Each hyperparameter of a trial's config -> its option of `glassnet train`.
 TRAIN_OPTIONS = {

@@ -45,7 +45,10 @@ from glassnet.cli._common import (
     positive_int,
     set_threads,
 )
-from glassnet.cli.presets import (
+from glassnet.datasets import digits, train_val_test_split
+from glassnet.errors import InsufficientMemoryError
+from glassnet.layers._estimate import estimate_size
+from glassnet.presets import (
     PRESETS,
     SOLVER_LR_DECAY,
     build_model,
@@ -59,9 +62,6 @@ from glassnet.cli.presets import (
     solver_data,
     solver_options,
 )
-from glassnet.datasets import train_val_test_split
-from glassnet.errors import InsufficientMemoryError
-from glassnet.layers._estimate import estimate_size
 
 BACKUP_DIR = "backup"  # Keras presets: BackupAndRestore's directory in --out
 SOLVER_DIR = "checkpoints"  # Solver presets: solver_epoch_<N>.ckpt files
@@ -475,6 +475,11 @@ def _check_preset_options(args: argparse.Namespace) -> None:
         raise CliError(
             f"--split-seed: {args.preset} validates on the course's fixed split "
             "of the CIFAR-10 training images; leave --split-seed out"
+        )
+    if args.data is not None and preset.dataset is digits:
+        raise CliError(
+            f"--data: {args.preset} uses scikit-learn's bundled digits; leave "
+            "--data out"
         )
     if not preset.solver and args.optimizer not in (None, *optimizers.OPTIMIZERS):
         raise CliError(

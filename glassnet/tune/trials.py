@@ -15,8 +15,8 @@ validation metrics. Hyperparameters a config may set:
   rate, ``1 - dropout_keep_ratio``).
 
 The model comes from the builders of ``glassnet train``
-(:func:`~glassnet.cli.presets.build_model`,
-:func:`~glassnet.cli.presets.build_solver_model`) with the same arguments as
+(:func:`~glassnet.presets.build_model`,
+:func:`~glassnet.presets.build_solver_model`) with the same arguments as
 ``glassnet train --reg --dropout --units --weight-scale --lr-decay``, so a
 trial with ``seed`` S and ``split_seed`` T is ``glassnet train --seed S
 --split-seed T`` with its config's options, at the trial's epochs.
@@ -33,16 +33,18 @@ import numpy as np
 
 from glassnet import optim, optimizers
 from glassnet._internal.checks import check_choice, check_int, check_number, fail
-from glassnet.cli.presets import (
+from glassnet.datasets import kfold, train_val_test_split
+from glassnet.presets import (
     PRESETS,
     build_model,
     build_solver_model,
+    keras_data,
     keras_optimizer,
     l2_regularizer,
     model_params,
+    solver_data,
     solver_options,
 )
-from glassnet.datasets import kfold, train_val_test_split
 from glassnet.tune.space import Choice, Distribution, LogUniform, RandInt, Uniform
 
 _TRAINING = ("lr", "batch_size", "optimizer", "epochs", "seed")
@@ -145,10 +147,9 @@ def preset_data(preset: str, path: str | None = None) -> dict[str, np.ndarray]:
     ``X_val``, ``y_val`` (centred, channels first).
 
     Raises:
-        glassnet.cli.CliError: when the dataset's files are not found.
+        glassnet.errors.DatasetNotFoundError: when the dataset's files are not
+            found.
     """
-    from glassnet.cli.presets import keras_data, solver_data
-
     if PRESETS[preset].solver:
         data = solver_data(path)
         return {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")}

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import glassnet
-from glassnet.cli import main, outputs, presets, sanity
+from glassnet import presets
+from glassnet.cli import main, outputs, sanity
 from glassnet.models import load_model
 from tests.datasets.builders import closed_port_url
 

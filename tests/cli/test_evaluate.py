@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from glassnet import layers, models
-from glassnet.cli import evaluate, main, presets
+from glassnet import layers, models, presets
+from glassnet.cli import evaluate, main
 from glassnet.datasets import cifar10, digits, fashion_mnist, mnist
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.cli import build_parser, main, outputs, presets, train
+from glassnet import presets
+from glassnet.cli import build_parser, main, outputs, train
 from glassnet.models import load_model
 
 

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from glassnet.cli import main, presets, train
+from glassnet import presets
+from glassnet.cli import main, train
 from glassnet.datasets import cifar10
 from glassnet.models import load_model
 from tests.datasets.builders import write_cifar

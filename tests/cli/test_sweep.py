@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from glassnet.cli import main, outputs
-from glassnet.cli.presets import PRESETS
 from glassnet.cli.sweep import train_command
 from glassnet.datasets import cifar10
 from glassnet.models import load_model
+from glassnet.presets import PRESETS
 from glassnet.tune import PresetTrial, load_json, preset_data, trials
 from tests.datasets.builders import write_cifar
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from glassnet.cli.presets import build_solver_model
 from glassnet.datasets import kfold
+from glassnet.presets import build_solver_model
 from glassnet.tune.space import choice, loguniform, randint, uniform
 from glassnet.tune.trials import (
     PresetTrial,
@@ -58,7 +58,7 @@ def test_units_on_a_preset_without_hidden_dense_layers_is_an_error():
 
 
 def test_the_trials_model_is_the_one_train_builds():
-    from glassnet.cli.presets import build_model
+    from glassnet.presets import build_model
     from glassnet.regularizers import L2
 
     config = {"units": 24, "dropout": 0.1, "reg": 1e-3}
