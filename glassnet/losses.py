@@ -1,4 +1,4 @@
-"""Keras-style loss objects over the loss kernels of :mod:`glassnet.functional.losses`.
+"""The Keras API's loss objects, over the kernels of :mod:`glassnet.functional.losses`.
 
 A loss is called Keras' way, ``loss(y_true, y_pred, sample_weight=None) -> float``;
 the training loop calls ``loss.compute(y_true, y_pred, sample_weight)`` for the

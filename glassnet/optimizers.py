@@ -1,4 +1,4 @@
-"""Keras-style optimizers: thin objects around the rules of :mod:`glassnet.optim`.
+"""The Keras API's optimizers: thin objects around the rules of :mod:`glassnet.optim`.
 
 An optimizer holds the hyperparameters, one ``config`` dict of slots per weight and
 the iteration count; every step calls the same ``rule(w, dw, config)`` the course's

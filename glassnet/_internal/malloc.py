@@ -3,10 +3,10 @@
 A training step allocates the same large arrays every step (column matrices,
 activations, their gradients). glibc's malloc serves blocks above a threshold
 with fresh ``mmap`` pages and returns them on ``free``, so every step pays a
-page fault per 4 KiB of every large array: measured here, the first layer of
-``cnn_mnist`` took 11-15 ms for a product that takes 0.6 ms on memory that was
-already mapped. PyTorch's CPU tuning guide gives the same advice for the same
-reason (use an allocator that keeps memory, or tune glibc's).
+page fault per 4 KiB of every large array, which can cost many times the
+product that fills it (benchmarks/RESULTS.md). PyTorch's CPU tuning guide gives
+the same advice for the same reason (use an allocator that keeps memory, or
+tune glibc's).
 
 :func:`keep_freed_memory` raises glibc's mmap threshold to its maximum (32 MiB),
 so arrays up to that size come from the heap, and lets the heap keep up to

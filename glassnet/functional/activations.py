@@ -138,8 +138,7 @@ def relu_forward(x: Array) -> tuple[Array, Cache]:
     out, mask = xp.empty_like(x), xp.empty(x.shape, dtype=bool)
     # maximum, unlike where(mask, x, 0), lets a NaN through so divergence shows.
     # Against a row of zeros rather than the scalar 0: NumPy's maximum loop for a
-    # scalar operand ran at half the speed of its two-array loop here ((256, 512):
-    # 50 -> 26 us; (1 M,): 520 -> 211 us).
+    # scalar operand is the slower one (benchmarks/RESULTS.md).
     zeros = xp.zeros(x.shape[-1:], dtype=x.dtype)
 
     # One slice of the batch; see glassnet._internal.threads.

@@ -49,8 +49,7 @@ def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
         )
     out = x.reshape(x.shape[0], D) @ w
     if out.dtype == b.dtype:
-        out += b  # in place: one temporary and one pass fewer (mlp_bn_dropout's
-        # (256, 3072) @ (3072, 512) forward 5.10 -> 4.86 ms)
+        out += b  # in place: one temporary and one pass over out fewer
     else:
         out = out + b  # a wider b widens out, as the plain formula would
     return out, (x, w)

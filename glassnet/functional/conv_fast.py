@@ -51,8 +51,7 @@ class _FastConvCache(NamedTuple):
 
 # The forward pass copies windows and multiplies one block of the batch at a
 # time, each block's columns about this many bytes: the product then reads them
-# from the cache the copy just filled instead of from memory (cnn_cifar's 7x7
-# forward pass 11.7 -> 9.5 ms).
+# from the cache the copy just filled instead of from memory.
 _BLOCK_BYTES = 2 << 20
 
 
@@ -77,7 +76,8 @@ def _group_matmul(a: Array, b: Array, out: Array | None = None) -> Array:
 # both operands first. A long product with a small result, such as a first
 # convolution's weight gradient ((10, 86528) @ (86528, 32) on cnn_mnist), then
 # spends most of its time packing: cut into pieces below that size, shared
-# between threads, it ran 1.4-2x faster wherever a piece keeps >= 512 rows.
+# between threads, it is faster wherever a piece keeps enough rows to be worth
+# a thread (benchmarks/RESULTS.md has the measurements).
 _PIECE_MULADDS = 750_000
 _MIN_PIECE_ROWS = 512
 

@@ -1,4 +1,7 @@
-"""Losses as ``<name>_loss(x, y, ..., sample_weight=None) -> (loss, dx)``.
+"""The loss kernels, ``<name>_loss(x, y, ..., sample_weight=None) -> (loss, dx)``.
+
+The course API calls them directly (``softmax_loss``, ``svm_loss``); the Keras
+API's loss objects (:mod:`glassnet.losses`) wrap the same functions.
 
 Every loss is averaged over the N samples of the batch. Per-sample weights
 multiply each sample's loss and the total is still divided by N (Keras'
