@@ -29,6 +29,7 @@ import numpy as np
 
 from glassnet import backend, layers, models, optimizers, regularizers
 from glassnet._internal.checks import check_int, check_number, fail
+from glassnet.classifiers import FullyConnectedNet, ThreeLayerConvNet
 from glassnet.datasets import (
     cifar10,
     digits,
@@ -164,8 +165,6 @@ def _fashion_cnn(o: ModelOptions) -> list[Any]:
 
 
 def _cifar10_fc(o: ModelOptions) -> Any:
-    from glassnet.classifiers import FullyConnectedNet
-
     # The course's best fully-connected model: batchnorm, dropout 0.5.
     model = FullyConnectedNet(
         [512, 256, 256] if o.units is None else [o.units] * 3,
@@ -185,8 +184,6 @@ def _cifar10_fc(o: ModelOptions) -> Any:
 
 
 def _cifar10_convnet(o: ModelOptions) -> Any:
-    from glassnet.classifiers import ThreeLayerConvNet
-
     return ThreeLayerConvNet(
         num_filters=32,
         filter_size=7,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet import layers
 from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
@@ -62,8 +63,6 @@ def layer_registry() -> dict[str, type[Layer]]:
 
     Built on each call so that layers exported later register themselves.
     """
-    from glassnet import layers
-
     registry: dict[str, type[Layer]] = {}
     for name in layers.__all__:
         obj = getattr(layers, name)

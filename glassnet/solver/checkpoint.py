@@ -33,6 +33,7 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._internal.checks import fail
+from glassnet._internal.io import atomic_write
 from glassnet.backend import Array
 from glassnet.errors import InvalidFileError
 from glassnet.optim import check_config
@@ -70,8 +71,6 @@ def bn_stats(model: Any) -> list[dict[str, Array]]:
 
 def save_checkpoint(solver: Solver, path: str) -> None:
     """Write the solver's whole training state to ``path`` atomically."""
-    from glassnet._internal.io import atomic_write
-
     arrays, meta = _checkpoint_state(solver)
     payload = {k: backend.to_numpy(v) for k, v in arrays.items()}
     for k, v in payload.items():

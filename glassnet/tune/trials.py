@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet import optim, optimizers
+from glassnet import callbacks, optim, optimizers
 from glassnet._internal.checks import check_choice, check_int, check_number, fail
 from glassnet.datasets import kfold, train_val_test_split
 from glassnet.presets import (
@@ -45,6 +45,7 @@ from glassnet.presets import (
     solver_data,
     solver_options,
 )
+from glassnet.solver import Solver
 from glassnet.tune.space import Choice, Distribution, LogUniform, RandInt, Uniform
 
 _TRAINING = ("lr", "batch_size", "optimizer", "epochs", "seed")
@@ -306,8 +307,6 @@ def _keras_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
 def _fit_keras(
     trial: PresetTrial, config: dict[str, Any], train: Split, val: Split
 ) -> dict[str, Any]:
-    from glassnet import callbacks
-
     p, s = PRESETS[trial.preset], _settings(trial, config)
     x_tr, y_tr = train
     model = _keras_model(trial.preset, s["seed"], config)
@@ -351,8 +350,6 @@ def _solver_model(preset: str, seed: int, config: dict[str, Any]) -> Any:
 def _fit_solver(
     trial: PresetTrial, config: dict[str, Any], train: Split, val: Split
 ) -> dict[str, Any]:
-    from glassnet.solver import Solver
-
     s = _settings(trial, config)
     model = _solver_model(trial.preset, s["seed"], config)
     data = {"X_train": train[0], "y_train": train[1]}
