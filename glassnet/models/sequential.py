@@ -183,8 +183,12 @@ class Sequential(Model):
             model.add(deserialize_layer(spec))
         return model
 
-    def summary(self, print_fn: Any = print) -> str:
-        """Print (and return) a table of layers, output shapes and parameter counts."""
+    def summary(self, print_fn: Any = print) -> None:
+        """Print a table of layers, output shapes and parameter counts.
+
+        Returns None, as Keras does, so that a notebook cell shows it once;
+        ``print_fn`` receives the whole table as one string.
+        """
         if not self.built:
             raise fail(
                 "model", "a built model (give an Input or call it once)", "unbuilt"
@@ -220,9 +224,7 @@ class Sequential(Model):
             f"Non-trainable params: {total - trainable:,}",
             line,
         ]
-        text = "\n".join(row.rstrip() for row in out)
-        print_fn(text)
-        return text
+        print_fn("\n".join(row.rstrip() for row in out))
 
 
 __all__ = ["Sequential"]
