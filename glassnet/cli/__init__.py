@@ -4,7 +4,8 @@ Each subcommand is a small module of this package calling the library; only
 this package reads ``sys.argv`` or returns exit codes: 0 on success, 1 when
 ``gradcheck`` or ``sanity`` finds a failing check, 2 for a usage or input error,
 reported as one line ``glassnet: error: ...`` on stderr (``--debug`` prints the
-traceback as well).
+traceback as well); a dataset that is not found also lists where glassnet looked,
+why the download failed and where to get the files.
 
 Example:
     >>> main(["--version"])  # doctest: +ELLIPSIS
@@ -214,14 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except DatasetNotFoundError as e:
+        # The one error that is more than a line: where glassnet looked, why the
+        # download failed and where to fetch the files are what a user needs.
         if args.debug:
             traceback.print_exc()
-        first = str(e).strip().splitlines()[0]
-        print(
-            f"glassnet: error: {first} Set ${ENV_VAR}, pass --data DIR, or see "
-            "`glassnet info`",
-            file=sys.stderr,
+        first, *rest = str(e).strip().splitlines()
+        hint = (
+            f"  - or pass --data DIR (set ${ENV_VAR} for every command; see "
+            "`glassnet info`)"
         )
+        print(f"glassnet: error: {first}", *rest, hint, sep="\n", file=sys.stderr)
         return 2
     except (CliError, ValueError, OSError, ImportError, RuntimeError) as e:
         if args.debug:

@@ -341,15 +341,19 @@ def no_dataset_anywhere(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("preset", ["mnist-cnn", "fashion-mlp", "fashion-cnn"])
-def test_train_without_the_dataset_gives_one_line_and_exit_code_2(
+def test_train_without_the_dataset_says_where_it_looked_and_why_download_failed(
     preset, no_dataset_anywhere, capsys
 ):
     out = no_dataset_anywhere / "run"
     assert main(["train", preset, "--epochs", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("glassnet: error: ") and "could not find" in err
-    assert "--data" in err and "GLASSNET_DATA" in err
-    assert len(err.strip().splitlines()) == 1
+    first, *rest = err.strip().splitlines()
+    assert first.startswith("glassnet: error: ") and "could not find" in first
+    text = "\n".join(rest)
+    assert "Looked in:" in text and "Download failed:" in text
+    assert "127.0.0.1" in text  # the mirror tried, and why it failed
+    assert "To get the files:" in text and "http" in text
+    assert "--data DIR" in text and "GLASSNET_DATA" in text
     assert not list((no_dataset_anywhere / ".cache").rglob("*.gz"))
 
 
