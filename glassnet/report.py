@@ -38,6 +38,13 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
+def _integer_ticks(ax: Any) -> None:
+    """Whole-number ticks on the x axis: epochs and iterations have no halves."""
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415  (optional dependency)
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _finish(fig: Any, path: str | os.PathLike | None, dpi: int) -> Any:
     if path is not None:
         if not isinstance(path, str | os.PathLike):
@@ -73,18 +80,24 @@ def plot_training_curves(
     val_acc_history: Sequence[float],
     path: str | os.PathLike | None = None,
     *,
+    first_epoch: int = 0,
     dpi: int = 100,
 ) -> Any:
-    """The classic three panels: loss per iteration, train and val accuracy per epoch.
+    """The course's two panels: loss per iteration, train and val accuracy per epoch.
 
     Takes a ``Solver``'s ``loss_history``, ``train_acc_history`` and
-    ``val_acc_history`` as they are.
+    ``val_acc_history`` as they are. The Solver measures accuracy once after its
+    first iteration and prints it as "Epoch 0", then once per epoch, so the
+    accuracy points are numbered from ``first_epoch`` = 0.
 
     Args:
         loss_history: one loss per iteration (NaN allowed).
-        train_acc_history: one training accuracy per epoch.
-        val_acc_history: one validation accuracy per epoch.
+        train_acc_history: one training accuracy per check.
+        val_acc_history: one validation accuracy per check.
         path: where to save the PNG. Defaults to `None` (not saved).
+        first_epoch: the epoch of the first accuracy check; 1 for a Solver whose
+            epoch is a single iteration (its first check then ends epoch 1).
+            Defaults to `0`.
         dpi: resolution of the saved PNG. Defaults to `100`.
 
     Returns:
@@ -99,7 +112,13 @@ def plot_training_curves(
     val = _series("val_acc_history", val_acc_history)
     if len(train) != len(val):
         raise fail("val_acc_history", f"{len(train)} values, one per epoch", len(val))
-    return _three_panels(loss, "Iteration", None, train, val, path, dpi)
+    first = check_int("first_epoch", first_epoch, min_value=0)
+    fig, (loss_ax, acc_ax) = _two_panels()
+    loss_ax.plot(np.arange(1, len(loss) + 1), loss, ".-" if len(loss) < 50 else "-")
+    loss_ax.set(title="Training loss", xlabel="Iteration", ylabel="loss")
+    _accuracy_panel(acc_ax, train, val, first)
+    fig.tight_layout()
+    return _finish(fig, path, dpi)
 
 
 def plot_history(
@@ -110,8 +129,9 @@ def plot_history(
 ) -> Any:
     """Plot a Keras-style ``History.history`` dict (or a History object) per epoch.
 
-    Uses ``loss`` (required), ``val_loss``, ``accuracy``/``acc`` and
-    ``val_accuracy``/``val_acc`` where present.
+    Two panels: ``loss`` (required) and ``val_loss``, then ``accuracy``/``acc``
+    and ``val_accuracy``/``val_acc``, each where present, over epochs 1, 2, ...
+    as ``fit`` prints them.
 
     Args:
         history: the dict, or any object whose ``.history`` is that dict.
@@ -137,31 +157,46 @@ def plot_history(
     val_loss = pick("history['val_loss']", ("val_loss",))
     train = pick("history['accuracy']", _ACC_KEYS)
     val = pick("history['val_accuracy']", _VAL_ACC_KEYS)
-    return _three_panels(loss, "Epoch", val_loss, train, val, path, dpi)
-
-
-def _three_panels(
-    loss: np.ndarray,
-    loss_xlabel: str,
-    val_loss: np.ndarray | None,
-    train: np.ndarray,
-    val: np.ndarray,
-    path: str | os.PathLike | None,
-    dpi: int,
-) -> Any:
-    fig = _figure((6.0, 8.0))
-    axes = fig.subplots(3, 1)
-    style = ".-" if len(loss) < 50 else "-"
-    axes[0].plot(np.arange(1, len(loss) + 1), loss, style, label="train")
-    if val_loss is not None and val_loss.size:
-        axes[0].plot(np.arange(1, len(val_loss) + 1), val_loss, ".-", label="val")
-        axes[0].legend()
-    axes[0].set(title="Training loss", xlabel=loss_xlabel, ylabel="loss")
-    for ax, acc, title in ((axes[1], train, "Training"), (axes[2], val, "Validation")):
-        ax.plot(np.arange(1, len(acc) + 1), acc, "o-")
-        ax.set(title=f"{title} accuracy", xlabel="Epoch", ylabel="accuracy")
+    fig, (loss_ax, acc_ax) = _two_panels()
+    _per_epoch(loss_ax, ((loss, "train"), (val_loss, "val")), 1)
+    loss_ax.set(title="Loss", xlabel="Epoch", ylabel="loss")
+    _accuracy_panel(acc_ax, train, val, 1)
     fig.tight_layout()
     return _finish(fig, path, dpi)
+
+
+def _two_panels() -> tuple[Any, Any]:
+    fig = _figure((6.0, 6.0))
+    return fig, fig.subplots(2, 1)
+
+
+def _per_epoch(
+    ax: Any, series: Sequence[tuple[np.ndarray, str]], first_epoch: int
+) -> None:
+    """Plot each non-empty series against epochs first_epoch, first_epoch + 1, ..."""
+    for values, label in series:
+        if values.size:
+            epochs = np.arange(first_epoch, first_epoch + len(values))
+            ax.plot(epochs, values, "o-" if len(values) < 50 else "-", label=label)
+    if ax.get_lines():
+        ax.legend()
+    _integer_ticks(ax)
+
+
+def _accuracy_panel(
+    ax: Any, train: np.ndarray, val: np.ndarray, first_epoch: int
+) -> None:
+    _per_epoch(ax, ((train, "train"), (val, "val")), first_epoch)
+    ax.set(title="Accuracy", xlabel="Epoch", ylabel="accuracy")
+    if not ax.get_lines():
+        ax.text(
+            0.5,
+            0.5,
+            "no accuracy recorded",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
 
 
 def plot_confusion_matrix(
@@ -228,7 +263,10 @@ def plot_per_class_error(
     ax: Any = None,
     dpi: int = 100,
 ) -> Any:
-    """Bar chart of each class's error rate.
+    """Bar chart of each class's error rate, each bar labelled with its percentage.
+
+    The y axis reaches a little above the largest rate (at most 1), so rates of a
+    few percent are as visible as rates near 1.
 
     Shapes:
         cm_or_rates: a (C, C) confusion matrix, or (C,) error rates in [0, 1].
@@ -259,9 +297,15 @@ def plot_per_class_error(
     names = _names(class_names, len(rates))
     own = ax is None
     fig, ax = _axes(ax, (max(4.0, 0.5 * len(rates) + 2.0), 3.5))
-    ax.bar(np.arange(len(rates)), rates, color="tab:red")
+    from matplotlib.ticker import PercentFormatter  # noqa: PLC0415  (optional)
+
+    bars = ax.bar(np.arange(len(rates)), rates, color="tab:red")
+    ax.bar_label(bars, [f"{r:.1%}" for r in rates], fontsize=7)
     ax.set_xticks(np.arange(len(rates)), names, rotation=45, ha="right")
-    ax.set(ylim=(0.0, 1.0), ylabel="error rate", title="Error rate per class")
+    # Room above the tallest bar for its label; an all-zero chart keeps 0..1.
+    top = min(1.0, 1.15 * rates.max()) if rates.max() > 0 else 1.0
+    ax.set(ylim=(0.0, top), ylabel="error rate", title="Error rate per class")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     if own:
         fig.tight_layout()
     return _finish(fig, path, dpi)
@@ -307,9 +351,15 @@ def plot_filters(
     path: str | os.PathLike | None = None,
     *,
     layout: str = "auto",
+    max_filters: int = 64,
     dpi: int = 100,
 ) -> Any:
-    """Grid of first-layer convolution filters, each scaled to [0, 1] on its own.
+    """Grid of first-layer filters, each scaled to [0, 1] on its own.
+
+    Convolution kernels, or the kernel of a Dense layer on flattened images
+    reshaped to one template image per unit. Only the first ``max_filters`` are
+    drawn (hundreds of tiles are too small to read) and the title says how many
+    of how many are shown.
 
     Shapes:
         weights: (F, C, HH, WW) (course layout) or (HH, WW, C, F) (Keras), C = 1
@@ -320,15 +370,17 @@ def plot_filters(
         path: where to save the PNG. Defaults to `None` (not saved).
         layout: ``"course"``, ``"keras"`` or ``"auto"`` (told apart by where C in
             (1, 3) sits and which pair of sides is square). Defaults to `"auto"`.
+        max_filters: the most filters drawn, the first ones. Defaults to `64`.
         dpi: resolution of the saved PNG. Defaults to `100`.
 
     Returns:
         The matplotlib Figure.
 
     Raises:
-        ValueError: on a rank other than 4, C not 1 or 3, or a layout ``"auto"``
-            cannot decide.
+        ValueError: on a rank other than 4, C not 1 or 3, a layout ``"auto"``
+            cannot decide, or ``max_filters`` < 1.
     """
+    max_filters = check_int("max_filters", max_filters, min_value=1)
     w = np.asarray(to_numpy(weights) if hasattr(weights, "shape") else weights)
     check_array("weights", w, ndim=4)
     if w.dtype.kind not in "iuf":
@@ -339,6 +391,8 @@ def plot_filters(
         tiles = w.transpose(3, 0, 1, 2)
     if tiles.shape[-1] not in (1, 3):
         raise fail("weights", "C = 1 or 3 channels", f"shape {w.shape}")
+    total = len(tiles)
+    tiles = tiles[:max_filters]
     grid = _mosaic(np.stack([_unit_range(t) for t in tiles]))
     fig = _figure((5.0, 5.0))
     ax = fig.add_subplot()
@@ -347,7 +401,10 @@ def plot_filters(
     else:
         ax.imshow(grid)
     ax.set_axis_off()
-    ax.set_title(f"{len(tiles)} filters")
+    shown = len(tiles)
+    ax.set_title(
+        f"{total} filters" if shown == total else f"first {shown} of {total} filters"
+    )
     return _finish(fig, path, dpi)
 
 
@@ -361,7 +418,9 @@ def plot_misclassified(
     *,
     dpi: int = 100,
 ) -> Any:
-    """Grid of the first misclassified images, each titled ``"true/pred"``.
+    """Grid of the first misclassified images, each titled with both labels.
+
+    A title reads ``"true: 3"`` over ``"predicted: 8"``.
 
     Shapes:
         images: (N, H, W, C) with C = 1 or 3, or (N, H, W);  y_true, y_pred: (N,).
@@ -395,7 +454,7 @@ def plot_misclassified(
     wrong = np.flatnonzero(t != p)[:max_images]
     cols = max(1, math.ceil(math.sqrt(len(wrong))))
     rows = max(1, math.ceil(len(wrong) / cols))
-    fig = _figure((1.6 * cols, 1.8 * rows))
+    fig = _figure((1.7 * cols, 2.0 * rows))
     if not len(wrong):
         fig.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         return _finish(fig, path, dpi)
@@ -406,7 +465,7 @@ def plot_misclassified(
             ax.imshow(img)
         else:
             ax.imshow(img.reshape(img.shape[:2]), cmap="gray", vmin=0.0, vmax=1.0)
-        ax.set_title(f"{names[t[i]]}/{names[p[i]]}", fontsize=8)
+        ax.set_title(f"true: {names[t[i]]}\npredicted: {names[p[i]]}", fontsize=7)
         ax.set_axis_off()
     fig.tight_layout()
     return _finish(fig, path, dpi)
@@ -416,14 +475,21 @@ def plot_learning_rate(
     lrs: Sequence[float],
     path: str | os.PathLike | None = None,
     *,
+    per: str = "epoch",
     ax: Any = None,
     dpi: int = 100,
 ) -> Any:
-    """Learning rate per step (log scale when it spans a factor of 10 or more).
+    """Learning rate per epoch or step (log scale when it spans a factor of 10).
+
+    Epochs are numbered from 1, as ``fit`` prints them and as
+    ``History.history["learning_rate"]`` holds them; steps (optimizer
+    iterations) from 0, as a schedule is called.
 
     Args:
-        lrs: one learning rate per step or epoch.
+        lrs: one learning rate per epoch or per step.
         path: where to save the PNG. Defaults to `None` (not saved).
+        per: ``"epoch"`` or ``"step"``: what one value of ``lrs`` stands for.
+            Defaults to `"epoch"`.
         ax: axes to draw on. Defaults to `None` (a new figure).
         dpi: resolution of the saved PNG. Defaults to `100`.
 
@@ -431,16 +497,29 @@ def plot_learning_rate(
         The matplotlib Figure.
 
     Raises:
-        ValueError: on an empty sequence or negative or non-finite rates.
+        ValueError: on an empty sequence, negative or non-finite rates, or a
+            ``per`` other than ``"epoch"`` and ``"step"``.
     """
     rates = _series("lrs", lrs, allow_empty=False)
     if not np.all(np.isfinite(rates) & (rates >= 0.0)):
         raise fail("lrs", "finite rates >= 0", rates)
+    if per not in ("epoch", "step"):
+        raise fail("per", "'epoch' or 'step'", repr(per))
+    own = ax is None
     fig, ax = _axes(ax, (5.0, 3.0))
-    ax.plot(np.arange(len(rates)), rates, "-")
+    first = 1 if per == "epoch" else 0
+    x = np.arange(first, first + len(rates))
+    ax.plot(x, rates, "o-" if len(rates) < 50 else "-")
     if rates.min() > 0 and rates.max() / rates.min() >= 10.0:
         ax.set_yscale("log")
-    ax.set(xlabel="Step", ylabel="learning rate", title="Learning rate schedule")
+    _integer_ticks(ax)
+    ax.set(
+        xlabel=per.capitalize(),
+        ylabel="learning rate",
+        title=f"Learning rate per {per}",
+    )
+    if own:
+        fig.tight_layout()  # the default margins cut the labels of a short figure
     return _finish(fig, path, dpi)
 
 

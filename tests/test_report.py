@@ -5,6 +5,7 @@ from glassnet.evaluation import confusion_matrix
 
 matplotlib = pytest.importorskip("matplotlib")
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
@@ -31,6 +32,29 @@ def assert_png_of(fig, path):
     assert imread(path).shape[:2] == (height, width)
 
 
+def assert_nothing_cut_off(fig, path):
+    """Each axes' drawn extent (labels, ticks, title) lies inside the figure, and
+    the saved PNG's non-white pixels keep clear of its edges (a cut label
+    touches one)."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    inside = fig.bbox.padded(-1)
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, (ax.get_title(), box)
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (ax.get_title(), box)
+    pixels = imread(path)[..., :3]
+    ink_rows, ink_cols = np.nonzero((pixels < 0.99).any(axis=-1))
+    assert ink_rows.min() > 0 and ink_rows.max() < pixels.shape[0] - 1
+    assert ink_cols.min() > 0 and ink_cols.max() < pixels.shape[1] - 1
+
+
+def assert_integer_ticks(ax):
+    ticks = ax.get_xticks()
+    assert len(ticks) >= 2
+    np.testing.assert_array_equal(ticks, np.round(ticks))
+
+
 @pytest.fixture
 def labels(rng):
     y_true = rng.integers(0, 4, 40)
@@ -38,12 +62,31 @@ def labels(rng):
     return y_true, y_pred
 
 
-def test_training_curves_take_solver_histories_and_save_three_panels(tmp_path):
+def test_training_curves_take_solver_histories_and_save_two_panels(tmp_path):
     path = tmp_path / "curves.png"
     loss = [2.3, 2.0, float("nan"), 1.2, 1.0]  # a NaN loss still plots
     fig = plot_training_curves(loss, [0.2, 0.4], [0.15, 0.3], path, dpi=DPI)
     assert_png_of(fig, path)
-    assert len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["Training loss", "Accuracy"]
+    assert fig.axes[0].get_xlabel() == "Iteration"
+    assert_nothing_cut_off(fig, path)
+
+
+def test_training_curves_number_the_solvers_first_check_epoch_0(tmp_path):
+    # A Solver of 3 epochs checks accuracy 4 times; its log says "(Epoch 0 / 3)"
+    # for the first check, made after the first iteration.
+    train, val = [0.1, 0.5, 0.7, 0.8], [0.1, 0.4, 0.5, 0.6]
+    fig = plot_training_curves([2.3] * 30, train, val, tmp_path / "c.png", dpi=DPI)
+    acc = fig.axes[1]
+    assert acc.get_xlabel() == "Epoch"
+    assert [line.get_label() for line in acc.get_lines()] == ["train", "val"]
+    for line, values in zip(acc.get_lines(), (train, val), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2, 3])
+        np.testing.assert_array_equal(line.get_ydata(), values)
+    assert_integer_ticks(acc)
+    # A one-iteration epoch makes the first check the end of epoch 1.
+    fig = plot_training_curves([2.3] * 4, train, val, first_epoch=1)
+    np.testing.assert_array_equal(fig.axes[1].get_lines()[0].get_xdata(), [1, 2, 3, 4])
 
 
 def test_training_curves_do_not_save_without_a_path(tmp_path):
@@ -58,6 +101,39 @@ def test_history_accepts_a_keras_dict_with_short_accuracy_keys(tmp_path):
     fig = plot_history(history, path, dpi=DPI)
     assert_png_of(fig, path)
     assert len(fig.axes[0].get_lines()) == 2
+    assert [line.get_label() for line in fig.axes[1].get_lines()] == ["train"]
+
+
+def test_history_shows_both_losses_on_one_panel_and_both_accuracies_on_another(
+    tmp_path,
+):
+    path = tmp_path / "history.png"
+    history = {
+        "loss": [1.2, 0.8, 0.6, 0.5, 0.45],
+        "val_loss": [1.3, 0.9, 0.8, 0.75, 0.74],
+        "accuracy": [0.6, 0.75, 0.8, 0.85, 0.87],
+        "val_accuracy": [0.55, 0.7, 0.74, 0.76, 0.77],
+    }
+    fig = plot_history(history, path, dpi=DPI)
+    assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy"]
+    expected = (("loss", "val_loss"), ("accuracy", "val_accuracy"))
+    for ax, keys in zip(fig.axes, expected, strict=True):
+        assert ax.get_xlabel() == "Epoch"
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["train", "val"]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "val"]
+        for line, key in zip(lines, keys, strict=True):
+            # fit prints epochs from 1.
+            np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3, 4, 5])
+            np.testing.assert_array_equal(line.get_ydata(), history[key])
+        assert_integer_ticks(ax)
+    assert_nothing_cut_off(fig, path)
+
+
+def test_history_ticks_stay_whole_epochs_for_a_two_epoch_run():
+    fig = plot_history({"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]})
+    for ax in fig.axes:
+        assert_integer_ticks(ax)
 
 
 def test_history_accepts_an_object_holding_the_dict(tmp_path):
@@ -101,6 +177,24 @@ def test_per_class_error_bars_from_a_matrix_or_rates(tmp_path, labels, from_cm):
     np.testing.assert_allclose(heights, 1 - np.diag(cm) / cm.sum(axis=1))
 
 
+def test_per_class_error_axis_scales_to_small_rates(tmp_path):
+    path = tmp_path / "err.png"
+    rates = np.array([0.02, 0.005, 0.0, 0.01])
+    fig = plot_per_class_error(rates, list("abcd"), path, dpi=DPI)
+    ax = fig.axes[0]
+    bottom, top = ax.get_ylim()
+    assert bottom == 0.0
+    assert 0.02 < top <= 0.03  # the tallest bar fills most of the axis, not 2%
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["2.0%", "0.5%", "0.0%", "1.0%"]
+    assert_nothing_cut_off(fig, path)
+
+
+def test_per_class_error_axis_stops_at_1_and_keeps_0_to_1_without_errors():
+    assert plot_per_class_error(np.array([0.95, 0.1])).axes[0].get_ylim()[1] == 1.0
+    assert plot_per_class_error(np.zeros(3)).axes[0].get_ylim() == (0.0, 1.0)
+
+
 @pytest.mark.parametrize(
     ("shape", "layout"),
     [
@@ -119,8 +213,33 @@ def test_filters_grid_handles_course_and_keras_layouts(tmp_path, rng, shape, lay
     assert grid.max() <= 1.0
 
 
+def test_filters_of_a_512_unit_dense_layer_show_the_first_64(tmp_path, rng):
+    path = tmp_path / "filters.png"
+    # A Dense kernel on 28x28 grey images, reshaped as glassnet train does.
+    weights = rng.standard_normal((28, 28, 1, 512))
+    fig = plot_filters(weights, path, layout="keras", dpi=DPI)
+    assert_png_of(fig, path)
+    ax = fig.axes[0]
+    assert ax.get_title() == "first 64 of 512 filters"
+    grid = ax.get_images()[0].get_array()
+    assert grid.shape == (8 * 29 - 1, 8 * 29 - 1)  # 8 x 8 tiles, 1-pixel gaps
+    first, last = weights[:, :, 0, 0], weights[:, :, 0, 63]
+    np.testing.assert_allclose(grid[:28, :28], (first - first.min()) / np.ptp(first))
+    np.testing.assert_allclose(grid[-28:, -28:], (last - last.min()) / np.ptp(last))
+    assert_nothing_cut_off(fig, path)
+
+
+def test_filters_title_counts_them_all_when_all_are_shown(rng):
+    weights = rng.standard_normal((6, 3, 5, 5))
+    assert plot_filters(weights).axes[0].get_title() == "6 filters"
+    fig = plot_filters(weights, max_filters=4)
+    assert fig.axes[0].get_title() == "first 4 of 6 filters"
+
+
 @pytest.mark.parametrize("shape", [(12, 6, 6), (12, 6, 6, 1), (12, 6, 6, 3)])
-def test_misclassified_grid_titles_true_slash_pred(tmp_path, rng, shape):
+def test_misclassified_titles_say_which_label_is_true_and_which_predicted(
+    tmp_path, rng, shape
+):
     y_true = np.arange(12) % 3
     y_pred = y_true.copy()
     y_pred[[1, 4, 7]] = [0, 2, 0]
@@ -130,13 +249,41 @@ def test_misclassified_grid_titles_true_slash_pred(tmp_path, rng, shape):
         images, y_true, y_pred, ["a", "b", "c"], max_images=2, path=path, dpi=DPI
     )
     assert_png_of(fig, path)
-    assert [ax.get_title() for ax in fig.axes] == ["b/a", "b/c"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "true: b\npredicted: a",
+        "true: b\npredicted: c",
+    ]
+    assert_nothing_cut_off(fig, path)
 
 
 def test_misclassified_notes_when_every_prediction_is_right(tmp_path):
     y = np.array([0, 1])
     fig = plot_misclassified(np.zeros((2, 4, 4)), y, y, path=tmp_path / "ok.png")
     assert "no misclassified" in fig.texts[0].get_text()
+
+
+def test_learning_rate_per_epoch_as_train_logs_it_says_epoch_from_1(tmp_path):
+    path = tmp_path / "learning_rate.png"
+    # History.history["learning_rate"] of a ReduceLROnPlateau run: one per epoch.
+    lrs = [1e-3] * 4 + [5e-4] * 3 + [2.5e-4] * 3
+    fig = plot_learning_rate(lrs, path, dpi=DPI)
+    assert_png_of(fig, path)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Epoch"
+    assert ax.get_ylabel() == "learning rate"
+    assert ax.get_title() == "Learning rate per epoch"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), np.arange(1, 11))
+    assert_integer_ticks(ax)
+    assert_nothing_cut_off(fig, path)
+
+
+def test_learning_rate_per_step_counts_steps_from_0(tmp_path):
+    path = tmp_path / "lr.png"
+    fig = plot_learning_rate(0.1 * 0.99 ** np.arange(300), path, per="step", dpi=DPI)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Step"
+    assert ax.get_lines()[0].get_xdata()[0] == 0
+    assert_nothing_cut_off(fig, path)
 
 
 def test_learning_rate_uses_a_log_axis_for_a_wide_range(tmp_path):
@@ -165,6 +312,8 @@ def test_learning_rate_uses_a_log_axis_for_a_wide_range(tmp_path):
         (lambda: plot_filters(np.zeros((4, 2, 3, 3)), layout="course"), "weights"),
         (lambda: plot_filters(np.zeros((3, 3, 3, 3))), "layout"),
         (lambda: plot_filters(np.zeros((4, 3, 3, 3)), layout="nchw"), "layout"),
+        (lambda: plot_filters(np.zeros((4, 3, 3, 3)), max_filters=0), "max_filters"),
+        (lambda: plot_training_curves([1.0], [], [], first_epoch=-1), "first_epoch"),
         (lambda: plot_misclassified(np.zeros((2, 4)), [0, 1], [0, 1]), "images"),
         (lambda: plot_misclassified(np.zeros((2, 4, 4, 2)), [0, 1], [0, 1]), "images"),
         (lambda: plot_misclassified(np.zeros((3, 4, 4)), [0, 1], [0, 1]), "images"),
@@ -179,6 +328,7 @@ def test_learning_rate_uses_a_log_axis_for_a_wide_range(tmp_path):
         ),
         (lambda: plot_learning_rate([]), "lrs"),
         (lambda: plot_learning_rate([0.1, -0.1]), "lrs"),
+        (lambda: plot_learning_rate([0.1], per="batch"), "per"),
         (lambda: plot_learning_rate([0.1], dpi=0, path="x.png"), "dpi"),
     ],
 )

@@ -70,9 +70,9 @@ def first_kernel(model: Any) -> np.ndarray | None:
 
     A Dense kernel (D, M) on flattened images holds one template image per unit:
     row d weighs pixel d of the flattened input, so it reshapes to the input's
-    image shape (channels last, or channels first behind a ``Permute``). At most
-    the first :data:`MAX_FILTERS` are kept: a plot cannot show more, and a
-    mosaic of a million units would take minutes and gigabytes.
+    image shape (channels last, or channels first behind a ``Permute``). Every
+    unit is kept, so that ``report.plot_filters`` can say how many of how many
+    it shows (it draws only the first few).
     """
     spec = getattr(model, "input_spec", None)
     permuted = False
@@ -81,7 +81,7 @@ def first_kernel(model: Any) -> np.ndarray | None:
         kernel = getattr(layer, "params", {}).get("kernel")
         if kernel is None:
             continue
-        kernel = backend.to_numpy(kernel[..., :MAX_FILTERS])
+        kernel = backend.to_numpy(kernel)
         if kernel.ndim == 4:
             return kernel if kernel.shape[2] in (1, 3) else None
         if spec is None or len(spec) != 4 or np.prod(spec[1:]) != kernel.shape[0]:
