@@ -5,6 +5,9 @@ The file format and the order of its checks are described in
 
 * ``api``: ``save_model``, ``load_model``, ``save_weights``, ``load_weights``
   (what ``Model.save``, ``models.load_model`` and the callbacks call);
+* ``registration``: ``register_serializable`` (Keras'
+  ``register_keras_serializable``), ``custom_objects`` and
+  ``custom_object_scope``: how a user's layer classes are found by name;
 * ``spec``: every config field and tensor of a file checked before anything is
   allocated, and the model rebuilt layer by layer from allow-listed classes;
 * ``restore``: optimizer slots, iterations and generator states into a model;
@@ -21,10 +24,15 @@ from glassnet.saving.api import (
     FORMAT,
     FORMAT_VERSION,
     MODELS,
+    custom_object_scope,
     deserialize_layer,
+    get_registered_name,
+    get_registered_object,
     layer_registry,
     load_model,
     load_weights,
+    register_keras_serializable,
+    register_serializable,
     save_model,
     save_weights,
 )
@@ -33,10 +41,15 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MODELS",
+    "custom_object_scope",
     "deserialize_layer",
+    "get_registered_name",
+    "get_registered_object",
     "layer_registry",
     "load_model",
     "load_weights",
+    "register_keras_serializable",
+    "register_serializable",
     "save_model",
     "save_weights",
 ]

@@ -50,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,6 +59,7 @@ from glassnet import losses as losses_mod
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
+from glassnet.layers.base import Layer
 from glassnet.saving.container import (
     FORMAT,
     FORMAT_VERSION,
@@ -66,6 +68,14 @@ from glassnet.saving.container import (
     json_field,
     read_file,
     write_file,
+)
+from glassnet.saving.registration import (
+    check_custom_objects,
+    custom_object_scope,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    register_serializable,
 )
 from glassnet.saving.restore import (
     assign_layer_weights,
@@ -116,11 +126,21 @@ def save_model(
     write_file(path, tensors, meta)
 
 
-def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
+def load_model(
+    filepath: str | os.PathLike[str],
+    custom_objects: Mapping[str, type[Layer]] | None = None,
+    compile: bool = True,
+) -> Model:
     """Rebuild a model saved by :func:`save_model` (or ``Model.save``).
 
     Args:
         filepath: the file to read.
+        custom_objects: your own layer classes the file may name, as a dict
+            ``{class name: Layer subclass}`` (Keras' ``custom_objects``). The
+            file names a class only by a string, which is looked up here, in an
+            enclosing ``custom_object_scope``, among the classes registered with
+            :func:`register_serializable` and among the built-in layers; nothing
+            it names is ever imported. Defaults to `None`.
         compile: compile the model with the saved settings and restore the
             optimizer state, when the file has them. Defaults to `True`.
 
@@ -128,10 +148,28 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
         The model, with its weights, optimizer state and generator state.
 
     Raises:
+        ValueError: for ``custom_objects`` that is not a dict of Layer
+            subclasses (naming the key).
         InvalidFileError: for a foreign, truncated, corrupted, forged or
-            inconsistent file, or a path that is not a regular file.
+            inconsistent file, a layer class that is neither built in,
+            registered nor in ``custom_objects``, or a path that is not a
+            regular file.
         OSError: when the file cannot be read (``FileNotFoundError``...).
+
+    Example:
+        >>> import os, tempfile
+        >>> from glassnet import layers, models
+        >>> class Double(layers.Layer):
+        ...     def forward(self, x, training=False):
+        ...         return 2 * x
+        >>> model = models.Sequential([layers.Input(shape=(2,)), Double()])
+        >>> path = os.path.join(tempfile.mkdtemp(), "double.h5")
+        >>> model.save(path)
+        >>> clone = models.load_model(path, custom_objects={"Double": Double})
+        >>> clone.predict(np.ones((1, 2)), verbose=0).tolist()
+        [[2.0, 2.0]]
     """
+    custom = check_custom_objects(custom_objects)
     path = check_path(filepath)
     meta, tensors = read_file(path)
     if meta.get("content") != "model":
@@ -140,7 +178,7 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True) -> Model:
             "a whole-model file",
             "a weights-only file: build the model and call model.load_weights",
         )
-    model = rebuild_model(path, json_field(path, meta, "model"), tensors)
+    model = rebuild_model(path, json_field(path, meta, "model"), tensors, custom)
     model.trained_input = trained_input(path, meta)
     compile = compile and "compile" in meta
     if compile:
@@ -271,10 +309,15 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MODELS",
+    "custom_object_scope",
     "deserialize_layer",
+    "get_registered_name",
+    "get_registered_object",
     "layer_registry",
     "load_model",
     "load_weights",
+    "register_keras_serializable",
+    "register_serializable",
     "save_model",
     "save_weights",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
 from glassnet.saving.container import invalid, json_field
+from glassnet.saving.registration import get_registered_name
 from glassnet.saving.spec import CONFIG_ERRORS, MODELS, dumps, first_difference
 
 if TYPE_CHECKING:  # saving knows the models only through MODELS
@@ -34,7 +35,18 @@ def check_model(model: Any) -> None:
 
 
 def model_spec(model: Model) -> dict[str, Any]:
-    return {"class_name": type(model).__name__, "config": model.get_config()}
+    """The model's ``{"class_name", "config"}``, each registered layer class
+    named by its ``register_serializable`` key (``"Custom>ScaledReLU"``)."""
+    config = model.get_config()
+    specs = config.get("layers")
+    if isinstance(specs, list) and len(specs) == len(model.layers):
+        config["layers"] = [
+            {**spec, "class_name": get_registered_name(type(layer))}
+            if isinstance(spec, dict) and spec.get("class_name") == type(layer).__name__
+            else spec
+            for spec, layer in zip(specs, model.layers, strict=True)
+        ]
+    return {"class_name": type(model).__name__, "config": config}
 
 
 def layer_order(model: Model) -> list[str]:

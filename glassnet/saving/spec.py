@@ -3,12 +3,13 @@ architecture and of the compile settings, and the model rebuilt from them.
 
 Every value comes from a file someone handed us, so nothing is used before it is
 checked: the model and layer specs must be ``{"class_name", "config"}`` dicts of a
-class in an explicit registry, a layer config may only hold the keys its
-constructor accepts, numbers must be finite, and the constructors check the
-values. A forged config cannot make the rebuild allocate more than the file
-holds: while the model is built, each weight's shape and dtype is compared with
-the file's tensor of the same name *before* the weight is created, so
-``Dense(units=2**36)`` is refused instead of asking for terabytes.
+class in an explicit registry (a layer may also be one of the caller's, see
+:mod:`glassnet.saving.registration`; a name is never imported), a layer config
+may only hold the keys its constructor accepts, numbers must be finite, and the
+constructors check the values. A forged config cannot make the rebuild allocate
+more than the file holds: while the model is built, each weight's shape and dtype
+is compared with the file's tensor of the same name *before* the weight is
+created, so ``Dense(units=2**36)`` is refused instead of asking for terabytes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
 from glassnet.layers.input_layer import InputLayer
+from glassnet.saving import registration
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.container import invalid, json_field
 
@@ -90,23 +92,34 @@ def accepted_keys(cls: type) -> set[str] | None:
     return None
 
 
-def deserialize_layer(spec: Any) -> Layer:
+def deserialize_layer(
+    spec: Any, custom_objects: Mapping[str, type[Layer]] | None = None
+) -> Layer:
     """Build a layer from ``{"class_name": ..., "config": {...}}``.
 
+    The class is found by its name only (see :mod:`glassnet.saving.registration`):
+    in ``custom_objects``, an enclosing ``custom_object_scope``, the classes
+    registered with ``register_serializable`` and the built-in layers.
+
+    Args:
+        spec: the layer's spec, as ``Sequential.get_config`` lists them.
+        custom_objects: a dict ``{name: Layer subclass}`` of the caller's own
+            layers (Keras' ``custom_objects``). Defaults to `None`.
+
     Raises:
-        ValueError: for a malformed spec, a class not in :func:`layer_registry`
-            (the message lists the known ones), a config key the class does not
-            accept, or a config value its constructor rejects.
+        ValueError: for a malformed spec, a class none of those holds (the
+            message lists the built-in ones and says how to pass one), a config
+            key the class does not accept, a config value its constructor
+            rejects, or a ``custom_objects`` value that is not a Layer subclass.
     """
+    custom = registration.check_custom_objects(custom_objects)
     if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
         raise fail(
             "layer", "a dict {'class_name': str, 'config': dict}", repr(spec)[:200]
         )
-    registry = layer_registry()
     name = spec.get("class_name")
-    if not isinstance(name, str) or name not in registry:
-        raise fail("layer class_name", f"one of {sorted(registry)}", repr(name))
-    cls, config = registry[name], dict(spec["config"])
+    cls = layer_class(name, custom)
+    config = dict(spec["config"])
     keys = accepted_keys(cls)
     unknown = sorted(set(config) - keys) if keys is not None else []
     if unknown:
@@ -115,6 +128,44 @@ def deserialize_layer(spec: Any) -> Layer:
         return cls.from_config(config)
     except CONFIG_ERRORS as e:
         raise fail(f"config of {name}", f"{name}'s constructor arguments", e) from None
+
+
+def layer_class(name: Any, custom_objects: dict[str, type[Layer]]) -> type[Layer]:
+    """The class a file's layer ``class_name`` means: the caller's (custom
+    objects, scopes, registry), else a built-in one, else a registered class of
+    that plain name (a file saved before its class was registered).
+
+    Raises:
+        ValueError: for a name none of them holds, saying how to pass the class.
+    """
+    if isinstance(name, str):
+        builtin = layer_registry()
+        cls = (
+            registration.get_registered_object(name, custom_objects)
+            or builtin.get(name)
+            or registration.registered_by_class_name(name)
+        )
+        if cls is not None:
+            return cls
+    known = (
+        f"one of {sorted(layer_registry())} (the built-in layers), a class "
+        "registered with @glassnet.saving.register_serializable() or a key of "
+        "custom_objects"
+    )
+    raise fail("layer class_name", known, _unknown_layer(name))
+
+
+def _unknown_layer(name: Any) -> str:
+    text = repr(name)[:100]
+    if not isinstance(name, str):
+        return text
+    short = name.rpartition(">")[2]
+    value = short if short.isidentifier() else "YourLayerClass"
+    return (
+        f"{text}; pass custom_objects={{{short[:100]!r}: {value[:100]}}} to "
+        "load_model, or decorate the class with "
+        "@glassnet.saving.register_serializable() before loading"
+    )
 
 
 # -- checking the JSON --
@@ -145,16 +196,27 @@ def _spec(path: str, what: str, spec: Any, names: dict[str, Any]) -> tuple[str, 
 # -- rebuilding the architecture --
 
 
-def rebuild_model(path: str, spec: Any, tensors: dict[str, np.ndarray]) -> Model:
+def rebuild_model(
+    path: str,
+    spec: Any,
+    tensors: dict[str, np.ndarray],
+    custom_objects: Mapping[str, type[Layer]] | None = None,
+) -> Model:
     """The model of ``spec``, built with weights shaped like the file's ``tensors``.
 
     Does what ``Sequential.from_config`` does, layer by layer, so that every
-    weight is checked against the file before it is allocated.
+    weight is checked against the file before it is allocated. Layer classes
+    are found as :func:`deserialize_layer` finds them, ``custom_objects``
+    included.
 
     Raises:
-        InvalidFileError: for a malformed or unknown spec, a config a layer
-            rejects, or a weight the file does not hold with that shape and dtype.
+        ValueError: for ``custom_objects`` that is not a dict of Layer subclasses.
+        InvalidFileError: for a malformed or unknown spec (a layer class that is
+            neither built in, registered nor in ``custom_objects`` is named, with
+            how to pass it), a config a layer rejects, or a weight the file does
+            not hold with that shape and dtype.
     """
+    custom = registration.check_custom_objects(custom_objects)
     _spec(path, "model", spec, MODELS)
     config = spec["config"]
     check_finite(path, "model config", config)
@@ -165,7 +227,7 @@ def rebuild_model(path: str, spec: Any, tensors: dict[str, np.ndarray]) -> Model
     name, shape = config.get("name"), config.get("input_shape")
     try:
         model = MODELS[spec["class_name"]](name=name)
-        layers = [deserialize_layer(layer) for layer in config["layers"]]
+        layers = [deserialize_layer(layer, custom) for layer in config["layers"]]
         inputs = [] if shape is None else [InputLayer(shape)]
     except CONFIG_ERRORS as e:
         raise invalid(path, "a valid model config", e) from None
@@ -303,6 +365,7 @@ __all__ = [
     "deserialize_layer",
     "dumps",
     "first_difference",
+    "layer_class",
     "layer_registry",
     "rebuild_model",
     "trained_input",
