@@ -25,9 +25,8 @@ def test_visualize_grid_keeps_ubound_padding_and_channels(rng):
     assert grid.shape == (3 * 2 + 2, 2 * 2 + 2, 3)
     np.testing.assert_array_equal(grid[3:5], 0.0)  # the padding rows
     top_left = grid[:3, :2]
-    np.testing.assert_allclose(top_left.min(), 0.0) and np.testing.assert_allclose(
-        top_left.max(), 1.0
-    )
+    assert top_left.min() == 0.0
+    np.testing.assert_allclose(top_left.max(), 1.0)
 
 
 def test_the_convnet_filter_cell_runs():
