@@ -26,9 +26,17 @@ def check_model_args(weight_scale: float, reg: float, dtype: Any) -> np.dtype:
 
 
 def gaussian(
-    gen: np.random.Generator, shape: tuple[int, ...], scale: float, dtype: np.dtype
+    gen: np.random.Generator | None,
+    shape: tuple[int, ...],
+    scale: float,
+    dtype: np.dtype,
 ) -> Array:
     """Weights drawn from N(0, scale^2), as the course initialises them.
+
+    With ``gen`` None the draw is the course's own, ``scale *
+    np.random.randn(*shape)`` from NumPy's global generator, so that after
+    ``np.random.seed(231)`` the notebooks' numbers come out; either way the
+    float64 draw is cast to ``dtype`` afterwards, as the course's ``astype``.
 
     Raises:
         InsufficientMemoryError: for a shape whose float64 draw and ``dtype``
@@ -36,7 +44,11 @@ def gaussian(
     """
     n = math.prod(shape)
     check_memory("weights", n * (8 + dtype.itemsize), f"shape {shape} {dtype.name}")
-    return xp().asarray((scale * gen.standard_normal(shape)).astype(dtype))
+    if gen is None:
+        w = scale * np.random.randn(*shape)  # noqa: NPY002  (the course's generator)
+    else:
+        w = scale * gen.standard_normal(shape)
+    return xp().asarray(w.astype(dtype))
 
 
 def zeros(shape: int | tuple[int, ...], dtype: np.dtype) -> Array:
@@ -49,9 +61,11 @@ def ones(shape: int | tuple[int, ...], dtype: np.dtype) -> Array:
     return xp().ones(shape, dtype=dtype)
 
 
-def new_rng(seed: int | None) -> np.random.Generator:
-    """The generator a model initialises its weights from."""
-    return rng(seed)
+def new_rng(seed: int | None) -> np.random.Generator | None:
+    """The generator a model initialises its weights from: glassnet's own one,
+    seeded with ``seed``, or None (NumPy's global generator, the course's) when
+    no seed is given."""
+    return None if seed is None else rng(seed)
 
 
 def prepare_input(X: Array, sample_shape: tuple[int, ...], dtype: np.dtype) -> Array:

@@ -46,7 +46,10 @@ class ThreeLayerConvNet:
         weight_scale: standard deviation of the initial weights. Defaults to `1e-3`.
         reg: L2 strength. Defaults to `0.0`.
         dtype: parameter dtype. Defaults to `np.float32`.
-        seed: seeds the initial weights. Defaults to `None`.
+        seed: seeds glassnet's own generator for the initial weights; None
+            draws them as the course does, ``weight_scale * np.random.randn``
+            for W1, W2 then W3 from NumPy's global generator (so
+            ``np.random.seed`` fixes them). Defaults to `None`.
     """
 
     def __init__(

@@ -56,14 +56,20 @@ class FullyConnectedNet:
         weight_scale: standard deviation of the Gaussian initial weights.
             Defaults to `1e-2`.
         dtype: the dtype of every parameter and computation. Defaults to `np.float32`.
-        seed: seeds the initial weights and, as in the course, fixes the dropout
-            mask (so that gradient checks are deterministic). Defaults to `None`.
+        seed: seeds glassnet's own generator for the initial weights and, as in
+            the course, fixes the dropout mask (so that gradient checks are
+            deterministic). None draws, as the course does, from NumPy's global
+            generator: ``weight_scale * np.random.randn(d_in, d_out)`` layer by
+            layer, then a new dropout mask ``np.random.rand`` at every training
+            forward, so that ``np.random.seed(231)`` reproduces the notebooks.
+            Defaults to `None`.
 
     Attributes:
         dropout_rng: the generator of the dropout masks when ``dropout_param``
-            has no ``"seed"``; None draws fresh masks from fresh entropy. To train
-            with seeded but changing masks, remove the seed and set a generator:
-            ``model.dropout_param.pop("seed"); model.dropout_rng = rng(1)``.
+            has no ``"seed"``; None draws them from NumPy's global generator. To
+            train with seeded but changing masks, remove the seed and set a
+            generator: ``model.dropout_param.pop("seed"); model.dropout_rng =
+            rng(1)``.
 
     Example:
         >>> import numpy as np
@@ -230,7 +236,9 @@ class TwoLayerNet(FullyConnectedNet):
         dtype: parameter dtype. float64 by default, like the course's
             ``TwoLayerNet``, whose notebook checks scores to 1e-6 and the loss to
             1e-10. Defaults to `np.float64`.
-        seed: seeds the initial weights. Defaults to `None`.
+        seed: seeds the initial weights; None draws them from NumPy's global
+            generator, as the course (see :class:`FullyConnectedNet`).
+            Defaults to `None`.
     """
 
     def __init__(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassnet import backend
 from glassnet._internal.checks import (
     check_array,
@@ -36,8 +38,10 @@ def dropout_forward(
             (0, 1]; ``"mode"``, ``"train"`` or ``"test"``; and optionally
             ``"seed"``, which makes the mask deterministic and takes precedence
             over ``rng``.
-        rng: a random generator for the mask when no seed is given; a fresh
-            ``backend.rng()`` when neither is. Defaults to `None`.
+        rng: a random generator for the mask when no seed is given. When
+            neither is, the mask is the course's ``(np.random.rand(*x.shape) <
+            p) / p``, drawn from NumPy's global generator (so
+            ``np.random.seed`` fixes it). Defaults to `None`.
 
     Returns:
         out, and a cache (the mode and the mask, which has x's dtype and holds
@@ -58,14 +62,14 @@ def dropout_forward(
     if mode == "test":
         return x, (mode, None)
 
-    if "seed" in dropout_param:
-        gen = backend.rng(dropout_param["seed"])
-    elif rng is not None:
-        gen = rng
+    if "seed" in dropout_param or rng is not None:
+        gen = backend.rng(dropout_param["seed"]) if "seed" in dropout_param else rng
+        mask = (gen.random(x.shape) < p).astype(x.dtype)
+        mask /= p
     else:
-        gen = backend.rng()
-    mask = (gen.random(x.shape) < p).astype(x.dtype)
-    mask /= p
+        # The course's call and arithmetic (float64), then x's dtype and module.
+        u = np.asarray(np.random.rand(*x.shape))  # noqa: NPY002  (the course's)
+        mask = backend.get_array_module(x).asarray(((u < p) / p).astype(x.dtype))
     return x * mask, (mode, mask)
 
 

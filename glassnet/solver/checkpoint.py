@@ -10,8 +10,19 @@ Array entries have generated names, so parameter names never become file names:
 * ``meta``: UTF-8 JSON stored as a uint8 array: epoch, update rule name,
   hyperparameters, histories, best accuracy, JSON-valued config entries, the
   generator's state and, in files of this version (optional in older ones),
-  the ``iteration`` and the state of the model's ``dropout_rng``
-  (``model_rng_state``, null when the model has none).
+  the ``iteration``, the state of the model's ``dropout_rng``
+  (``model_rng_state``, null when the model has none), where the Solver's
+  draws came from (``rng_source``: ``"seed"``, its own generator, or
+  ``"numpy.random"``, NumPy's global one for a Solver made without ``seed=``,
+  whose state ``rng_state`` then holds), and ``numpy_random_state``: NumPy's
+  global state when a seeded Solver's model draws its dropout masks from it,
+  else null.
+
+A run that drew from NumPy's global generator resumes bitwise only from that
+generator's state, so loading such a checkpoint sets ``np.random``'s state (as
+the uninterrupted run would have left it at that point); a checkpoint of a
+seeded Solver leaves ``np.random`` alone, and one Solver never loads the
+other kind's file.
 
 Reading (:mod:`glassnet.solver.checkpoint_read`) never unpickles and checks
 each ``.npy`` header against the member's real size before allocating; then
@@ -39,6 +50,8 @@ from glassnet.errors import InvalidFileError
 from glassnet.optim import check_config
 from glassnet.solver.checkpoint_read import (
     FORMAT,
+    NUMPY_SOURCE,
+    SEED_SOURCE,
     STATS,
     VERSION,
     _invalid,
@@ -107,11 +120,41 @@ def _checkpoint_state(solver: Solver) -> tuple[dict[str, Array], dict[str, Any]]
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
         "best_val_acc": solver.best_val_acc,
-        "rng_state": solver._rng.bit_generator.state,
+        "rng_source": _rng_source(solver),
+        "rng_state": (
+            _numpy_state() if solver._rng is None else solver._rng.bit_generator.state
+        ),
         "iteration": solver.iteration,
         "model_rng_state": _model_rng_state(model),
+        "numpy_random_state": (
+            _numpy_state()
+            if solver._rng is not None and _model_draws_from_numpy(model)
+            else None
+        ),
     }
     return arrays, meta
+
+
+def _rng_source(solver: Solver) -> str:
+    """``"numpy.random"`` for a Solver made without seed=, else ``"seed"``."""
+    return NUMPY_SOURCE if solver._rng is None else SEED_SOURCE
+
+
+def _numpy_state() -> dict[str, Any]:
+    """NumPy's global generator state (MT19937 and the cached Gaussian)."""
+    return np.random.get_state(legacy=False)  # noqa: NPY002  (the course's)
+
+
+def _model_draws_from_numpy(model: Any) -> bool:
+    """A course model whose dropout masks come from NumPy's global generator:
+    dropout on, no fixed ``dropout_param['seed']`` and no ``dropout_rng``."""
+    dropout_param = getattr(model, "dropout_param", None)
+    return (
+        bool(getattr(model, "use_dropout", False))
+        and isinstance(dropout_param, dict)
+        and "seed" not in dropout_param
+        and getattr(model, "dropout_rng", None) is None
+    )
 
 
 def _model_rng_state(model: Any) -> dict | None:
@@ -168,7 +211,15 @@ def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> Non
         _check_slots(model.params, meta, arrays, where)
     layers = bn_params(model)
     _check_bn(model.params, layers, meta, arrays, where)
-    rng_state = _check_rng_state(solver._rng, meta["rng_state"], where)
+    source = meta.get("rng_source", SEED_SOURCE)
+    _check_rng_source(solver, source, where)
+    if source == NUMPY_SOURCE:
+        rng_state = _check_numpy_state(meta["rng_state"], where)
+    else:
+        rng_state = _check_rng_state(solver._rng, meta["rng_state"], where)
+    numpy_state = meta.get("numpy_random_state")
+    if numpy_state is not None:
+        numpy_state = _check_numpy_state(numpy_state, where)
     model_rng = getattr(model, "dropout_rng", None)
     model_rng_state = meta.get("model_rng_state")
     if model_rng_state is not None:
@@ -206,7 +257,12 @@ def apply_checkpoint(solver: Solver, state: tuple[dict, dict], path: str) -> Non
     solver.best_val_acc = meta["best_val_acc"]
     solver.epoch = meta["epoch"]
     solver.iteration = iteration
-    solver._rng.bit_generator.state = rng_state
+    if source == NUMPY_SOURCE:
+        np.random.set_state(rng_state)  # noqa: NPY002  (the course's)
+    else:
+        solver._rng.bit_generator.state = rng_state
+    if numpy_state is not None:
+        np.random.set_state(numpy_state)  # noqa: NPY002  (the course's)
     if model_rng_state is not None:
         model_rng.bit_generator.state = model_rng_state
 
@@ -321,6 +377,39 @@ def _check_rng_state(rng: Any, state: dict, where: str) -> dict:
         raise _invalid(f"{where} generator state", expected, received) from e
     _require(probe.state == state, f"{where} generator state", expected, repr(state))
     return probe.state
+
+
+def _check_rng_source(solver: Solver, source: str, where: str) -> None:
+    """A seeded Solver resumes only a seeded run, a seedless one only a
+    seedless run: the other generator would draw other minibatches."""
+    if source == _rng_source(solver):
+        return
+    if source == NUMPY_SOURCE:
+        expected = (
+            "a Solver made without seed= (the file's minibatches came from "
+            "NumPy's global generator, as in the course)"
+        )
+        received = "a Solver with seed="
+    else:
+        expected = "a Solver made with seed= (the file's run drew from its own seed)"
+        received = "a Solver without seed= (drawing from NumPy's global generator)"
+    raise _invalid(f"{where} meta['rng_source']", expected, received)
+
+
+def _check_numpy_state(state: dict, where: str) -> dict:
+    """Try ``state`` on a fresh legacy generator, so that ``np.random`` is
+    untouched; it must come back unchanged. Returns it as NumPy reports it."""
+    probe = np.random.RandomState()  # noqa: NPY002  (a probe of the course's kind)
+    expected = "a state of NumPy's global generator (MT19937)"
+    try:
+        probe.set_state(state)
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as e:
+        received = f"{type(e).__name__}: {e}"
+        raise _invalid(f"{where} generator state", expected, received) from e
+    restored = probe.get_state(legacy=False)
+    same = json.loads(json.dumps(restored, default=_jsonable)) == state
+    _require(same, f"{where} generator state", expected, repr(state)[:200])
+    return restored
 
 
 def _decode_config(entries: list, arrays: dict, like: Array) -> dict[str, Any]:

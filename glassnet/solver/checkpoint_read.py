@@ -24,6 +24,8 @@ from glassnet.saving.container import load_json
 FORMAT = "glassnet.Solver checkpoint"
 VERSION = 1
 STATS = ("running_mean", "running_var")
+# Where the Solver's draws came from: its own seeded generator or NumPy's global one.
+SEED_SOURCE, NUMPY_SOURCE = "seed", "numpy.random"
 _NUMBER = (int, float)
 # Epochs and iterations: far beyond any real run (a million years at one
 # iteration a minute), and a bound on what a forged count can make a loop do.
@@ -105,9 +107,14 @@ def _check_meta(meta: Any, arrays: dict[str, np.ndarray], where: str) -> None:
         v = meta.get(key, 0)  # iteration is optional in older files
         ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= _MAX_COUNT
         _require(ok, f"{where} meta[{key!r}]", f"an int in [0, {_MAX_COUNT}]", repr(v))
-    rng = meta.get("model_rng_state")
-    ok = rng is None or isinstance(rng, dict)
-    _require(ok, f"{where} meta['model_rng_state']", "null or a dict", repr(rng))
+    for key in ("model_rng_state", "numpy_random_state"):
+        rng = meta.get(key)
+        ok = rng is None or isinstance(rng, dict)
+        _require(ok, f"{where} meta[{key!r}]", "null or a dict", repr(rng)[:200])
+    source = meta.get("rng_source", SEED_SOURCE)  # optional in older files
+    ok = source in (SEED_SOURCE, NUMPY_SOURCE)
+    expected = f"{SEED_SOURCE!r} or {NUMPY_SOURCE!r}"
+    _require(ok, f"{where} meta['rng_source']", expected, repr(source)[:200])
     _check_histories(meta, where)
     names = meta["param_names"]
     ok = all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
@@ -193,4 +200,11 @@ def _stat_entries(meta: dict, where: str) -> list[str]:
     return names
 
 
-__all__ = ["FORMAT", "STATS", "VERSION", "read_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "NUMPY_SOURCE",
+    "SEED_SOURCE",
+    "STATS",
+    "VERSION",
+    "read_checkpoint",
+]

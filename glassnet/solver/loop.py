@@ -9,8 +9,9 @@ parameters and writes into its checkpoints.
 
 Checkpoints are single ``.npz`` files (never pickles) written atomically; see
 :meth:`Solver.load_checkpoint` and :meth:`Solver.resume`. They hold the
-iteration, the Solver's generator and the model's ``dropout_rng``, so a resumed
-run is bitwise identical to an uninterrupted one. With a ``checkpoint_name``,
+iteration, the Solver's generator and the model's ``dropout_rng`` (or NumPy's
+global state, when the run draws from it), so a resumed run is bitwise
+identical to an uninterrupted one. With a ``checkpoint_name``,
 Ctrl-C lets the current iteration finish, writes
 ``<checkpoint_name>_iteration_<t>.ckpt`` and raises ``KeyboardInterrupt``.
 """
@@ -20,6 +21,8 @@ from __future__ import annotations
 import math
 import os
 from typing import Any
+
+import numpy as np
 
 from glassnet import backend
 from glassnet._internal.checks import (
@@ -105,9 +108,12 @@ class Solver:
             epoch)`` is written at every epoch's end. Defaults to `None`.
         print_every: print the loss every this many iterations. Defaults to `10`.
         verbose: print progress at all. Defaults to `True`.
-        seed: seed of the generator used for minibatches and accuracy
-            subsamples (keyword-only; never NumPy's global state).
-            Defaults to `None`.
+        seed: seed of glassnet's own generator for minibatches and accuracy
+            subsamples (keyword-only); NumPy's global state is then left alone.
+            None draws them as the course does, ``np.random.choice(num_train,
+            batch_size)`` and ``np.random.choice(N, num_samples)`` from NumPy's
+            global generator, so that ``np.random.seed`` fixes a run and the
+            notebooks' numbers come out. Defaults to `None`.
 
     Attributes:
         loss_history, train_acc_history, val_acc_history: lists of floats.
@@ -164,7 +170,8 @@ class Solver:
         if not isinstance(opts["verbose"], bool):
             raise fail("verbose", "True or False", repr(opts["verbose"]))
         self.verbose = opts["verbose"]
-        self._rng = backend.rng(seed)
+        # None: NumPy's global generator, the course's (np.random.seed).
+        self._rng = None if seed is None else backend.rng(seed)
         self._reset()
 
     def _reset(self) -> None:
@@ -185,8 +192,7 @@ class Solver:
         """One gradient update on a minibatch drawn with replacement."""
         keep_freed_memory()
         num_train = self.X_train.shape[0]
-        # cs231n's np.random.choice(num_train, batch_size): uniform, with replacement.
-        batch_mask = self._rng.integers(0, num_train, size=self.batch_size)
+        batch_mask = self._choice(num_train, self.batch_size, self.X_train)
         loss, grads = self.model.loss(
             self.X_train[batch_mask], self.y_train[batch_mask]
         )
@@ -209,6 +215,14 @@ class Solver:
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
 
+    def _choice(self, n: int, size: int, like: Array) -> Array:
+        """``size`` indices drawn uniformly from [0, n), with replacement."""
+        if self._rng is None:
+            # The course's call, so that np.random.seed(...) reproduces its runs.
+            idx = np.random.choice(n, size)  # noqa: NPY002  (the course's generator)
+            return backend.get_array_module(like).asarray(idx)
+        return self._rng.integers(0, n, size=size)
+
     def check_accuracy(
         self, X: Array, y: Array, num_samples: int | None = None, batch_size: int = 100
     ) -> float:
@@ -221,7 +235,8 @@ class Solver:
             X: the inputs.
             y: the integer labels.
             num_samples: if smaller than N, score only this many samples drawn
-                with replacement from the solver's generator. Defaults to `None`.
+                with replacement from the solver's generator (NumPy's global
+                one for a Solver without seed). Defaults to `None`.
             batch_size: samples per call of ``model.loss``. Defaults to `100`.
 
         Returns:
@@ -235,7 +250,7 @@ class Solver:
         batch_size = check_int("batch_size", batch_size, min_value=1)
         N = X.shape[0]
         if num_samples is not None and N > num_samples:
-            mask = self._rng.integers(0, N, size=num_samples)
+            mask = self._choice(N, num_samples, X)
             N, X, y = num_samples, X[mask], y[mask]
         xp = backend.get_array_module(X)
         y_pred = []
@@ -349,7 +364,10 @@ class Solver:
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restore the solver, model and generator from a checkpoint file.
 
-        Every field is validated before anything is changed. The solver's own
+        Every field is validated before anything is changed. A file written by
+        a run that drew from NumPy's global generator (a Solver without seed,
+        or a model's seedless dropout) sets ``np.random``'s state to the one
+        saved, so that the run goes on as if never interrupted. The solver's own
         arguments (num_epochs, batch_size, ...) govern any further training; the
         optimizer configs, histories, best parameters and epoch come from the file.
 
@@ -360,7 +378,8 @@ class Solver:
             FileNotFoundError: if ``path`` does not exist.
             ValueError: for a corrupt, truncated, pickled or foreign file, a file
                 from a model with other parameter names, shapes or dtypes, or a
-                different update rule.
+                different update rule, or a file of a Solver with seed= loaded
+                into one without (or the other way round).
         """
         apply_checkpoint(self, read_checkpoint(os.fspath(path)), os.fspath(path))
         self._resuming = True
@@ -368,8 +387,8 @@ class Solver:
     def resume(self, path: str | os.PathLike[str]) -> None:
         """Load a checkpoint and train from its epoch up to ``num_epochs``.
 
-        With the same data, arguments and seed, the result is bitwise identical
-        to a run that was never interrupted.
+        With the same data, arguments and seed (or no seed, on both sides), the
+        result is bitwise identical to a run that was never interrupted.
 
         Args:
             path: a file written by this class.
