@@ -55,15 +55,28 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=list(PRESETS),
         help="default digits-cnn; with --resume, the preset of the run in --out",
     )
-    p.add_argument("--epochs", type=positive_int)
-    p.add_argument("--batch-size", type=positive_int)
+
+    def default(field: str) -> str:
+        values = ", ".join(f"{n} {getattr(q, field)}" for n, q in PRESETS.items())
+        return f"Default: the preset's ({values})"
+
+    p.add_argument(
+        "--epochs", type=positive_int, help=f"epochs to train. {default('epochs')}"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help=f"samples per step. {default('batch_size')}",
+    )
     p.add_argument(
         "--optimizer",
         choices=OPTIMIZER_CHOICES,
         help="a Keras optimizer; the Solver presets also take the course's update "
-        "rules (sgd_momentum, nesterov)",
+        f"rules (sgd_momentum, nesterov). {default('optimizer')}",
     )
-    p.add_argument("--lr", type=positive_float)
+    p.add_argument(
+        "--lr", type=positive_float, help=f"the learning rate. {default('lr')}"
+    )
     p.add_argument(
         "--seed",
         type=non_negative_int,
@@ -77,8 +90,27 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     _add_model_options(p)
     p.add_argument("--out", help="output directory. Defaults to runs/<preset>")
-    p.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE")
-    p.add_argument("--reduce-lr", type=positive_int, metavar="PATIENCE")
+    p.add_argument(
+        "--early-stopping",
+        type=positive_int,
+        metavar="PATIENCE",
+        help="stop when --monitor has not improved for PATIENCE epochs, and keep "
+        "the best epoch's weights (Keras' EarlyStopping). Default: off",
+    )
+    p.add_argument(
+        "--reduce-lr",
+        type=positive_int,
+        metavar="PATIENCE",
+        help="multiply the learning rate by the preset's factor (0.1; digits-cnn "
+        "0.5) when --monitor has not improved for PATIENCE epochs "
+        "(ReduceLROnPlateau). Default: the preset's (digits-cnn 20, others off)",
+    )
+    p.add_argument(
+        "--monitor",
+        choices=["val_loss", "val_accuracy"],
+        help="what --early-stopping, --reduce-lr and best.weights.h5 watch. "
+        "Default val_loss",
+    )
     p.add_argument(
         "--data",
         metavar="DIR",
@@ -168,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub, common)
     p = sub.add_parser("evaluate", parents=[common], help="test loss and accuracy")
     p.add_argument("model", help="a file written by model.save")
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="weights to load into the model first, e.g. the best.weights.h5 that "
+        "glassnet train writes beside model.h5",
+    )
     p.add_argument(
         "--data",
         metavar="NAME|DIR",

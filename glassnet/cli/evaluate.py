@@ -84,6 +84,13 @@ def test_set(model: Any, data: str | None) -> tuple[np.ndarray, np.ndarray, Modu
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the test loss and accuracy of a saved model."""
     model = load_model_file(args.model, compile=True)
+    if args.weights is not None:
+        if not Path(args.weights).is_file():
+            raise CliError(
+                f"--weights: expected a weights file, e.g. best.weights.h5 beside "
+                f"{args.model}; {args.weights!r} not found"
+            )
+        model.load_weights(args.weights)
     if model.loss is None:
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y, module = test_set(model, args.data)

@@ -23,8 +23,10 @@ def write_report(
     seconds: float,
     plots: list[str],
     names: list[str],
+    notes: list[str] | None = None,
 ) -> None:
-    """report.md: test accuracy and loss, the per-class table, the confusion matrix."""
+    """report.md: test accuracy and loss, what the callbacks did (``notes``,
+    Markdown list items), the per-class table, the confusion matrix."""
     cm = evaluation.confusion_matrix(y, pred, len(names))
     lines = [
         f"# glassnet train {preset}",
@@ -33,6 +35,7 @@ def write_report(
         f"- test loss: {test['loss']:.4f}",
         f"- training time: {seconds:.1f} s",
         "",
+        *(["## What the callbacks did", "", *notes, ""] if notes else []),
         "## Per class",
         "",
         evaluation.report_markdown(y, pred, names).rstrip("\n"),
@@ -53,7 +56,6 @@ def write_report(
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
-MAX_FILTERS = 256  # filters in filters.png
 # Every plot save_plots may write (which ones depends on the model and run).
 PLOTS = (
     "history.png",

@@ -99,6 +99,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     args.seed = 0 if args.seed is None else args.seed
     preset = PRESETS[args.preset]
     _check_preset_options(args)
+    if not preset.solver:
+        args.monitor = args.monitor or "val_loss"
     settings = {
         "epochs": args.epochs or preset.epochs,
         "batch_size": args.batch_size or preset.batch_size,
@@ -121,11 +123,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             started.append(True)
 
         try:
-            model, logs, seconds, (x_test, y_test), curves = train(
+            model, logs, seconds, (x_test, y_test), curves, notes = train(
                 args, settings, out, start
             )
             test, files = _write_outputs(
-                args, out, model, logs, seconds, x_test, y_test, curves
+                args, out, model, logs, seconds, (x_test, y_test), curves, notes
             )
         except DivergedError:
             if started:  # nothing worth resuming: a new run may replace it
@@ -139,12 +141,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                 )
                 return 130
             _record(args, settings, out, "interrupted")
-            print(f"\n{e or 'training interrupted'}", flush=True)
             if _has_backup(out):
-                print(f"to go on: {resume_command(args, settings, out)}", flush=True)
+                print(f"\nto go on: {resume_command(args, settings, out)}")
+                print(f"({str(e) or 'training interrupted'})", flush=True)
             else:
                 print(
-                    "no backup was written before the interruption, so there is "
+                    "\nno backup was written before the interruption, so there is "
                     "nothing to resume; to start again: "
                     f"{resume_command(args, settings, out, resume=False)}",
                     flush=True,
@@ -156,11 +158,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_outputs(args, out, model, logs, seconds, x_test, y_test, curves):
-    """The model, history, report and plots; returns the test logs and the files."""
+def _write_outputs(args, out, model, logs, seconds, test_set, curves, notes):
+    """The model, history, report and plots; returns the test logs and the files.
+
+    report.md gets what the callbacks did (``notes``) and the test accuracy of
+    best.weights.h5 beside the final model's.
+    """
+    x_test, y_test = test_set
     model.save(out / "model.h5")
     _write_text(out / "history.json", json.dumps(logs, indent=2) + "\n")
     test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    best = models.load_model(out / "model.h5")
+    best.load_weights(out / "best.weights.h5")
+    best_test = best.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    notes = [
+        *notes,
+        f"- Test accuracy: {test['accuracy']:.4f} with the final model (model.h5), "
+        f"{best_test['accuracy']:.4f} with best.weights.h5 "
+        "(`glassnet evaluate model.h5 --weights best.weights.h5`).",
+    ]
     pred = np.argmax(model.predict(x_test, verbose=0), axis=1)
     names = class_names(args.preset)
     plots: list[str] = []
@@ -171,7 +187,7 @@ def _write_outputs(args, out, model, logs, seconds, x_test, y_test, curves):
             out, model, logs, x_test, y_test, pred, names, curves
         )
     report = (args.preset, test, y_test, pred, seconds, plots, names)
-    outputs.write_report(out / "report.md", *report)
+    outputs.write_report(out / "report.md", *report, notes=notes)
     files = [*OUTPUT_FILES, SOLVER_DIR if PRESETS[args.preset].solver else BACKUP_DIR]
     files += ["logs"] if args.tensorboard else []
     return test, files + plots
@@ -198,6 +214,7 @@ RECORDED = (
     "lr_decay",
     "early_stopping",
     "reduce_lr",
+    "monitor",
     "data",
 )
 # What a finished run wrote, besides its plots, that a new run replaces.
@@ -286,6 +303,9 @@ def _check_record(out: Path, record: dict[str, Any]) -> None:
             if ok is False:
                 problem = f"options[{name!r}] as --{name.replace('_', '-')} takes it"
                 problem += f"; received {value!r}"
+    monitor = options.get("monitor")
+    if problem is None and monitor not in (None, "val_loss", "val_accuracy"):
+        problem = f"options['monitor'], val_loss or val_accuracy; received {monitor!r}"
     optimizer, data = options.get("optimizer"), options.get("data")
     if problem is None and optimizer not in (None, *OPTIMIZER_CHOICES):
         problem = f"options['optimizer'] in {OPTIMIZER_CHOICES}; received {optimizer!r}"
@@ -451,6 +471,7 @@ def resume_command(
         ("--split-seed", args.split_seed),
         ("--early-stopping", args.early_stopping),
         ("--reduce-lr", args.reduce_lr),
+        ("--monitor", args.monitor),
         ("--data", args.data),
         ("--threads", args.threads),
     ):
@@ -491,11 +512,19 @@ def _check_preset_options(args: argparse.Namespace) -> None:
             f"--reduce-lr: {args.preset} follows a cosine learning-rate schedule "
             "over its epochs; leave --reduce-lr out"
         )
+    if preset.ema is not None and args.early_stopping is not None:
+        raise CliError(
+            f"--early-stopping: {args.preset} averages its weights over the run "
+            "(use_ema) and ends on the averages, while early stopping would watch "
+            "and restore the raw weights of one epoch; leave --early-stopping out "
+            "(its schedule is ReduceLROnPlateau's, --reduce-lr)"
+        )
     if preset.solver:
         for flag, value in (
             ("--early-stopping", args.early_stopping),
             ("--reduce-lr", args.reduce_lr),
             ("--tensorboard", args.tensorboard),
+            ("--monitor", args.monitor),
         ):
             if value:
                 raise CliError(
@@ -587,13 +616,29 @@ def _check_resumable(args: argparse.Namespace, directory: Path, what: str) -> No
 # -- Keras presets --
 
 
+class _EpochTimer(callbacks.Callback):
+    """Adds ``epoch_time`` (seconds) to each epoch's logs, for the log line,
+    history.csv and history.json; first in the list, so that they all see it."""
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if logs is not None:
+            logs["epoch_time"] = round(time.perf_counter() - self._start, 3)
+
+
 def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
+    """The run's callbacks; EarlyStopping, ReduceLROnPlateau and the best
+    checkpoint all watch ``--monitor``, and the first two say what they do."""
+    monitor = args.monitor
     cbs: list[Any] = [
+        _EpochTimer(),
         callbacks.TerminateOnNaN(),
         callbacks.BackupAndRestore(out / BACKUP_DIR, delete_checkpoint=False),
         callbacks.ModelCheckpoint(
             out / "best.weights.h5",
-            monitor="val_accuracy",
+            monitor=monitor,
             save_best_only=True,
             save_weights_only=True,
         ),
@@ -602,9 +647,10 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
     if args.early_stopping is not None:
         cbs.append(
             callbacks.EarlyStopping(
-                monitor="val_accuracy",
+                monitor=monitor,
                 patience=args.early_stopping,
                 restore_best_weights=True,
+                verbose=1,
             )
         )
     preset = PRESETS[args.preset]
@@ -612,12 +658,79 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
     if patience is not None:
         cbs.append(
             callbacks.ReduceLROnPlateau(
-                patience=patience, factor=preset.reduce_lr_factor
+                monitor=monitor,
+                patience=patience,
+                factor=preset.reduce_lr_factor,
+                verbose=1,
             )
         )
     if args.tensorboard:
         cbs.append(callbacks.TensorBoard(log_dir=out / "logs"))
     return cbs
+
+
+def _callback_notes(
+    args: argparse.Namespace, cbs: list[Any], logs: dict[str, list[float]], out: Path
+) -> list[str]:
+    """What the callbacks did, for report.md: in the words of the run's logs."""
+    monitor, epochs = args.monitor, len(logs.get("loss", []))
+    values = logs.get(monitor, [])
+    pick = min if "loss" in monitor else max
+    best = values.index(pick(values)) if values else None
+    notes = []
+    lrs = logs.get("learning_rate", [])
+    changes = [
+        f"epoch {i + 1}: {lrs[i - 1]:g} -> {lrs[i]:g}"
+        for i in range(1, len(lrs))
+        if lrs[i] != lrs[i - 1]
+    ]
+    if PRESETS[args.preset].cosine and lrs:
+        notes.append(
+            f"- Learning rate: cosine decay, {lrs[0]:g} at epoch 1 to {lrs[-1]:g} "
+            f"at epoch {len(lrs)}."
+        )
+    elif changes:
+        notes.append(
+            "- ReduceLROnPlateau lowered the learning rate at "
+            + "; ".join(changes)
+            + "."
+        )
+    else:
+        notes.append(f"- The learning rate stayed at {lrs[0]:g}." if lrs else "")
+    stopper = next((cb for cb in cbs if isinstance(cb, callbacks.EarlyStopping)), None)
+    if stopper is not None and stopper.stopped_epoch > 0:
+        notes.append(
+            f"- EarlyStopping stopped after epoch {stopper.stopped_epoch + 1} of "
+            f"{args.epochs}: {monitor} had not improved for {args.early_stopping} "
+            f"epochs (best {stopper.best:.4f} at epoch {stopper.best_epoch + 1})."
+        )
+    elif stopper is not None:
+        notes.append(f"- EarlyStopping did not stop: all {epochs} epochs ran.")
+    if stopper is not None and stopper.best_weights is not None:
+        notes.append(
+            f"- The final model holds the weights of epoch {stopper.best_epoch + 1}, "
+            f"the best {monitor} (EarlyStopping's restore_best_weights)."
+        )
+    elif PRESETS[args.preset].ema is not None:
+        notes.append(
+            "- The final model holds the moving averages of the weights over the "
+            f"run (Adam's use_ema, momentum {PRESETS[args.preset].ema})."
+        )
+    else:
+        notes.append(
+            f"- The final model holds the weights of the last epoch ({epochs})."
+        )
+    if best is not None:
+        notes.append(
+            f"- best.weights.h5 holds the weights of epoch {best + 1}, the best "
+            f"{monitor} ({values[best]:.4f})."
+        )
+    if args.tensorboard:
+        notes.append(
+            f"- TensorBoard logs are in {out / 'logs'}: `tensorboard --logdir "
+            f"{out / 'logs'}`."
+        )
+    return [n for n in notes if n]
 
 
 def _train_keras(
@@ -652,12 +765,14 @@ def _train_keras(
         epochs=settings["epochs"],
         validation_data=(x_val, y_val),
         callbacks=cbs,
-        verbose=2,
+        verbose="auto",  # a live bar on a terminal, a line per epoch elsewhere
     )
     seconds = time.perf_counter() - start
-    _check_finite_loss(cbs[0], settings["lr"], args.reg)
+    terminate = next(cb for cb in cbs if isinstance(cb, callbacks.TerminateOnNaN))
+    _check_finite_loss(terminate, settings["lr"], args.reg)
     logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    return model, logs, seconds, test, None
+    notes = _callback_notes(args, cbs, logs, out)
+    return model, logs, seconds, test, None, notes
 
 
 # -- Solver presets --
@@ -723,7 +838,14 @@ def _train_solver(
     }
     _write_text(out / "history.csv", _csv(logs))
     x_test = _images01(data["X_test"], data["mean"])
-    return seq, logs, seconds, (x_test, data["y_test"]), _solver_curves(solver)
+    notes = [
+        f"- The Solver multiplied the learning rate by {solver.lr_decay:g} after "
+        "every epoch.",
+        "- The final model (and best.weights.h5) holds the parameters of the epoch "
+        f"with the best validation accuracy ({solver.best_val_acc:.4f}).",
+    ]
+    test = (x_test, data["y_test"])
+    return seq, logs, seconds, test, _solver_curves(solver), notes
 
 
 def _solver_curves(solver: Any):

@@ -55,7 +55,10 @@ def test_ctrl_c_in_glassnet_train_prints_the_resume_command(tmp_path):
     command = [sys.executable, "-m", "glassnet", *argv]
     code, out = _interrupt_when(command, backup.exists)
     assert code == 130, out
-    resume = out.strip().splitlines()[-1]
+    lines = out.strip().splitlines()
+    # The message leads with the command that goes on, then says why.
+    resume = next(ln for ln in lines if ln.startswith("to go on: "))
+    assert lines.index(resume) < len(lines) - 1 and "interrupted" in lines[-1]
     assert resume.startswith("to go on: glassnet train digits-mlp --out ")
     assert resume.endswith("--resume")
     words = resume.removeprefix("to go on: glassnet ").split()

@@ -47,6 +47,12 @@ def interrupted(out, monkeypatch, *extra, epochs=4, at_epoch=1):
         assert main(argv) == 130
 
 
+def resume_line(printed):
+    """The Ctrl-C message's first line: the command that goes on."""
+    (line,) = [ln for ln in printed.splitlines() if ln.startswith("to go on: ")]
+    return line
+
+
 def snapshot(out):
     """Every file under ``out`` (but the lock) and its bytes."""
     return {
@@ -102,7 +108,8 @@ def test_a_refused_command_keeps_the_backup_and_every_file(
     code = train(out, *argv, preset=preset or "digits-mlp")
     err = capsys.readouterr().err
     assert code == 2
-    assert len(err.strip().splitlines()) == 1, err
+    if preset != "mnist-cnn":  # a missing dataset also lists where it looked
+        assert len(err.strip().splitlines()) == 1, err
     assert re.search(message, err), err
     assert snapshot(out) == before
 
@@ -114,7 +121,7 @@ def test_the_printed_resume_command_goes_on_to_the_uninterrupted_result(
     assert train(whole, "--epochs", "4", "--units", "16", "--lr", "0.002") == 0
     capsys.readouterr()
     interrupted(out, monkeypatch, "--units", "16", "--lr", "0.002")
-    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = resume_line(capsys.readouterr().out)
     assert printed.startswith("to go on: glassnet train digits-mlp --out")
     assert printed.endswith("--resume")
     assert json.loads((out / RECORD).read_text())["status"] == "interrupted"
@@ -367,7 +374,7 @@ def test_ctrl_c_while_the_outputs_are_written_prints_the_resume_command(
     with monkeypatch.context() as m:
         m.setattr(outputs, "write_report", stop)
         assert train(out, "--epochs", "2") == 130
-    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("--resume")
+    assert resume_line(capsys.readouterr().out).endswith("--resume")
     assert json.loads((out / RECORD).read_text())["status"] == "interrupted"
     assert main(["train", "--out", str(out), "--resume"]) == 0  # writes them now
     assert (out / "report.md").is_file()
@@ -378,7 +385,7 @@ def test_the_resume_command_of_an_out_starting_with_a_dash_works(
 ):
     monkeypatch.chdir(tmp_path)
     interrupted("--out=-dash", monkeypatch)
-    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = resume_line(capsys.readouterr().out)
     words = printed.removeprefix("to go on: glassnet ").split()
     assert words[words.index("--out") + 1] == os.path.join(".", "-dash")
     assert main(words) == 0
