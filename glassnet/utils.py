@@ -26,8 +26,10 @@ def set_random_seed(seed: int) -> None:
     other run that called ``set_random_seed(n)`` at the same point: the
     generators glassnet makes without a seed (:func:`glassnet.backend.rng`) take
     their seeds, in order, from ``n``. As in Keras, Python's ``random`` and
-    NumPy's global state are seeded too, for the user's own code; glassnet
-    itself never draws from them. An explicit ``seed=`` still wins.
+    NumPy's global state are seeded too: for the user's own code, and for the
+    course classes built without ``seed=`` (``FullyConnectedNet``, the
+    ``Solver``, ``dropout_forward``), which draw from NumPy's global generator
+    as the course does. An explicit ``seed=`` still wins.
 
     Args:
         seed: an int >= 0.

@@ -382,3 +382,12 @@ def test_backup_and_restore_resumes_a_model_with_a_custom_layer(
     assert epochs.begun == [2, 3]  # it resumed after the two saved epochs
     assert_same_model(reference, resumed, data[0])
     assert resumed.history.history == reference.history.history
+
+
+def test_sequential_from_config_takes_custom_objects():
+    model = models.Sequential([layers.Input((3,)), ScaledReLU(init_scale=2.0)])
+    rebuilt = models.Sequential.from_config(
+        model.get_config(), custom_objects={"ScaledReLU": ScaledReLU}
+    )
+    assert isinstance(rebuilt.layers[-1], ScaledReLU)
+    assert rebuilt.layers[-1].get_config() == model.layers[-1].get_config()

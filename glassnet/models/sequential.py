@@ -12,6 +12,7 @@ from glassnet.layers.base import Layer, Shape
 from glassnet.layers.input_layer import InputLayer
 from glassnet.models.model import Model
 from glassnet.saving.api import deserialize_layer
+from glassnet.saving.registration import get_registered_name
 from glassnet.saving.spec import register_model
 
 
@@ -149,16 +150,23 @@ class Sequential(Model):
             "name": self.name,
             "input_shape": None if shape is None else list(shape[1:]),
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                {
+                    "class_name": get_registered_name(type(layer)),
+                    "config": layer.get_config(),
+                }
                 for layer in self.layers
             ],
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+    ) -> Sequential:
         """Rebuild a (freshly initialised) model from :meth:`get_config`'s output.
 
-        Layer classes are looked up in :func:`glassnet.saving.layer_registry`.
+        Layer classes are looked up by name: in ``custom_objects`` (Keras'
+        argument: name -> Layer class), the registered classes
+        (:func:`glassnet.saving.register_serializable`), then the built-in layers.
 
         Raises:
             ValueError: for a malformed config or an unknown layer class.
@@ -180,7 +188,7 @@ class Sequential(Model):
         if shape is not None:
             model.add(InputLayer(shape))
         for spec in specs:
-            model.add(deserialize_layer(spec))
+            model.add(deserialize_layer(spec, custom_objects))
         return model
 
     def summary(self, print_fn: Any = print) -> None:
