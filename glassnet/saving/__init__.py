@@ -20,36 +20,6 @@ It knows the model classes only through :data:`MODELS`, which
 callbacks that use it.
 """
 
-from glassnet.saving.api import (
-    FORMAT,
-    FORMAT_VERSION,
-    MODELS,
-    custom_object_scope,
-    deserialize_layer,
-    get_registered_name,
-    get_registered_object,
-    layer_registry,
-    load_model,
-    load_weights,
-    register_keras_serializable,
-    register_serializable,
-    save_model,
-    save_weights,
-)
-
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MODELS",
-    "custom_object_scope",
-    "deserialize_layer",
-    "get_registered_name",
-    "get_registered_object",
-    "layer_registry",
-    "load_model",
-    "load_weights",
-    "register_keras_serializable",
-    "register_serializable",
-    "save_model",
-    "save_weights",
-]
+# The public names are api's (its __all__), one list for both.
+from glassnet.saving.api import *  # noqa: F403
+from glassnet.saving.api import __all__  # noqa: F401
