@@ -24,6 +24,8 @@ __all__ = [
     "leaky_relu_forward",
     "relu_backward",
     "relu_forward",
+    "relu_general_backward",
+    "relu_general_forward",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_backward",
@@ -171,6 +173,84 @@ def relu_backward(dout: Array, cache: Cache) -> Array:
     # than where(mask, dout, 0); the product stays in dout's dtype.
     split_batch(lambda s: xp.multiply(dout[s], mask[s], out=dx[s]), dout)
     return dx
+
+
+def relu_general_forward(
+    x: Array,
+    *,
+    max_value: float | None = None,
+    negative_slope: float = 0.0,
+    threshold: float = 0.0,
+) -> tuple[Array, Cache]:
+    """Keras 3's ``relu(x, negative_slope, max_value, threshold)``, piece by piece.
+
+    Keras computes ``clip(where(x > t, x, 0), 0, max_value) - slope * max(t - x, 0)``
+    (the clip only when ``max_value`` is given), so for ``t >= 0``::
+
+        out = max_value              where x >= max_value
+        out = x                      where t < x < max_value
+        out = slope * (x - t)        where x <= t
+
+    and for ``t < 0`` the inputs in ``(t, 0)`` give ``x`` without ``max_value``
+    and ``0`` with it (the clip's lower bound), exactly as Keras does.
+
+    Shapes:
+        x: any shape;  out: like x
+
+    Args:
+        x: the input.
+        max_value: the largest output, a number >= 0, or None for no limit.
+            Defaults to `None`.
+        negative_slope: the slope below the threshold, a number >= 0. Defaults
+            to `0.0`.
+        threshold: inputs at or below it go to the negative piece. Defaults to
+            `0.0`.
+
+    Returns:
+        out, and a cache (the derivative ``dout/dx``, elementwise) for
+        relu_general_backward.
+
+    Raises:
+        ValueError: when ``max_value`` or ``negative_slope`` is negative or any
+            option is not a finite number.
+    """
+    check_array("x", x, floating=True)
+    if max_value is not None:
+        max_value = check_number("max_value", max_value, low=0)
+    slope = check_number("negative_slope", negative_slope, low=0)
+    t = check_number("threshold", threshold)
+    xp = get_array_module(x)
+    above = x > t
+    out = xp.where(above, x, xp.zeros((), dtype=x.dtype))
+    grad = above.astype(x.dtype)
+    if max_value is not None:
+        # The clip's gradient is 1 inside [0, max_value] (TensorFlow's rule);
+        # at x == max_value the lower piece's 0 is taken, as relu6 does.
+        grad *= (x >= 0) & (x < max_value)
+        out = xp.clip(out, 0.0, max_value).astype(x.dtype, copy=False)
+    if slope:
+        below = ~above
+        out = out + xp.where(below, (x - t) * slope, 0.0).astype(x.dtype)
+        grad = grad + below.astype(x.dtype) * slope
+    return out, grad
+
+
+def relu_general_backward(dout: Array, cache: Cache) -> Array:
+    """Backward pass of :func:`relu_general_forward`: dout times the stored slope.
+
+    Shapes:
+        dout: like x;  dx: like x
+
+    Args:
+        dout: the upstream gradient.
+        cache: the cache from :func:`relu_general_forward`.
+
+    Returns:
+        dx.
+    """
+    grad = cache
+    check_array("dout", dout, shape=grad.shape)
+    return dout * grad
 
 
 def leaky_relu_forward(x: Array, alpha: float = 0.01) -> tuple[Array, Cache]:

@@ -47,21 +47,79 @@ class Activation(ActivationMixin, Layer):
 
 
 class ReLU(Activation):
-    """``max(x, 0)``. Keras' optional ``max_value``/``threshold`` are not supported."""
+    """Keras' ``ReLU``: ``max(x, 0)``, optionally capped, thresholded or leaky.
 
-    def __init__(self, negative_slope: float = 0.0, **kwargs: Any) -> None:
-        if negative_slope != 0.0:
-            raise fail(
-                "negative_slope",
-                "0.0 (use LeakyReLU for a slope)",
-                repr(negative_slope),
-            )
+    With the defaults this is ``Activation("relu")`` (a model may max-pool before
+    it); otherwise it calls :func:`glassnet.functional.relu_general_forward`:
+    ``max_value`` for x >= max_value, ``x`` for threshold < x < max_value and
+    ``negative_slope * (x - threshold)`` otherwise.
+
+    Args:
+        max_value: the largest output, a number >= 0, or None. Defaults to `None`.
+        negative_slope: the slope below the threshold, >= 0. Defaults to `0.0`.
+        threshold: the input below which the negative slope applies. Defaults to
+            `0.0`.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Raises:
+        ValueError: for a negative ``max_value`` or ``negative_slope``, or an
+            option that is not a finite number.
+
+    Example:
+        >>> import numpy as np
+        >>> ReLU(max_value=6.0, negative_slope=0.5)(np.array([[-2.0, 3.0, 9.0]]))
+        array([[-1.,  3.,  6.]], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        max_value: float | None = None,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__("relu", **kwargs)
+        self.max_value = (
+            None if max_value is None else check_number("max_value", max_value, low=0)
+        )
+        self.negative_slope = check_number("negative_slope", negative_slope, low=0)
+        self.threshold = check_number("threshold", threshold)
+        self._plain = (
+            self.max_value is None and self.negative_slope == 0 and self.threshold == 0
+        )
+
+    @property
+    def relu_last(self) -> bool:
+        """Only the plain ReLU commutes with max pooling in the model's sense."""
+        return self._plain
+
+    def activate(self, z: Array) -> Array:
+        if self._plain:
+            return super().activate(z)
+        out, self._act_cache = F.relu_general_forward(
+            z,
+            max_value=self.max_value,
+            negative_slope=self.negative_slope,
+            threshold=self.threshold,
+        )
+        self.logits = None
+        return out
+
+    def deactivate(self, dout: Array) -> Array:
+        if self._plain:
+            return super().deactivate(dout)
+        cache, self._act_cache, self.logits = self._act_cache, None, None
+        return F.relu_general_backward(dout, cache)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         del config["activation"]
-        return config
+        return {
+            **config,
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
 
 class LeakyReLU(Layer):
