@@ -97,6 +97,16 @@ from glassnet.functional.pool_fast import (
     max_pool_forward_fast,
     max_pool_forward_nhwc,
 )
+from glassnet.functional.spatial import (
+    crop2d_backward,
+    crop2d_forward,
+    upsample_nearest_backward,
+    upsample_nearest_backward_naive,
+    upsample_nearest_forward,
+    upsample_nearest_forward_naive,
+    zero_pad2d_backward,
+    zero_pad2d_forward,
+)
 
 __all__ = [
     "affine_backward",
@@ -126,6 +136,8 @@ __all__ = [
     "conv_relu_forward",
     "conv_relu_pool_backward",
     "conv_relu_pool_forward",
+    "crop2d_backward",
+    "crop2d_forward",
     "dropout_backward",
     "dropout_forward",
     "elastic_net_penalty",
@@ -168,4 +180,10 @@ __all__ = [
     "svm_loss",
     "tanh_backward",
     "tanh_forward",
+    "upsample_nearest_backward",
+    "upsample_nearest_backward_naive",
+    "upsample_nearest_forward",
+    "upsample_nearest_forward_naive",
+    "zero_pad2d_backward",
+    "zero_pad2d_forward",
 ]

@@ -20,6 +20,7 @@ from glassnet.layers.pooling import (
 from glassnet.layers.preprocessing import Normalization, Rescaling
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import Flatten, Permute, Reshape
+from glassnet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "Activation",
@@ -28,6 +29,7 @@ __all__ = [
     "BatchNormalization",
     "Conv2D",
     "Convolution2D",
+    "Cropping2D",
     "Dense",
     "Dropout",
     "Flatten",
@@ -50,4 +52,6 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Softmax",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]
