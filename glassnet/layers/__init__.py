@@ -6,6 +6,24 @@ from glassnet.layers.base import Layer
 from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
 from glassnet.layers.input_layer import Input, InputLayer
+from glassnet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
     AveragePooling2D,
@@ -21,6 +39,7 @@ from glassnet.layers.preprocessing import Normalization, Rescaling
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import Flatten, Permute, Reshape
 from glassnet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
+from glassnet.layers.spatial_dropout import SpatialDropout2D
 
 __all__ = [
     "Activation",
@@ -52,6 +71,23 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Softmax",
+    "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]
