@@ -7,19 +7,29 @@ Every loss is averaged over the N samples of the batch. Per-sample weights
 multiply each sample's loss and the total is still divided by N (Keras'
 ``"sum_over_batch_size"`` reduction), so weights of all ones change nothing and a
 zero weight removes a sample. ``loss`` is a Python float and ``dx`` has ``x``'s
-shape and dtype.
+shape and dtype. The Keras-side kernels also take ``reduction="sum"`` or
+``"none"`` (the weighted per-sample losses, which the function-form losses of
+:mod:`glassnet.losses` return).
 
 One formula, one place: the cross-entropies over classes live in two private
 kernels (from logits, from probabilities) that take dense targets; integer labels
 (``softmax_loss``, ``sparse_categorical_crossentropy_loss``) become one-hot rows
-and reuse them. The elementwise losses share one per-sample reduction.
+and reuse them; label smoothing is one formula (:func:`_smooth`) applied to the
+dense targets. Every kernel computes per-sample losses and their gradients, and
+one reduction (:func:`_reduce`) weights and sums them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from glassnet._internal.checks import check_array, check_finite, check_labels, fail
+from glassnet._internal.checks import (
+    check_array,
+    check_finite,
+    check_labels,
+    check_number,
+    fail,
+)
 from glassnet.backend import Array, get_array_module
 from glassnet.functional.activations import sigmoid_forward
 
@@ -91,6 +101,40 @@ def _check_flag(name: str, value: Any) -> bool:
     return value
 
 
+def _smooth(t: Array, label_smoothing: float, k: float) -> Array:
+    """Keras' label smoothing: t (1 - ls) + ls / k, k classes (2 for binary)."""
+    if label_smoothing == 0.0:
+        return t
+    return t * (1.0 - label_smoothing) + label_smoothing / k
+
+
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+
+
+def _reduce(
+    per_sample: Array,
+    d_per_sample: Array,
+    x: Array,
+    sample_weight: Any,
+    reduction: str,
+) -> tuple[Any, Array]:
+    """Weight the per-sample losses and reduce them as Keras' ``reduction`` says.
+
+    ``"sum_over_batch_size"`` divides the weighted sum by N, ``"sum"`` does not,
+    and ``"none"`` returns the weighted per-sample losses (N,). ``dx`` is the
+    gradient of the float in the first two cases and of the sum in the last.
+    """
+    if reduction not in _REDUCTIONS:
+        raise fail("reduction", f"one of {list(_REDUCTIONS)}", repr(reduction))
+    scale = _sample_scale(x, sample_weight)
+    if reduction != "sum_over_batch_size":
+        scale = scale * x.shape[0]
+    dx = d_per_sample * scale.reshape((x.shape[0],) + (1,) * (x.ndim - 1))
+    if reduction == "none":
+        return per_sample * scale, dx
+    return float((per_sample * scale).sum()), dx
+
+
 def _one_hot(x: Array, y: Array) -> Array:
     xp = get_array_module(x)
     t = xp.zeros_like(x)
@@ -98,8 +142,8 @@ def _one_hot(x: Array, y: Array) -> Array:
     return t
 
 
-def _xent_from_logits(x: Array, t: Array, scale: Array) -> tuple[float, Array]:
-    """Cross-entropy of softmax(x) against targets t, rows weighted by scale."""
+def _xent_from_logits(x: Array, t: Array) -> tuple[Array, Array]:
+    """Per-row cross-entropy of softmax(x) against targets t, and its gradient."""
     xp = get_array_module(x)
     shifted = x - x.max(axis=1, keepdims=True)
     e = xp.exp(shifted)
@@ -107,23 +151,19 @@ def _xent_from_logits(x: Array, t: Array, scale: Array) -> tuple[float, Array]:
     # log-softmax = shifted - log(sum exp(shifted)): every term is finite because
     # the largest shifted logit is 0, so sum_e >= 1.
     log_p = shifted - xp.log(sum_e)
-    loss = float((-(t * log_p).sum(axis=1) * scale).sum())
     # d/dx of -sum_c t_c log p_c is p * sum(t) - t (p - t for targets summing to 1).
-    dx = (e / sum_e * t.sum(axis=1, keepdims=True) - t) * scale[:, None]
-    return loss, dx
+    return -(t * log_p).sum(axis=1), e / sum_e * t.sum(axis=1, keepdims=True) - t
 
 
-def _xent_from_probs(x: Array, t: Array, scale: Array) -> tuple[float, Array]:
-    """Keras' cross-entropy of probabilities: renormalise, clip, -sum t log q."""
+def _xent_from_probs(x: Array, t: Array) -> tuple[Array, Array]:
+    """Keras' per-row cross-entropy of probabilities: renormalise, clip, -t log q."""
     xp = get_array_module(x)
     s = x.sum(axis=1, keepdims=True)
     q = x / s
     r = xp.clip(q, _EPSILON, 1.0 - _EPSILON)
-    loss = float((-(t * xp.log(r)).sum(axis=1) * scale).sum())
     g = xp.where(q == r, -t / r, 0.0)  # clipping kills the gradient
     # q = x / s has Jacobian (I - q 1^T) / s along the row, hence the projection.
-    dx = (g - (g * q).sum(axis=1, keepdims=True)) / s * scale[:, None]
-    return loss, dx
+    return -(t * xp.log(r)).sum(axis=1), (g - (g * q).sum(axis=1, keepdims=True)) / s
 
 
 def softmax_loss(
@@ -175,27 +215,33 @@ def svm_loss(
     """
     _check_x(x, ndim=2)
     y = _labels(x, y)
-    scale = _sample_scale(x, sample_weight)
     xp = get_array_module(x)
     rows = xp.arange(x.shape[0])
     margins = xp.maximum(x - x[rows, y][:, None] + 1.0, 0.0)
     margins[rows, y] = 0.0
-    loss = float((margins.sum(axis=1) * scale).sum())
     # Each violated margin adds +1 to its class and -1 to the correct class.
-    dx = (margins > 0).astype(x.dtype)
-    dx[rows, y] = -dx.sum(axis=1)
-    dx *= scale[:, None]
-    return loss, dx
+    d_margins = (margins > 0).astype(x.dtype)
+    d_margins[rows, y] = -d_margins.sum(axis=1)
+    return _reduce(
+        margins.sum(axis=1), d_margins, x, sample_weight, "sum_over_batch_size"
+    )
 
 
 def categorical_crossentropy_loss(
-    x: Array, y: Array, *, from_logits: bool = False, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    *,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    sample_weight: Array | None = None,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Cross-entropy against one-hot or soft targets (Keras semantics).
 
-    From probabilities, each row of ``x`` is first renormalised to sum to 1 and
-    clipped to [1e-7, 1 - 1e-7], as Keras does; the gradient flows through the
-    renormalisation and is zero where clipping bit.
+    With ``label_smoothing`` = ls the targets become ``y (1 - ls) + ls / C``, as
+    Keras smooths them. From probabilities, each row of ``x`` is first
+    renormalised to sum to 1 and clipped to [1e-7, 1 - 1e-7], as Keras does; the
+    gradient flows through the renormalisation and is zero where clipping bit.
 
     Shapes:
         x: (N, C);  y: (N, C) targets in [0, 1];  sample_weight: (N,);  dx: (N, C)
@@ -204,31 +250,42 @@ def categorical_crossentropy_loss(
         x: logits, or probabilities when ``from_logits`` is false.
         y: the target distribution of each sample.
         from_logits: whether ``x`` holds logits. Defaults to `False`.
+        label_smoothing: ls in [0, 1]. Defaults to `0.0`.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``.
 
     Raises:
         ValueError: for a wrong shape of ``x``, ``y`` or ``sample_weight``,
-            targets outside [0, 1] or negative weights.
+            targets outside [0, 1], negative weights, ``label_smoothing``
+            outside [0, 1] or an unknown ``reduction``.
     """
     _check_x(x, ndim=2)
     from_logits = _check_flag("from_logits", from_logits)
-    t = _targets_like(x, y, 0, 1)
-    scale = _sample_scale(x, sample_weight)
-    if from_logits:
-        return _xent_from_logits(x, t, scale)
-    return _xent_from_probs(x, t, scale)
+    ls = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    t = _smooth(_targets_like(x, y, 0, 1), ls, x.shape[1])
+    xent = _xent_from_logits if from_logits else _xent_from_probs
+    return _reduce(*xent(x, t), x, sample_weight, reduction)
 
 
 def sparse_categorical_crossentropy_loss(
-    x: Array, y: Array, *, from_logits: bool = False, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    *,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    sample_weight: Array | None = None,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Cross-entropy against integer labels (Keras semantics).
 
-    The labels become one-hot rows and the dense cross-entropy does the rest, so
-    ``from_logits=True`` is exactly :func:`softmax_loss`.
+    The labels become one-hot rows and :func:`categorical_crossentropy_loss`
+    does the rest (smoothing included), so ``from_logits=True`` is exactly
+    :func:`softmax_loss`.
 
     Shapes:
         x: (N, C);  y: (N,) labels in [0, C);  sample_weight: (N,);  dx: (N, C)
@@ -237,43 +294,61 @@ def sparse_categorical_crossentropy_loss(
         x: logits, or probabilities when ``from_logits`` is false.
         y: the correct class of each sample.
         from_logits: whether ``x`` holds logits. Defaults to `False`.
+        label_smoothing: ls in [0, 1]; the one-hot rows become
+            ``(1 - ls) onehot + ls / C``. Defaults to `0.0`.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``.
 
     Raises:
         ValueError: for a wrong shape of ``x``, ``y`` or ``sample_weight``, labels
-            outside [0, C) or negative weights.
+            outside [0, C), negative weights, ``label_smoothing`` outside
+            [0, 1] or an unknown ``reduction``.
     """
     _check_x(x, ndim=2)
-    from_logits = _check_flag("from_logits", from_logits)
-    t = _one_hot(x, _labels(x, y))
-    scale = _sample_scale(x, sample_weight)
-    if from_logits:
-        return _xent_from_logits(x, t, scale)
-    return _xent_from_probs(x, t, scale)
+    return categorical_crossentropy_loss(
+        x,
+        _one_hot(x, _labels(x, y)),
+        from_logits=from_logits,
+        label_smoothing=label_smoothing,
+        sample_weight=sample_weight,
+        reduction=reduction,
+    )
 
 
 def _per_sample_mean(
-    elementwise: Array, d_elementwise: Array, scale: Array
-) -> tuple[float, Array]:
-    """Reduce elementwise losses: mean over non-batch axes, weighted sum over N."""
+    elementwise: Array,
+    d_elementwise: Array,
+    sample_weight: Any,
+    reduction: str,
+) -> tuple[Any, Array]:
+    """Reduce elementwise losses: mean over the non-batch axes, then :func:`_reduce`."""
     n = elementwise.shape[0]
     k = elementwise.size // n
-    loss = float((elementwise.reshape(n, k).mean(axis=1) * scale).sum())
-    dx = d_elementwise * (scale / k).reshape((n,) + (1,) * (elementwise.ndim - 1))
-    return loss, dx
+    per_sample = elementwise.reshape(n, k).mean(axis=1)
+    return _reduce(per_sample, d_elementwise / k, elementwise, sample_weight, reduction)
 
 
 def binary_crossentropy_loss(
-    x: Array, y: Array, *, from_logits: bool = False, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    *,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    sample_weight: Array | None = None,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Binary cross-entropy, averaged over the non-batch axes (Keras semantics).
 
-    From logits the stable form max(x, 0) - x y + log1p(exp(-|x|)) is used, whose
-    gradient is sigmoid(x) - y. From probabilities ``x`` is clipped to
-    [1e-7, 1 - 1e-7] as Keras does, and the gradient is zero where clipped.
+    With ``label_smoothing`` = ls the targets become ``y (1 - ls) + ls / 2``, as
+    Keras smooths them. From logits the stable form
+    max(x, 0) - x y + log1p(exp(-|x|)) is used, whose gradient is sigmoid(x) - y.
+    From probabilities ``x`` is clipped to [1e-7, 1 - 1e-7] as Keras does, and
+    the gradient is zero where clipped.
 
     Shapes:
         x: (N, ...);  y: like x, targets in [0, 1];  sample_weight: (N,);
@@ -283,32 +358,42 @@ def binary_crossentropy_loss(
         x: logits, or probabilities when ``from_logits`` is false.
         y: the targets.
         from_logits: whether ``x`` holds logits. Defaults to `False`.
+        label_smoothing: ls in [0, 1]. Defaults to `0.0`.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``.
 
     Raises:
         ValueError: for a wrong shape of ``x``, ``y`` or ``sample_weight``,
-            targets outside [0, 1] or negative weights.
+            targets outside [0, 1], negative weights, ``label_smoothing``
+            outside [0, 1] or an unknown ``reduction``.
     """
     _check_x(x)
     from_logits = _check_flag("from_logits", from_logits)
-    t = _targets_like(x, y, 0, 1)
-    scale = _sample_scale(x, sample_weight)
+    ls = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    t = _smooth(_targets_like(x, y, 0, 1), ls, 2.0)
     xp = get_array_module(x)
     if from_logits:
         elementwise = xp.maximum(x, 0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
-        return _per_sample_mean(elementwise, sigmoid_forward(x)[0] - t, scale)
-    r = xp.clip(x, _EPSILON, 1.0 - _EPSILON)
-    elementwise = -(t * xp.log(r) + (1.0 - t) * xp.log(1.0 - r))
-    d_elementwise = xp.where(x == r, (r - t) / (r * (1.0 - r)), 0.0)
-    return _per_sample_mean(elementwise, d_elementwise, scale)
+        d_elementwise = sigmoid_forward(x)[0] - t
+    else:
+        r = xp.clip(x, _EPSILON, 1.0 - _EPSILON)
+        elementwise = -(t * xp.log(r) + (1.0 - t) * xp.log(1.0 - r))
+        d_elementwise = xp.where(x == r, (r - t) / (r * (1.0 - r)), 0.0)
+    return _per_sample_mean(elementwise, d_elementwise, sample_weight, reduction)
 
 
 def mean_squared_error_loss(
-    x: Array, y: Array, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    sample_weight: Array | None = None,
+    *,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Mean squared error: per-sample mean of (x - y)^2, then over the batch.
 
     Shapes:
@@ -318,6 +403,9 @@ def mean_squared_error_loss(
         x: the predictions.
         y: the targets.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``.
@@ -328,12 +416,16 @@ def mean_squared_error_loss(
     """
     _check_x(x)
     diff = x - _targets_like(x, y)
-    return _per_sample_mean(diff * diff, 2.0 * diff, _sample_scale(x, sample_weight))
+    return _per_sample_mean(diff * diff, 2.0 * diff, sample_weight, reduction)
 
 
 def mean_absolute_error_loss(
-    x: Array, y: Array, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    sample_weight: Array | None = None,
+    *,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Mean absolute error: per-sample mean of |x - y|, then over the batch.
 
     Shapes:
@@ -343,6 +435,9 @@ def mean_absolute_error_loss(
         x: the predictions.
         y: the targets.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``; the subgradient at x == y is 0.
@@ -354,13 +449,16 @@ def mean_absolute_error_loss(
     _check_x(x)
     diff = x - _targets_like(x, y)
     xp = get_array_module(x)
-    scale = _sample_scale(x, sample_weight)
-    return _per_sample_mean(xp.abs(diff), xp.sign(diff), scale)
+    return _per_sample_mean(xp.abs(diff), xp.sign(diff), sample_weight, reduction)
 
 
 def hinge_loss(
-    x: Array, y: Array, sample_weight: Array | None = None
-) -> tuple[float, Array]:
+    x: Array,
+    y: Array,
+    sample_weight: Array | None = None,
+    *,
+    reduction: str = "sum_over_batch_size",
+) -> tuple[Any, Array]:
     """Keras' binary hinge loss: per-sample mean of max(1 - y x, 0).
 
     Labels in {0, 1} are mapped to {-1, 1} (y -> 2y - 1), as Keras does when
@@ -374,6 +472,9 @@ def hinge_loss(
         x: the decision values.
         y: the labels.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
+        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
+            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+            Defaults to `"sum_over_batch_size"`.
 
     Returns:
         ``(loss, dx)``.
@@ -393,4 +494,4 @@ def hinge_loss(
     active = margin > 0
     elementwise = xp.where(active, margin, 0.0)
     d_elementwise = xp.where(active, -t, 0.0)
-    return _per_sample_mean(elementwise, d_elementwise, _sample_scale(x, sample_weight))
+    return _per_sample_mean(elementwise, d_elementwise, sample_weight, reduction)

@@ -410,3 +410,71 @@ def test_non_bool_from_logits_is_rejected(rng):
         binary_crossentropy_loss(
             rng.uniform(0, 1, (N, 2)), np.ones((N, 2)), from_logits=1
         )
+
+
+SMOOTHED = ["cce_logits", "cce_probs", "scce_logits", "scce_probs", "bce_logits",
+            "bce_probs"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SMOOTHED)
+def test_label_smoothing_gradients_match_numerical_gradients(rng, name):
+    fn, x, y, kwargs = make_case(rng, name)
+    errors = check_loss(fn, x, y, label_smoothing=0.2, **kwargs)
+    assert errors["x"] < 1e-7, errors
+
+
+def test_label_smoothing_equals_the_smoothed_targets_as_keras_defines_them(rng):
+    logits = rng.standard_normal((N, C))
+    labels = rng.integers(0, C, N)
+    onehot = np.eye(C)[labels]
+    smoothed = onehot * 0.7 + 0.3 / C
+    a = categorical_crossentropy_loss(
+        logits, onehot, from_logits=True, label_smoothing=0.3
+    )
+    b = categorical_crossentropy_loss(logits, smoothed, from_logits=True)
+    c = sparse_categorical_crossentropy_loss(
+        logits, labels, from_logits=True, label_smoothing=0.3
+    )
+    assert a[0] == pytest.approx(b[0], rel=1e-12) == pytest.approx(c[0], rel=1e-12)
+    assert rel_error(a[1], b[1]) < 1e-12 and rel_error(c[1], b[1]) < 1e-12
+    t = rng.integers(0, 2, (N, 2)).astype(float)
+    p = rng.uniform(0.1, 0.9, (N, 2))
+    d = binary_crossentropy_loss(p, t, label_smoothing=0.2)
+    e = binary_crossentropy_loss(p, t * 0.8 + 0.1)
+    assert d[0] == pytest.approx(e[0], rel=1e-12)
+    assert rel_error(d[1], e[1]) < 1e-12
+
+
+def test_label_smoothing_closed_form_for_two_classes():
+    # Keras' docstring case: ls=0.2 turns the one-hot target [0, 1] into [0.1, 0.9].
+    p = np.array([[0.4, 0.6]])
+    loss, _ = categorical_crossentropy_loss(
+        p, np.array([[0.0, 1.0]]), label_smoothing=0.2
+    )
+    assert loss == pytest.approx(-(0.1 * math.log(0.4) + 0.9 * math.log(0.6)))
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "0.1", True])
+def test_label_smoothing_outside_0_1_is_refused(rng, value):
+    x = rng.uniform(0.2, 0.8, (N, C))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        categorical_crossentropy_loss(
+            x, soft_targets(rng, (N, C)), label_smoothing=value
+        )
+    with pytest.raises(ValueError, match="label_smoothing"):
+        binary_crossentropy_loss(x, np.zeros((N, C)), label_smoothing=value)
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if c not in ("softmax", "svm")])
+def test_reduction_none_and_sum_agree_with_the_mean_over_the_batch(rng, name):
+    fn, x, y, kwargs = make_case(rng, name)
+    w = rng.uniform(0.0, 2.0, N)
+    mean, dx = fn(x, y, sample_weight=w, **kwargs)
+    per_sample, dx_none = fn(x, y, sample_weight=w, reduction="none", **kwargs)
+    total, dx_sum = fn(x, y, sample_weight=w, reduction="sum", **kwargs)
+    assert per_sample.shape == (N,)
+    assert per_sample.sum() / N == pytest.approx(mean, rel=1e-12)
+    assert total == pytest.approx(mean * N, rel=1e-12)
+    assert rel_error(dx_none, dx * N) < 1e-12 and rel_error(dx_sum, dx * N) < 1e-12
+    with pytest.raises(ValueError, match="reduction"):
+        fn(x, y, reduction="mean", **kwargs)
