@@ -9,16 +9,27 @@ and sparse labels (N, 1) become (N,).
 
 Cross-entropy on probabilities (``from_logits=False``) after a softmax or sigmoid
 output is computed by the model from the logits instead (see
-:meth:`Loss.fused_activation`), the numerically stable fused form.
+:meth:`Loss.fused_activation`), the numerically stable fused form. The three
+cross-entropies take Keras' ``label_smoothing``.
+
+The function forms (``categorical_crossentropy(y_true, y_pred, ...)``, ``mse``, ...)
+return Keras' per-sample values, reduced over the last axis only. :func:`get`
+(what ``compile(loss=...)`` calls) turns each of them, or a ``functools.partial``
+of one, into its ``Loss`` class with the same options, so training has the
+kernel's gradient. Any other callable is refused: glassnet has no automatic
+differentiation of arbitrary Python, and a loss without a gradient cannot train.
+Subclass :class:`Loss` with a ``kernel`` returning ``(loss, dy_pred)`` instead.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from glassnet._internal import registry as _registry
-from glassnet._internal.checks import check_array, fail
-from glassnet.backend import Array, get_array_module
+from glassnet._internal.checks import as_numeric_array, check_array, check_number, fail
+from glassnet.backend import Array, floatx, get_array_module
 from glassnet.functional import losses as K
 
 
@@ -59,6 +70,10 @@ class Loss:
     ) -> tuple[float, Array]:
         raise NotImplementedError
 
+    def kernel_options(self) -> dict[str, Any]:
+        """Keyword options the kernel takes besides ``from_logits``."""
+        return {}
+
     def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
         """Reshape ``y_true`` to ``y_pred``'s shape when Keras would broadcast it."""
         return broadcast_targets(y_true, y_pred)
@@ -76,12 +91,18 @@ class Loss:
         y_true = self.prepare_targets(y_true, y_pred)
         logits = self.from_logits if from_logits is None else from_logits
         return self.kernel(
-            y_pred, y_true, sample_weight=sample_weight, from_logits=logits
+            y_pred,
+            y_true,
+            sample_weight=sample_weight,
+            from_logits=logits,
+            **self.kernel_options(),
         )
 
-    def __call__(
-        self, y_true: Array, y_pred: Array, sample_weight: Array | None = None
-    ) -> float:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+        """The loss of a batch; lists are accepted as Keras accepts them."""
+        y_true, y_pred = _as_arrays(y_true, y_pred)
+        if sample_weight is not None:
+            sample_weight = as_numeric_array("sample_weight", sample_weight)
         return float(self.compute(y_true, y_pred, sample_weight)[0])
 
     def fused_activation(self) -> str | None:
@@ -96,8 +117,28 @@ class Loss:
         return cls(**config)
 
 
-class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy with integer labels (N,) against (N, C) outputs."""
+class _Crossentropy(Loss):
+    """A cross-entropy: ``from_logits`` and Keras' ``label_smoothing``."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
+        super().__init__(from_logits)
+        self.label_smoothing = check_number(
+            "label_smoothing", label_smoothing, low=0.0, high=1.0
+        )
+
+    def kernel_options(self) -> dict[str, Any]:
+        return {"label_smoothing": self.label_smoothing}
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+class SparseCategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy with integer labels (N,) against (N, C) outputs.
+
+    ``label_smoothing`` smooths the one-hot rows of the labels, as Keras 3's
+    newer releases do for this loss.
+    """
 
     name = "sparse_categorical_crossentropy"
 
@@ -113,7 +154,7 @@ class SparseCategoricalCrossentropy(Loss):
         return None if self.from_logits else "softmax"
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Crossentropy):
     """Cross-entropy with one-hot (or soft) targets (N, C)."""
 
     name = "categorical_crossentropy"
@@ -135,7 +176,7 @@ class CategoricalCrossentropy(Loss):
         return None if self.from_logits else "softmax"
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_Crossentropy):
     """Binary cross-entropy; targets in [0, 1] shaped like the outputs."""
 
     name = "binary_crossentropy"
@@ -187,24 +228,238 @@ class Hinge(_Regression):
         return K.hinge_loss(y_pred, y_true, **kwargs)
 
 
+# -- function forms: Keras' per-sample values --
+
+
+def _as_arrays(y_true: Any, y_pred: Any) -> tuple[Array, Array]:
+    """Lists or arrays as arrays; integer predictions become floatx, as in Keras."""
+    if not hasattr(y_pred, "dtype"):
+        y_pred = as_numeric_array("y_pred", y_pred)
+    if y_pred.dtype.kind != "f":
+        y_pred = y_pred.astype(floatx())
+    if not hasattr(y_true, "dtype"):
+        y_true = as_numeric_array("y_true", y_true)
+    return y_true, y_pred
+
+
+def _over_last_axis(
+    kernel: Callable[..., tuple[Any, Array]],
+    y_true: Array,
+    y_pred: Array,
+    **options: Any,
+) -> Array:
+    """Per-sample values of ``kernel``: rows along the last axis, shape[:-1] back."""
+    shape = y_pred.shape[:-1]
+    rows = y_pred.reshape(-1, y_pred.shape[-1])
+    # Sparse labels have one rank less than the outputs; dense targets match them.
+    targets = y_true.reshape(-1 if y_true.ndim < y_pred.ndim else rows.shape)
+    return kernel(rows, targets, reduction="none", **options)[0].reshape(shape)
+
+
+def _check_axis(axis: Any) -> None:
+    if axis != -1:
+        raise fail("axis", "-1 (glassnet reduces over the last axis)", repr(axis))
+
+
+def categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Array:
+    """Per-sample cross-entropy against one-hot targets, as Keras' function.
+
+    Shapes:
+        y_true: like y_pred;  y_pred: (N, C) or (..., C);  out: y_pred.shape[:-1]
+
+    Example:
+        >>> categorical_crossentropy(
+        ...     [[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]
+        ... ).round(4).tolist()
+        [0.0513, 2.3026]
+    """
+    _check_axis(axis)
+    y_true, y_pred = _as_arrays(y_true, y_pred)
+    y_true = CategoricalCrossentropy().prepare_targets(y_true, y_pred)
+    return _over_last_axis(
+        K.categorical_crossentropy_loss,
+        y_true,
+        y_pred,
+        from_logits=from_logits,
+        label_smoothing=label_smoothing,
+    )
+
+
+def sparse_categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+) -> Array:
+    """Per-sample cross-entropy against integer labels, as Keras' function.
+
+    ``ignore_class`` is not supported yet (it must be None).
+
+    Shapes:
+        y_true: y_pred.shape[:-1] (or with a trailing 1);  y_pred: (..., C);
+        out: y_pred.shape[:-1]
+
+    Example:
+        >>> sparse_categorical_crossentropy(
+        ...     [1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]
+        ... ).round(4).tolist()
+        [0.0513, 2.3026]
+    """
+    _check_axis(axis)
+    if ignore_class is not None:
+        raise fail("ignore_class", "None (not supported by glassnet yet)", ignore_class)
+    y_true, y_pred = _as_arrays(y_true, y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true.reshape(y_true.shape[:-1])
+    return _over_last_axis(
+        K.sparse_categorical_crossentropy_loss,
+        y_true,
+        y_pred,
+        from_logits=from_logits,
+    )
+
+
+def binary_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Array:
+    """Binary cross-entropy averaged over the last axis, as Keras' function.
+
+    Shapes:
+        y_true: like y_pred (or one rank less);  y_pred: (N, k);  out: (N,)
+
+    Example:
+        >>> binary_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).round(
+        ...     3
+        ... ).tolist()
+        [0.916, 0.714]
+    """
+    _check_axis(axis)
+    y_true, y_pred = _as_arrays(y_true, y_pred)
+    return _over_last_axis(
+        K.binary_crossentropy_loss,
+        broadcast_targets(y_true, y_pred),
+        y_pred,
+        from_logits=from_logits,
+        label_smoothing=label_smoothing,
+    )
+
+
+def _elementwise_form(kernel: Callable[..., tuple[Any, Array]], name: str, doc: str):
+    def fn(y_true: Any, y_pred: Any) -> Array:
+        y_true, y_pred = _as_arrays(y_true, y_pred)
+        return _over_last_axis(kernel, broadcast_targets(y_true, y_pred), y_pred)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"""{doc}, as Keras' function.
+
+    Shapes:
+        y_true: like y_pred (or one rank less);  y_pred: (N, k);  out: (N,)
+    """
+    return fn
+
+
+mean_squared_error = _elementwise_form(
+    K.mean_squared_error_loss,
+    "mean_squared_error",
+    "Per-sample mean of squared errors over the last axis",
+)
+mean_absolute_error = _elementwise_form(
+    K.mean_absolute_error_loss,
+    "mean_absolute_error",
+    "Per-sample mean of absolute errors over the last axis",
+)
+hinge = _elementwise_form(
+    K.hinge_loss, "hinge", "Per-sample mean of max(1 - y_true y_pred, 0)"
+)
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+FUNCTIONS: dict[Callable[..., Array], type[Loss]] = {
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    hinge: Hinge,
+}
+"""Each function-form loss and the Loss class ``get`` wraps it into."""
+
 LOSSES: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
     "hinge": Hinge,
 }
 
 
+def _from_function(identifier: Any) -> Loss | None:
+    """The Loss for a function-form loss or a ``functools.partial`` of one."""
+    fn, options = identifier, {}
+    if isinstance(identifier, functools.partial) and not identifier.args:
+        fn, options = identifier.func, dict(identifier.keywords)
+    try:
+        cls = FUNCTIONS.get(fn)
+    except TypeError:  # unhashable callables are never function-form losses
+        return None
+    if cls is None:
+        return None
+    _check_axis(options.pop("axis", -1))
+    if options.get("ignore_class") is not None:
+        raise fail("ignore_class", "None (not supported by glassnet yet)", options)
+    options.pop("ignore_class", None)
+    try:
+        return cls(**options)
+    except TypeError:
+        raise fail(
+            "loss", f"{fn.__name__} with the options of {cls.__name__}", options
+        ) from None
+
+
 def get(identifier: Any) -> Loss:
-    """Resolve a name (``"mse"``), a class name, a config dict or an instance.
+    """Resolve a name (``"mse"``), a class name, a config dict, an instance, or a
+    function-form loss (``losses.sparse_categorical_crossentropy``).
+
+    A function-form loss, or a ``functools.partial`` of one with keyword options
+    (``partial(categorical_crossentropy, label_smoothing=0.1)``), becomes its
+    Loss class with those options, so it trains with the kernel's gradient.
 
     Raises:
-        ValueError: for an unknown name; the message lists the valid ones.
+        ValueError: for an unknown name, or a callable that is not one of
+            glassnet's function-form losses (it would have no gradient); the
+            message lists the valid names.
     """
+    if callable(identifier) and not isinstance(identifier, type | Loss):
+        loss = _from_function(identifier)
+        if loss is not None:
+            return loss
+        name = getattr(identifier, "__name__", type(identifier).__name__)
+        raise fail(
+            "loss",
+            "a loss name, a Loss object or one of glassnet.losses' functions "
+            f"({sorted(f.__name__ for f in FUNCTIONS)}); a custom fn(y_true, "
+            "y_pred) has no gradient in glassnet: subclass glassnet.losses.Loss "
+            "with a kernel(y_pred, y_true, **kwargs) -> (loss, dy_pred)",
+            f"the callable {name}",
+        )
     return _registry.resolve("loss", identifier, Loss, LOSSES, allow_none=False)
 
 
@@ -214,6 +469,9 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 
 __all__ = [
+    "FUNCTIONS",
+    "MAE",
+    "MSE",
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "Hinge",
@@ -222,6 +480,14 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "SparseCategoricalCrossentropy",
+    "binary_crossentropy",
+    "categorical_crossentropy",
     "get",
+    "hinge",
+    "mae",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mse",
     "serialize",
+    "sparse_categorical_crossentropy",
 ]
