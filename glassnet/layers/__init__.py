@@ -6,24 +6,6 @@ from glassnet.layers.base import Layer
 from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
 from glassnet.layers.input_layer import Input, InputLayer
-from glassnet.layers.merging import (
-    Add,
-    Average,
-    Concatenate,
-    Dot,
-    Maximum,
-    Minimum,
-    Multiply,
-    Subtract,
-    add,
-    average,
-    concatenate,
-    dot,
-    maximum,
-    minimum,
-    multiply,
-    subtract,
-)
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
     AveragePooling2D,
@@ -74,20 +56,4 @@ __all__ = [
     "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
-    "Add",
-    "Average",
-    "Concatenate",
-    "Dot",
-    "Maximum",
-    "Minimum",
-    "Multiply",
-    "Subtract",
-    "add",
-    "average",
-    "concatenate",
-    "dot",
-    "maximum",
-    "minimum",
-    "multiply",
-    "subtract",
 ]
