@@ -38,6 +38,12 @@ from glassnet.functional.conv_fast import (
     conv_forward_fast,
     conv_forward_nhwc,
 )
+from glassnet.functional.depthwise import (
+    depthwise_conv_backward,
+    depthwise_conv_backward_naive,
+    depthwise_conv_forward,
+    depthwise_conv_forward_naive,
+)
 from glassnet.functional.dropout import (
     dropout_backward,
     dropout_forward,
@@ -142,6 +148,10 @@ __all__ = [
     "conv_relu_pool_forward",
     "crop2d_backward",
     "crop2d_forward",
+    "depthwise_conv_backward",
+    "depthwise_conv_backward_naive",
+    "depthwise_conv_forward",
+    "depthwise_conv_forward_naive",
     "dropout_backward",
     "dropout_forward",
     "elastic_net_penalty",

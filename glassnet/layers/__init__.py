@@ -5,6 +5,7 @@ from glassnet.layers.augmentation import RandomFlip, RandomTranslation
 from glassnet.layers.base import Layer
 from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
+from glassnet.layers.depthwise import DepthwiseConv2D
 from glassnet.layers.input_layer import Input, InputLayer
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
@@ -32,6 +33,7 @@ __all__ = [
     "Convolution2D",
     "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
