@@ -7,6 +7,24 @@ from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
 from glassnet.layers.depthwise import DepthwiseConv2D
 from glassnet.layers.input_layer import Input, InputLayer
+from glassnet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (
     AveragePooling2D,
@@ -58,4 +76,20 @@ __all__ = [
     "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]
