@@ -138,36 +138,40 @@ def kfold(
 
 
 def to_categorical(
-    y: Any, num_classes: int | None = None, dtype: str | np.dtype = "float32"
+    x: Any, num_classes: int | None = None, dtype: str | np.dtype = "float64"
 ) -> Array:
     """One-hot encode integer labels, as ``keras.utils.to_categorical``.
 
     A trailing axis of size 1 is dropped first, so (N, 1) labels become (N, C).
+    The result is float64 as in Keras 3 (whose signature is
+    ``to_categorical(x, num_classes=None)``); ``dtype`` is glassnet's addition.
+    Losses cast targets to the model's dtype, so float64 targets train a
+    float32 model unchanged.
 
     Shapes:
-        y: (N,) or (N, 1), or any (d1, ..., dk);  out: (d1, ..., dk, C)
+        x: (N,) or (N, 1), or any (d1, ..., dk);  out: (d1, ..., dk, C)
 
     Args:
-        y: integer class labels in [0, num_classes).
+        x: integer class labels in [0, num_classes).
         num_classes: C. Defaults to `None` (``max(y) + 1``).
-        dtype: the output dtype. Defaults to `"float32"`.
+        dtype: the output dtype. Defaults to `"float64"` (Keras').
 
     Returns:
         The one-hot array.
 
     Raises:
-        ValueError: when y holds non-integers or labels outside [0, num_classes).
+        ValueError: when x holds non-integers or labels outside [0, num_classes).
 
     Example:
         >>> to_categorical([0, 2, 1], num_classes=3).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
     """
-    xp = get_array_module(y) if hasattr(y, "dtype") else np
-    y = xp.asarray(y)
+    xp = get_array_module(x) if hasattr(x, "dtype") else np
+    y = xp.asarray(x)
     if y.dtype.kind not in "iu" and not (
         y.dtype.kind == "f" and bool(xp.all(y == xp.round(y)))
     ):
-        raise fail("y", "integer class labels", f"dtype {y.dtype}")
+        raise fail("x", "integer class labels", f"dtype {y.dtype}")
     shape = y.shape[:-1] if y.ndim > 1 and y.shape[-1] == 1 else y.shape
     flat = y.reshape(-1).astype(np.int64)
     if num_classes is None:
@@ -177,7 +181,7 @@ def to_categorical(
     num_classes = check_int("num_classes", num_classes, min_value=1)
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num_classes):
         raise fail(
-            "y",
+            "x",
             f"labels in [0, {num_classes})",
             f"labels in [{int(flat.min())}, {int(flat.max())}]",
         )

@@ -120,11 +120,14 @@ def test_to_categorical_is_rows_of_the_identity(rng, shape):
     y = rng.integers(0, 4, shape)
     out = to_categorical(y, 5)
     base = shape[:-1] if shape[-1:] == (1,) and len(shape) > 1 else shape
-    assert out.shape == (*base, 5) and out.dtype == np.float32
-    np.testing.assert_array_equal(out, np.eye(5, dtype=np.float32)[y.reshape(base)])
+    # float64 by default, as Keras 3 returns it.
+    assert out.shape == (*base, 5) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, np.eye(5)[y.reshape(base)])
 
 
 def test_to_categorical_infers_the_classes_and_takes_a_dtype():
+    assert to_categorical(x=[1], num_classes=2).dtype == np.float64
+    assert to_categorical([1], dtype="float32").dtype == np.float32
     out = to_categorical([2, 0], dtype="int32")
     np.testing.assert_array_equal(out, [[0, 0, 1], [1, 0, 0]])
     assert out.dtype == np.int32
@@ -135,7 +138,7 @@ def test_to_categorical_infers_the_classes_and_takes_a_dtype():
 
 @pytest.mark.parametrize(
     ("y", "num_classes", "name"),
-    [([0, 3], 3, "y"), ([-1, 0], 3, "y"), ([0.5], 3, "y"), ([], None, "num_classes")],
+    [([0, 3], 3, "x"), ([-1, 0], 3, "x"), ([0.5], 3, "x"), ([], None, "num_classes")],
 )
 def test_to_categorical_refuses_what_it_cannot_encode(y, num_classes, name):
     with pytest.raises(ValueError, match=name):
