@@ -21,11 +21,21 @@ def _cell(value: Any) -> Any:
     return f"[{', '.join(map(str, value))}]"
 
 
+_NOT_METRICS = frozenset({"learning_rate", "lr", "epoch_time"})
+"""Logged keys that are no metric, so validation has no twin of them."""
+
+
 class CSVLogger(Callback):
     """Write one row per epoch, ``epoch`` then the ``logs`` keys in sorted order.
 
     The columns are fixed by the first epoch's keys; a key missing from a later
-    epoch is written as ``NA``, as in Keras.
+    epoch is written as ``NA``, as in Keras. When the first epoch has no
+    validation keys but the training will validate later (``validation_freq``
+    > 1), the ``val_`` twin of every metric (and of the loss) gets its column
+    from the start, holding
+    ``NA`` on the epochs without validation, as Keras writes them. Training is
+    known to validate when ``fit`` says so in ``params["do_validation"]``, or
+    when the model's ``metrics_names`` list ``val_`` names (Keras' own test).
 
     Its state (for ``BackupAndRestore``) is the number of rows the file held at
     the backup: resuming with ``append=True`` drops rows written after it, which a
@@ -111,6 +121,10 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.writer is None:
             self.keys = sorted(logs)
+            if self._expects_validation() and not any(
+                k.startswith("val_") for k in self.keys
+            ):
+                self.keys += [f"val_{k}" for k in self.keys if k not in _NOT_METRICS]
             self.writer = csv.DictWriter(
                 self.csv_file,
                 fieldnames=["epoch", *self.keys],
@@ -124,6 +138,12 @@ class CSVLogger(Callback):
         self.writer.writerow(row)
         self.csv_file.flush()
         self.rows += 1
+
+    def _expects_validation(self) -> bool:
+        if self.params.get("do_validation"):
+            return True
+        names = getattr(getattr(self, "model", None), "metrics_names", None) or []
+        return any(isinstance(n, str) and n.startswith("val_") for n in names)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         self._close()

@@ -144,3 +144,48 @@ def test_restored_state_drops_rows_written_after_the_backup(tmp_path):
     second.on_train_end()
     rows = path.read_text().splitlines()
     assert rows == ["epoch,loss", "0,0.0", "1,1.0", "2,2.0", "3,30.0"]
+
+
+def test_validation_columns_absent_from_the_first_epoch_are_written_as_na(tmp_path):
+    path = tmp_path / "log.csv"
+    logger = CSVLogger(path)
+    logger.set_params({"do_validation": True})
+    log_epochs(
+        logger,
+        [
+            {"loss": 1.0, "accuracy": 0.5, "learning_rate": 0.1},
+            {"loss": 0.5, "accuracy": 0.75, "learning_rate": 0.1, "val_loss": 0.6,
+             "val_accuracy": 0.7},
+        ],
+    )  # fmt: skip
+    assert read_rows(path) == [
+        ["epoch", "accuracy", "learning_rate", "loss", "val_accuracy", "val_loss"],
+        ["0", "0.5", "0.1", "1.0", "NA", "NA"],
+        ["1", "0.75", "0.1", "0.5", "0.7", "0.6"],
+    ]
+
+
+def test_without_validation_no_validation_columns_are_added(tmp_path):
+    path = tmp_path / "log.csv"
+    log_epochs(CSVLogger(path), [{"loss": 1.0}])
+    assert read_rows(path) == [["epoch", "loss"], ["0", "1.0"]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fit must pass params['do_validation'] to its callbacks (models/fit_loop.py)",
+)
+def test_fit_with_validation_freq_writes_na_on_epochs_without_validation(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 1))
+    model = models.Sequential([layers.Dense(1)])
+    model.compile("sgd", "mse")
+    path = tmp_path / "log.csv"
+    logger = CSVLogger(path)
+    model.fit(
+        x, y, epochs=2, verbose=0, validation_split=0.25, validation_freq=2,
+        callbacks=[logger],
+    )  # fmt: skip
+    rows = read_rows(path)
+    column = rows[0].index("val_loss")
+    assert rows[1][column] == "NA" and rows[2][column] != "NA"
