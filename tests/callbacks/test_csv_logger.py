@@ -173,7 +173,7 @@ def test_without_validation_no_validation_columns_are_added(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="fit must pass params['do_validation'] to its callbacks (models/fit_loop.py)",
+    reason="fit must pass params['do_validation'] to callbacks (models/fit_loop.py)",
 )
 def test_fit_with_validation_freq_writes_na_on_epochs_without_validation(tmp_path):
     rng = np.random.default_rng(0)
