@@ -18,7 +18,7 @@ from typing import Any
 from glassnet._internal.checks import fail
 from glassnet.initializers import creation_bytes
 from glassnet.layers.base import Layer, normalize_shape
-from glassnet.layers.input_layer import InputLayer
+from glassnet.layers.input_layer import input_layer_of
 
 __all__ = ["SizeEstimate", "estimate_size"]
 
@@ -56,8 +56,9 @@ def _start(layers: Any, input_shape: Any) -> tuple[list[Any], tuple[int, ...]]:
     """The layer list and the per-sample input shape, from any accepted form."""
     spec = getattr(layers, "input_spec", None)  # a Sequential
     items = list(getattr(layers, "layers", layers))
-    if items and isinstance(items[0], InputLayer):
-        spec, items = (None, *items[0].shape), items[1:]
+    first = input_layer_of(items[0]) if items else None
+    if first is not None:
+        spec, items = (None, *first.shape), items[1:]
     if input_shape is None and spec is not None:
         input_shape = tuple(spec[1:])
     if input_shape is None and items and isinstance(items[0], Layer):

@@ -49,6 +49,7 @@ from glassnet import regularizers as regularizers_mod
 from glassnet._internal.checks import as_numeric_array, check_array, fail
 from glassnet._internal.memory import check_memory, format_bytes
 from glassnet.backend import Array, Cache, floatx, get_array_module, to_numpy
+from glassnet.layers.symbolic import call_symbolic, is_symbolic
 from glassnet.ops import tape as tape_mod
 
 Shape = tuple[int | None, ...]
@@ -460,9 +461,12 @@ class Layer:
 
         return tape_mod.record(tape_mod.plain(out), (x_in, *weights), backward)
 
-    def __call__(self, x: Any, training: bool = False) -> Array:
-        """Build on first use, check the input and run ``forward`` (as one op
-        when a tape records)."""
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """Build on first use, check the input and run ``forward``; on symbolic
+        tensors (``Input``'s), record the call for a functional model instead
+        and return the output tensor (see :mod:`glassnet.layers.symbolic`)."""
+        if is_symbolic(x):
+            return call_symbolic(self, x)
         x_in = x
         x = self.cast_input(x)
         if not self.built:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet.layers.base import normalize_shape
+from glassnet.layers.symbolic import KerasTensor, Node
 
 
 class InputLayer:
@@ -21,14 +22,31 @@ class InputLayer:
         self.shape = normalize_shape("shape", shape)
         self.name = name
         self.dtype = dtype
+        node = Node(self)
+        node.output = KerasTensor((None, *self.shape), dtype, node, name or "input")
+        self.output = node.output  # the symbolic tensor a functional model starts at
 
     def get_config(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "name": self.name}
 
 
-def Input(shape: Any, name: str | None = None, dtype: Any = None) -> InputLayer:  # noqa: N802
-    """Keras' ``Input``: used as the first element of a ``Sequential``."""
-    return InputLayer(shape, name=name, dtype=dtype)
+def Input(shape: Any, name: str | None = None, dtype: Any = None) -> KerasTensor:  # noqa: N802
+    """Keras' ``Input``: a symbolic tensor of samples of ``shape``.
+
+    The first element of a ``Sequential``, or the start of a functional model:
+    ``x = Input((28, 28, 1)); y = Dense(10)(Flatten()(x)); Model(x, y)``.
+    """
+    layer = InputLayer(shape, name=name, dtype=dtype)
+    return layer.output
 
 
-__all__ = ["Input", "InputLayer"]
+def input_layer_of(x: Any) -> InputLayer | None:
+    """The InputLayer behind ``x`` (an InputLayer or the tensor ``Input`` made)."""
+    if isinstance(x, InputLayer):
+        return x
+    node = getattr(x, "node", None)
+    layer = getattr(node, "layer", None)
+    return layer if isinstance(layer, InputLayer) else None
+
+
+__all__ = ["Input", "InputLayer", "input_layer_of"]

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+from glassnet.models.functional import Functional
 from glassnet.models.model import Model
 from glassnet.models.sequential import Sequential
 from glassnet.saving import load_model
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Functional", "Model", "Sequential", "load_model"]

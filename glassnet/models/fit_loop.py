@@ -377,7 +377,7 @@ def run_evaluate(
         callbacks.on_test_batch_begin(i)
         xb, yb = model._cast(x[idx]), y[idx]
         swb = None if sw is None else sw[idx]
-        out, activity_penalty, _ = training.forward(model.layers, xb, training=False)
+        out, activity_penalty, _ = model.forward_pass(xb, training=False)
         loss, _, _ = training.loss_and_output_grad(model, yb, out, swb)
         loss += activity_penalty + training.weight_penalties(
             model.layers, add_grads=False

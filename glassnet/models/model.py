@@ -27,6 +27,7 @@ from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
 from glassnet.models import training
+from glassnet.models import training as _passes  # methods take a `training` flag
 from glassnet.models.fit_loop import FitArgs, resolve_verbose, run_evaluate, run_fit
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.api import load_weights, save_model, save_weights
@@ -38,6 +39,14 @@ def _as_array(name: str, value: Any) -> np.ndarray:
 
 class Model:
     """Base of ``Sequential``: the Keras training API over ``self.layers``."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # As Keras: Model(inputs, outputs) builds a graph model (Functional).
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from glassnet.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, name: str | None = None, *, seed: int | None = None) -> None:
         self.name = name or "model"
@@ -96,6 +105,24 @@ class Model:
             raise RuntimeError(
                 "the model must be compiled first: call model.compile(...)"
             )
+
+    # -- the passes: a stack of layers here, a graph in Functional --
+
+    def forward_pass(self, x: Array, training: bool) -> tuple[Array, float, dict]:
+        """The output, the activity penalty and its gradients, for ``x``."""
+        return _passes.forward(self.layers, x, training)
+
+    def backward_pass(
+        self, dout: Array, from_logits: bool, activity_grads: dict
+    ) -> None:
+        """Backpropagate ``dout`` (w.r.t. the output layer's logits when
+        ``from_logits``), filling every layer's ``grads``."""
+        _passes.backward(self.layers, dout, from_logits, activity_grads)
+
+    @property
+    def output_layer(self) -> Any:
+        """The layer whose output is the model's (the loss may fuse with it)."""
+        return self.layers[-1]
 
     # -- calling --
 
@@ -358,7 +385,7 @@ class Model:
 
 
 def training_forward(model: Model, x: Array, training_mode: bool):
-    return training.forward(model.layers, model._cast(x), training_mode)
+    return model.forward_pass(model._cast(x), training_mode)
 
 
 def _flatten_logs(logs: dict[str, float]) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 from glassnet._internal.checks import check_param_dict, fail
 from glassnet.backend import Array
 from glassnet.layers.base import Layer, Shape
-from glassnet.layers.input_layer import InputLayer
+from glassnet.layers.input_layer import InputLayer, input_layer_of
 from glassnet.models.model import Model
 from glassnet.saving.api import deserialize_layer
 from glassnet.saving.registration import get_registered_name
@@ -50,6 +50,7 @@ class Sequential(Model):
 
     def add(self, layer: Any) -> None:
         """Append a layer (an ``Input`` sets the input shape instead)."""
+        layer = input_layer_of(layer) or layer
         if isinstance(layer, InputLayer):
             if self.layers:
                 raise fail(

@@ -102,7 +102,7 @@ def loss_and_output_grad(
     model: Any, y: Array, out: Array, sample_weight: Array | None
 ) -> tuple[float, Array, bool]:
     """The data loss and its gradient; the flag says whether it is w.r.t. logits."""
-    last = model.layers[-1]
+    last = model.output_layer
     fused = model.loss.fused_activation()
     # An activity penalty on the outputs needs the gradient w.r.t. the outputs,
     # so a regularised output layer takes the unfused path.
@@ -203,9 +203,9 @@ def train_step(
     model: Any, x: Array, y: Array, sample_weight: Array | None
 ) -> tuple[float, Array]:
     """One gradient step on a batch; returns the total loss and the outputs."""
-    out, activity_penalty, activity_grads = forward(model.layers, x, training=True)
+    out, activity_penalty, activity_grads = model.forward_pass(x, training=True)
     loss, dout, from_logits = loss_and_output_grad(model, y, out, sample_weight)
-    backward(model.layers, dout, from_logits, activity_grads)
+    model.backward_pass(dout, from_logits, activity_grads)
     loss += activity_penalty + weight_penalties(model.layers)
     apply_gradients(model)
     return loss, out

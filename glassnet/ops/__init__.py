@@ -15,8 +15,8 @@ Example:
     >>> x, w = np.ones((2, 3)), np.full((3, 1), 0.5)
     >>> with ops.GradientTape() as tape:
     ...     loss = ops.mean(ops.square(ops.matmul(x, w)))
-    >>> tape.gradient(loss, [w])[0].ravel()
-    array([1.5, 1.5, 1.5])
+    >>> tape.gradient(loss, [w])[0].ravel()  # x.T @ (2 x @ w / 2): 1.5 + 1.5
+    array([3., 3., 3.])
 """
 
 from glassnet.ops.nn import (

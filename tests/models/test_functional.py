@@ -1,0 +1,166 @@
+"""Graph models (Keras' functional API): Model(inputs, outputs) over symbolic
+tensors. Oracles: the same layers as a Sequential, numerical gradients of the
+whole graph's loss, and hand-computed values."""
+
+import numpy as np
+import pytest
+
+from glassnet import layers, models, optimizers
+from glassnet.gradcheck import eval_numerical_gradient
+from glassnet.layers.base import Layer
+from glassnet.models import Functional
+from glassnet.models.training import loss_and_output_grad
+
+
+class Sum(Layer):
+    """A two-input merge written against the engine's multi_input protocol, so
+    that fan-in and fan-out are tested apart from the merge layers' own code."""
+
+    multi_input = True
+
+    def forward(self, xs, training=False):
+        return xs[0] + xs[1]
+
+    def backward(self, dout):
+        return [dout, dout]
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+def float64_dense(units, activation=None, seed=0):
+    return layers.Dense(
+        units, activation=activation, dtype="float64", kernel_initializer="he_normal"
+    )
+
+
+def residual_model():
+    x = layers.Input((5,))
+    stem = float64_dense(5, "tanh")(x)
+    h = float64_dense(5, "relu")(stem)
+    h = float64_dense(5)(h)
+    s = Sum()([stem, h])  # stem fans out: to the block and to the sum
+    y = float64_dense(3, "softmax")(s)
+    model = models.Model(inputs=x, outputs=y)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model
+
+
+def loss_of(model, x, y):
+    out, penalty, _ = model.forward_pass(x, training=True)
+    return model.loss.compute(y, out, None)[0] + penalty
+
+
+def test_model_with_inputs_and_outputs_is_a_functional_model():
+    x = layers.Input((4,))
+    y = layers.Dense(2)(layers.Dense(3, activation="relu")(x))
+    model = models.Model(inputs=x, outputs=y)
+    assert isinstance(model, Functional) and isinstance(model, models.Model)
+    assert model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    assert model.output_shape == (None, 2)
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+    positional = models.Model(x, y)
+    assert isinstance(positional, Functional)
+
+
+def test_a_linear_graph_trains_exactly_as_the_same_sequential(rng):
+    x_data = rng.normal(size=(32, 6)).astype(np.float32)
+    y_data = rng.integers(0, 3, 32)
+
+    def stack():
+        return [
+            layers.Dense(8, activation="relu"),
+            layers.Dropout(0.2, seed=3),
+            layers.Dense(3, activation="softmax"),
+        ]
+
+    seq = models.Sequential([layers.Input((6,)), *stack()], seed=0)
+    x = layers.Input((6,))
+    t = x
+    for layer in stack():
+        t = layer(t)
+    graph = models.Model(inputs=x, outputs=t, seed=0)
+    graph.set_weights(seq.get_weights())
+    # The Sequential drew its weights from its generator; the graph's layers
+    # were built before the model existed. Same weights, same generator state:
+    graph.rng.bit_generator.state = seq.rng.bit_generator.state
+    for model in (seq, graph):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    a = seq.fit(x_data, y_data, epochs=3, batch_size=8, verbose=0)
+    b = graph.fit(x_data, y_data, epochs=3, batch_size=8, verbose=0)
+    assert a.history == b.history
+    for u, v in zip(seq.get_weights(), graph.get_weights(), strict=True):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(seq.predict(x_data), graph.predict(x_data))
+
+
+def test_gradients_sum_where_a_tensor_fans_out(rng):
+    model = residual_model()
+    x, y = rng.normal(size=(4, 5)), rng.integers(0, 3, 4)
+    out, _, grads = model.forward_pass(x, training=True)
+    _, dout, from_logits = loss_and_output_grad(model, y, out, None)
+    model.backward_pass(dout, from_logits, grads)
+    for layer in model.layers:
+        for key, w in layer.params.items():
+
+            def f(_, w=w, key=key, layer=layer):
+                return loss_of(model, x, y)
+
+            numeric = eval_numerical_gradient(f, w, verbose=False)
+            np.testing.assert_allclose(layer.grads[key], numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_a_shared_layer_sums_the_gradients_of_its_calls(rng):
+    shared = float64_dense(4, "tanh")
+    x = layers.Input((4,))
+    y = float64_dense(2)(shared(shared(x)))  # the same weights, twice in a row
+    model = models.Model(x, y)
+    model.compile("sgd", "mse")
+    assert model.layers.count(shared) == 1 and len(model.layers) == 2
+    xs, ys = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    out, _, act = model.forward_pass(xs, training=True)
+    _, dout = model.loss.compute(ys, out, None)
+    model.backward_pass(dout, False, act)
+    w = shared.params["kernel"]
+    numeric = eval_numerical_gradient(
+        lambda _: loss_of(model, xs, ys), w, verbose=False
+    )
+    np.testing.assert_allclose(shared.grads["kernel"], numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_a_residual_graph_learns(rng):
+    x = rng.normal(size=(64, 5))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    model = residual_model()
+    opt = optimizers.Adam(0.01)
+    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=60, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.9
+
+
+def test_summary_shows_what_each_layer_is_connected_to():
+    model = residual_model()
+    lines = []
+    assert model.summary(print_fn=lines.append) is None
+    text = lines[0]
+    assert "Connected to" in text
+    assert "dense[0][0], dense_2[0][0]" in text  # the sum reads both
+    assert "Total params: 108" in text  # 30 + 30 + 30 + 18
+
+
+def test_refusals_say_what_is_not_supported_yet():
+    a, b = layers.Input((3,)), layers.Input((3,))
+    y = layers.Dense(2)(a)
+    with pytest.raises(ValueError, match="several inputs or outputs"):
+        models.Model(inputs=[a, b], outputs=y)
+    with pytest.raises(ValueError, match="several inputs or outputs"):
+        models.Model(inputs=a, outputs=[y, y])
+    with pytest.raises(ValueError, match="every input the outputs depend on"):
+        models.Model(inputs=b, outputs=y)
+    with pytest.raises(ValueError, match="symbolic tensors"):
+        models.Model(inputs=np.ones((2, 3)), outputs=y)
+    with pytest.raises(ValueError, match="expected one tensor"):
+        layers.Dense(2)([a, b])
+    with pytest.raises(ValueError, match="samples of shape"):
+        models.Model(a, y).predict(np.ones((2, 4)))
