@@ -115,10 +115,7 @@ def _check_position(path: str, training: dict[str, Any]) -> None:
         and _number(training["loss_sum"])
         and _number(training["count"])
         and isinstance(metrics, list)
-        and all(
-            isinstance(m, list) and len(m) == 2 and all(_number(v) for v in m)
-            for m in metrics
-        )
+        and all(isinstance(m, list) and _numbers(m) for m in metrics)
     )
     if not ok:
         raise invalid(
@@ -192,6 +189,13 @@ def _match(path: str, saved: list[Any], stateful: list[tuple[int, Any]]) -> None
 
 def natural(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _numbers(value: Any) -> bool:
+    """A number, or a (nested) list of numbers: a metric's JSON state."""
+    if isinstance(value, list):
+        return all(_numbers(v) for v in value)
+    return _number(value)
 
 
 def _number(value: Any) -> bool:

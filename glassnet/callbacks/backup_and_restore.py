@@ -28,6 +28,7 @@ replaced by it, with a warning, and ``fit`` redoes the epoch in between.
 from __future__ import annotations
 
 import contextlib
+import copy
 import glob
 import os
 import warnings
@@ -241,7 +242,7 @@ class BackupAndRestore(Callback):
         if progress["batch"]:
             training["batch_size"] = self.params.get("batch_size")
             training["steps"] = self.params.get("steps")
-            metrics = [[m.total, m.count] for m in self.model._all_metrics()]
+            metrics = [m.get_state() for m in self.model._all_metrics()]
             training.update(
                 {k: progress[k] for k in ("batch", "epoch_rng", "loss_sum", "count")},
                 metrics=metrics,
@@ -332,12 +333,18 @@ class BackupAndRestore(Callback):
     def _restore_position(self, path: str, epoch: int, training: dict) -> None:
         """Hand ``fit`` the position inside ``epoch`` that the backup was taken at."""
         position = {k: training[k] for k in POSITION}
-        if len(position["metrics"]) != len(self.model._all_metrics()):
+        metrics = self.model._all_metrics()
+        if len(position["metrics"]) != len(metrics):
             raise invalid(
                 path,
-                f"the states of the model's {len(self.model._all_metrics())} metrics",
+                f"the states of the model's {len(metrics)} metrics",
                 f"{len(position['metrics'])}",
             )
+        for m, state in zip(metrics, position["metrics"], strict=True):
+            try:  # on a copy: the model's metric changes only when fit goes on
+                copy.deepcopy(m).set_state(state)
+            except (ValueError, TypeError, KeyError) as e:
+                raise invalid(path, f"a state of metric {m.name!r}", e) from None
         state = position["epoch_rng"]
         if state is not None:
             # Tried on a fresh generator of the model's kind: the model's is untouched.

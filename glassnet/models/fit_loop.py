@@ -173,6 +173,7 @@ def run_fit(model: Any, args: FitArgs) -> History:
             "steps": n_steps,
             "verbose": verbose,
             "batch_size": batch_size,
+            "do_validation": val is not None,
             "data": fingerprint(x, y, sw, val),
         },
     )
@@ -261,10 +262,8 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
     done = progress["batch"] if progress["epoch"] == epoch else 0
     if done:
         _check_same_order(epoch, progress, shuffle)
-        for m, (total, count) in zip(
-            model._all_metrics(), progress["metrics"], strict=True
-        ):
-            m.total, m.count = total, count
+        for m, state in zip(model._all_metrics(), progress["metrics"], strict=True):
+            m.set_state(state)
         order = _order(model.rng, len(x), shuffle, progress["epoch_rng"])
     else:
         for m in model._all_metrics():

@@ -69,14 +69,25 @@ class Model:
         weighted_metrics: Any = None,
         run_eagerly: Any = None,
         steps_per_execution: Any = None,
+        jit_compile: Any = "auto",
     ) -> None:
         """Configure training: optimizer, loss and metrics by name or object.
 
-        ``loss_weights``, ``run_eagerly`` and ``steps_per_execution`` are accepted
-        for compatibility; with one output and eager NumPy they change nothing.
+        ``loss_weights``, ``run_eagerly``, ``steps_per_execution`` and
+        ``jit_compile`` are accepted and checked as Keras 3 takes them, and
+        change nothing: glassnet always runs eagerly in NumPy (or CuPy), one
+        batch at a time, and one output has no loss to weigh.
         """
         if loss is None:
             raise fail("loss", "a loss name or Loss object", "None")
+        if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+            raise fail("jit_compile", "True, False or 'auto'", repr(jit_compile))
+        if run_eagerly is not None and not isinstance(run_eagerly, bool):
+            raise fail("run_eagerly", "True, False or None", repr(run_eagerly))
+        if steps_per_execution is not None:
+            check_int("steps_per_execution", steps_per_execution, min_value=1)
+        self.jit_compile, self.run_eagerly = jit_compile, bool(run_eagerly)
+        self.steps_per_execution = steps_per_execution or 1
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = losses_mod.get(loss)
         names = (

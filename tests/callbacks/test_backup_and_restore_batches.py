@@ -86,12 +86,18 @@ def test_a_forged_position_in_a_backup_is_refused_naming_it(data, tmp_path):
     path = tmp_path / "backup" / "checkpoint.h5"
     meta, tensors = read_file(path)
     training = json.loads(meta["training"])
-    training["metrics"] = [[1.0]]
-    meta["training"] = json.dumps(training)
-    write_file(str(path), tensors, {k: v for k, v in meta.items() if k != "checksum"})
     os.remove(tmp_path / "backup" / "checkpoint.prev.h5")
-    with pytest.raises(InvalidFileError, match="position inside an epoch"):
-        fit(build(), data, batch_callbacks(tmp_path, 1))
+    for forged, match in (
+        ([[1.0]], "a state of metric 'accuracy'"),  # [total, count] expected
+        ([["x", 1]], "position inside an epoch"),
+        ("none", "position inside an epoch"),
+    ):
+        training["metrics"] = forged
+        meta["training"] = json.dumps(training)
+        kept = {k: v for k, v in meta.items() if k != "checksum"}
+        write_file(str(path), tensors, kept)
+        with pytest.raises(InvalidFileError, match=match):
+            fit(build(), data, batch_callbacks(tmp_path, 1))
 
 
 def test_a_resumed_unshuffled_fit_is_bitwise_identical_too(data, tmp_path):

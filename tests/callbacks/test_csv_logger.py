@@ -171,10 +171,6 @@ def test_without_validation_no_validation_columns_are_added(tmp_path):
     assert read_rows(path) == [["epoch", "loss"], ["0", "1.0"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fit must pass params['do_validation'] to callbacks (models/fit_loop.py)",
-)
 def test_fit_with_validation_freq_writes_na_on_epochs_without_validation(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 1))

@@ -164,3 +164,49 @@ def test_refusals_say_what_is_not_supported_yet():
         layers.Dense(2)([a, b])
     with pytest.raises(ValueError, match="samples of shape"):
         models.Model(a, y).predict(np.ones((2, 4)))
+
+
+def test_compile_takes_keras_execution_options_and_checks_them():
+    model = models.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile(
+        "sgd", "mse", jit_compile=True, run_eagerly=True, steps_per_execution=8
+    )
+    assert (model.jit_compile, model.run_eagerly, model.steps_per_execution) == (
+        True,
+        True,
+        8,
+    )
+    for kwargs, name in (
+        ({"jit_compile": "yes"}, "jit_compile"),
+        ({"run_eagerly": 1}, "run_eagerly"),
+        ({"steps_per_execution": 0}, "steps_per_execution"),
+    ):
+        with pytest.raises(ValueError, match=f"^{name}: expected"):
+            model.compile("sgd", "mse", **kwargs)
+
+
+def test_keras_residual_and_inception_blocks_train_with_the_merge_layers(rng):
+    # keras.io's functional-API guide: a toy ResNet block (Add) and an
+    # Inception-style block (Concatenate) on images.
+    inputs = layers.Input((8, 8, 1))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    block = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    block = layers.Conv2D(4, 3, padding="same")(block)
+    x = layers.add([x, block])
+    branches = [
+        layers.Conv2D(2, 1, activation="relu")(x),
+        layers.Conv2D(2, 3, padding="same", activation="relu")(x),
+        layers.MaxPooling2D(3, strides=1, padding="same")(x),
+    ]
+    x = layers.concatenate(branches)  # 2 + 2 + 4 channels
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(2, activation="softmax")(x)
+    model = models.Model(inputs, outputs, name="toy_resnet")
+    assert model.layers[-2].compute_output_shape((None, 8, 8, 8)) == (None, 8)
+    images = rng.normal(size=(32, 8, 8, 1)).astype(np.float32)
+    labels = (images[:, :4].mean(axis=(1, 2, 3)) > 0).astype(int)
+    model.compile(
+        optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(images, labels, epochs=30, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from glassnet import layers, models, optimizers
+from glassnet import layers, metrics, models, optimizers
 from glassnet.callbacks.backup_and_restore import BackupAndRestore
 from glassnet.callbacks.base import Callback
 
@@ -201,3 +201,29 @@ def test_resuming_with_other_validation_data_is_refused(data, tmp_path):
     # Class weights of 1 everywhere are the same training as none.
     fit(build(), data, [BackupAndRestore(tmp_path)], validation_data=val,
         class_weight={0: 1.0, 1: 1.0, 2: 1.0})  # fmt: skip
+
+
+def test_a_backup_inside_an_epoch_keeps_every_metric_state(data, tmp_path):
+    # Precision, Recall and AUC keep confusion counts, not (total, count).
+    x, y = data
+    binary = (y > 0).astype(int)
+
+    def model():
+        m = models.Sequential(
+            [layers.Input((5,)), layers.Dense(1, activation="sigmoid")], seed=0
+        )
+        m.compile(
+            "adam",
+            "binary_crossentropy",
+            metrics=["accuracy", metrics.Precision(), metrics.AUC()],
+        )
+        return m
+
+    whole = model()
+    fit(whole, (x, binary), [BackupAndRestore(tmp_path / "whole", 1)])
+    with pytest.raises(RuntimeError, match="crash"):
+        fit(model(), (x, binary), [CrashInEpoch(1, 2), BackupAndRestore(tmp_path, 1)])
+    resumed = model()
+    fit(resumed, (x, binary), [BackupAndRestore(tmp_path, 1)])
+    assert resumed.history.history == whole.history.history
+    assert_same_weights(resumed, whole)
