@@ -121,6 +121,12 @@ from glassnet.functional.pool_fast import (
     max_pool_forward_fast,
     max_pool_forward_nhwc,
 )
+from glassnet.functional.separable import (
+    separable_conv_backward,
+    separable_conv_backward_naive,
+    separable_conv_forward,
+    separable_conv_forward_naive,
+)
 from glassnet.functional.spatial import (
     crop2d_backward,
     crop2d_forward,
@@ -211,6 +217,10 @@ __all__ = [
     "relu_forward",
     "relu_general_backward",
     "relu_general_forward",
+    "separable_conv_backward",
+    "separable_conv_backward_naive",
+    "separable_conv_forward",
+    "separable_conv_forward_naive",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_backward",

@@ -39,6 +39,7 @@ from glassnet.layers.pooling import (
 from glassnet.layers.preprocessing import Normalization, Rescaling
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import Flatten, Permute, Reshape
+from glassnet.layers.separable import SeparableConv2D, SeparableConvolution2D
 from glassnet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
 from glassnet.layers.spatial_dropout import SpatialDropout2D
 
@@ -72,6 +73,8 @@ __all__ = [
     "RandomTranslation",
     "Rescaling",
     "Reshape",
+    "SeparableConv2D",
+    "SeparableConvolution2D",
     "Softmax",
     "SpatialDropout2D",
     "UpSampling2D",

@@ -17,8 +17,10 @@ weight gradients of its nodes.
 
 Training, evaluation, prediction and the callbacks are the same code as for
 ``Sequential``: the model only provides :meth:`Functional.forward_pass` and
-:meth:`Functional.backward_pass`. One input and one output for now: models of
-several inputs or outputs are refused with a message saying so.
+:meth:`Functional.backward_pass`. A file holds the graph as data (the layers,
+and per node the layer and where its inputs come from: see
+:meth:`Functional.get_config`), never code. One input and one output for now:
+models of several inputs or outputs are refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from glassnet.layers.input_layer import InputLayer
 from glassnet.layers.symbolic import KerasTensor, Node
 from glassnet.models import training
 from glassnet.models.model import Model
+from glassnet.saving.api import deserialize_layer
+from glassnet.saving.registration import get_registered_name
+from glassnet.saving.spec import register_model
 
 
 def _one(name: str, given: Any) -> KerasTensor:
@@ -84,6 +89,7 @@ def topological_nodes(start: KerasTensor, end: KerasTensor) -> list[Node]:
     return order
 
 
+@register_model
 class Functional(Model):
     """A model of layers called on symbolic tensors: ``Model(inputs, outputs)``.
 
@@ -227,6 +233,91 @@ class Functional(Model):
             if id(layer) in summed:
                 layer.grads = summed[id(layer)]
 
+    # -- configuration: the graph as data --
+
+    CONFIG_KEYS = frozenset({"name", "input_shape", "layers", "nodes", "output"})
+
+    def get_config(self) -> dict[str, Any]:
+        """The graph as JSON-safe data: the layers, and per node (in the order
+        they run) the index of its layer and where each input comes from: -1
+        for the model's input, else the index of the node that made it."""
+        made = {id(self._input): -1}
+        nodes = []
+        for k, node in enumerate(self._nodes):
+            nodes.append(
+                {
+                    "layer": self.layers.index(node.layer),
+                    "inputs": [made[id(t)] for t in node.inputs],
+                }
+            )
+            made[id(node.output)] = k
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_spec[1:]),
+            "layers": [
+                {
+                    "class_name": get_registered_name(type(layer)),
+                    "config": layer.get_config(),
+                }
+                for layer in self.layers
+            ],
+            "nodes": nodes,
+            "output": made[id(self._output)],
+        }
+
+    @classmethod
+    def from_layers(cls, config: dict[str, Any], layers: list[Layer]) -> Functional:
+        """Connect ``layers`` (made from ``config["layers"]``) as ``config``'s
+        nodes say, calling each on the symbolic tensors it reads.
+
+        Raises:
+            ValueError: for a node naming a layer or an input that is not there
+                (inputs may only come from earlier nodes), or an unused layer.
+        """
+        name, shape = config.get("name"), config.get("input_shape")
+        if name is not None and not isinstance(name, str):
+            raise fail("config['name']", "a string or None", repr(name))
+        nodes, output = config.get("nodes"), config.get("output")
+        if not isinstance(nodes, list) or not nodes:
+            raise fail("config['nodes']", "a non-empty list of nodes", repr(nodes))
+        x = InputLayer(shape).output
+        made: list[KerasTensor] = []
+        for k, node in enumerate(nodes):
+            where = f"config['nodes'][{k}]"
+            if not isinstance(node, dict) or set(node) != {"layer", "inputs"}:
+                raise fail(where, "a dict {layer, inputs}", repr(node)[:100])
+            index, refs = node["layer"], node["inputs"]
+            if not (_index(index) and index < len(layers)):
+                raise fail(f"{where}['layer']", f"a layer index < {len(layers)}", index)
+            if not (isinstance(refs, list) and refs):
+                raise fail(f"{where}['inputs']", "a non-empty list", repr(refs))
+            ins = []
+            for ref in refs:
+                if not (isinstance(ref, int) and -1 <= ref < k) or isinstance(
+                    ref, bool
+                ):
+                    raise fail(f"{where}['inputs']", f"-1 or a node index < {k}", ref)
+                ins.append(x if ref == -1 else made[ref])
+            layer = layers[index]
+            made.append(layer(ins if _multi(layer) else ins[0]))
+        if not (_index(output) and output < len(made)):
+            raise fail("config['output']", f"a node index < {len(made)}", output)
+        model = cls(x, made[output], name=name)
+        if len(model.layers) != len(layers):
+            raise fail("config['layers']", "only layers the graph uses", len(layers))
+        return model
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+    ) -> Functional:
+        """Rebuild a (freshly initialised) graph model from :meth:`get_config`."""
+        specs = config.get("layers") if isinstance(config, dict) else None
+        if not isinstance(specs, list):
+            raise fail("config['layers']", "a list of layer specs", repr(specs)[:80])
+        layers = [deserialize_layer(spec, custom_objects) for spec in specs]
+        return cls.from_layers(config, layers)
+
     # -- display --
 
     def summary(self, print_fn: Any = print) -> None:
@@ -271,6 +362,10 @@ def _source(t: KerasTensor) -> str:
         return f"{t.name}[0][0]"
     index = layer._inbound_nodes.index(t.node)
     return f"{layer.name}[{index}][0]"
+
+
+def _index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _multi(layer: Any) -> bool:

@@ -159,6 +159,22 @@ class Sequential(Model):
             ],
         }
 
+    CONFIG_KEYS = frozenset({"name", "input_shape", "layers"})
+
+    @classmethod
+    def from_layers(cls, config: dict[str, Any], layers: list[Layer]) -> Sequential:
+        """The model of ``config`` (see :meth:`get_config`) with its ``layers``
+        already made: what :meth:`from_config` and file loading share."""
+        name, shape = config.get("name"), config.get("input_shape")
+        if name is not None and not isinstance(name, str):
+            raise fail("config['name']", "a string or None", repr(name))
+        model = cls(name=name)
+        if shape is not None:
+            model.add(InputLayer(shape))
+        for layer in layers:
+            model.add(layer)
+        return model
+
     @classmethod
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
@@ -174,23 +190,13 @@ class Sequential(Model):
         """
 
         check_param_dict("config", config, ("layers",))
-        name, shape, specs = (
-            config.get("name"),
-            config.get("input_shape"),
-            config["layers"],
-        )
-        if name is not None and not isinstance(name, str):
-            raise fail("config['name']", "a string or None", repr(name))
+        specs = config["layers"]
         if not isinstance(specs, list):
             raise fail(
                 "config['layers']", "a list of layer specs", type(specs).__name__
             )
-        model = cls(name=name)
-        if shape is not None:
-            model.add(InputLayer(shape))
-        for spec in specs:
-            model.add(deserialize_layer(spec, custom_objects))
-        return model
+        layers = [deserialize_layer(spec, custom_objects) for spec in specs]
+        return cls.from_layers(config, layers)
 
     def summary(self, print_fn: Any = print) -> None:
         """Print a table of layers, output shapes and parameter counts.

@@ -29,7 +29,6 @@ from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
-from glassnet.layers.input_layer import InputLayer
 from glassnet.saving import registration
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.container import invalid, json_field
@@ -220,26 +219,22 @@ def rebuild_model(
     _spec(path, "model", spec, MODELS)
     config = spec["config"]
     check_finite(path, "model config", config)
-    if set(config) - _MODEL_KEYS or not isinstance(config.get("layers"), list):
-        raise invalid(
-            path, f"a model config with keys {sorted(_MODEL_KEYS)}", config.keys()
-        )
-    name, shape = config.get("name"), config.get("input_shape")
+    cls = MODELS[spec["class_name"]]
+    keys = getattr(cls, "CONFIG_KEYS", _MODEL_KEYS)
+    if set(config) - keys or not isinstance(config.get("layers"), list):
+        raise invalid(path, f"a model config with keys {sorted(keys)}", config.keys())
     try:
-        model = MODELS[spec["class_name"]](name=name)
         layers = [deserialize_layer(layer, custom) for layer in config["layers"]]
-        inputs = [] if shape is None else [InputLayer(shape)]
     except CONFIG_ERRORS as e:
         raise invalid(path, "a valid model config", e) from None
     with _weights_checked_against(path, layers, tensors):
         try:
-            for layer in [*inputs, *layers]:
-                model.add(layer)
+            # The model class connects the layers (a stack, or a graph's nodes).
+            return cls.from_layers(config, layers)
         except InvalidFileError:
             raise
         except CONFIG_ERRORS as e:
             raise invalid(path, "a valid model config", e) from None
-    return model
 
 
 @contextmanager
