@@ -34,7 +34,7 @@ def test_layers_accept_the_activation_functions_and_initializer_classes_as_keras
     layer = Dense(
         2, activation=activations.relu, kernel_initializer=initializers.HeNormal
     )
-    assert layer.activation == "relu"
+    assert layer.activation is activations.relu and layer.activation_name == "relu"
     assert isinstance(layer.kernel_initializer, initializers.HeNormal)
     with pytest.raises(ValueError, match="activation"):
         activations.get(lambda x: x)

@@ -43,7 +43,7 @@ class Activation(ActivationMixin, Layer):
         return dz
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": self.activation_name}
 
 
 class ReLU(Activation):

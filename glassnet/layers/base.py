@@ -516,6 +516,8 @@ class Layer:
         attrs = self.__dict__.get("_weight_attrs")
         if attrs is not None and name in attrs:
             return self._weight(attrs[name])
+        if name in ("input", "output"):  # the property raised: keep its message
+            return self._node_attribute(name)
         raise AttributeError(
             f"{type(self).__name__!r} object has no attribute {name!r}"
         )
@@ -532,6 +534,37 @@ class Layer:
         return self.params[key] if key in self.params else self.states[key]
 
     @property
+    def trainable(self) -> bool:
+        """Whether the optimizer updates this layer's weights.
+
+        Setting it sets every sublayer's too, as Keras does; a frozen layer's
+        weights move to ``non_trainable_weights``, ``fit`` leaves them alone, and
+        a frozen ``BatchNormalization`` runs in inference mode.
+        """
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise fail("trainable", "True or False", repr(value))
+        self.__dict__["_trainable"] = value
+        for sub in self.__dict__.get("_sublayers", []):
+            sub.trainable = value
+
+    def trainable_keys(self) -> list[str]:
+        """The keys of ``params`` that the optimizer updates, in weight order:
+        none for a frozen layer, and a sublayer's only while it is trainable."""
+        if not self.trainable:
+            return []
+        own = (
+            self.params.own if isinstance(self.params, _NestedWeights) else self.params
+        )
+        keys = {k for k in self._own_order if k in own}
+        for sub in self._sublayers:
+            keys.update(f"{sub.name}/{k}" for k in sub.trainable_keys())
+        return [k for k in self._weight_order if k in keys]
+
+    @property
     def weight_names(self) -> list[str]:
         """Names of every weight, in Keras' ``get_weights`` order."""
         return list(self._weight_order)
@@ -542,14 +575,45 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Array]:
-        if not self.trainable:
-            return []
-        return [self.params[k] for k in self._weight_order if k in self.params]
+        return [self.params[k] for k in self.trainable_keys()]
 
     @property
     def non_trainable_weights(self) -> list[Array]:
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
+        trainable = set(self.trainable_keys())
+        return [self._weight(k) for k in self._weight_order if k not in trainable]
+
+    # -- the symbolic calls of a functional model --
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's first call on symbolic tensors
+        (Keras 3: the first node's; a list for a merge layer).
+
+        Raises:
+            AttributeError: for a layer never called on symbolic tensors.
+        """
+        return self._node_attribute("input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's first call on symbolic tensors.
+
+        Raises:
+            AttributeError: for a layer never called on symbolic tensors.
+        """
+        return self._node_attribute("output")
+
+    def _node_attribute(self, attr: str) -> Any:
+        nodes = self.__dict__.get("_inbound_nodes") or []
+        if not nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no "
+                f"defined {attr}."
+            )
+        node = nodes[0]
+        if attr == "output":
+            return node.output
+        return node.inputs if len(node.inputs) > 1 else node.inputs[0]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as NumPy arrays, in Keras' order."""

@@ -27,7 +27,9 @@ class ActivationMixin:
     and calls ``backward_logits``, skipping the softmax's backward.
     """
 
-    activation: str
+    #: The activation's name (``"relu"``, ``"linear"``...): what the kernels,
+    #: the configs and the fused paths read.
+    activation_name: str = "linear"
     _act_cache: Any = None
     logits: Array | None = None
     #: Whether the layer defines ``forward_logits``, its output before the
@@ -35,9 +37,20 @@ class ActivationMixin:
     has_logits = False
 
     @property
+    def activation(self) -> Any:
+        """The activation function, as Keras returns it (``activations.relu``);
+        set it to a name or one of those functions. Its name is
+        ``activation_name``."""
+        return activations_mod._FUNCTIONS[self.activation_name]
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        self.activation_name = activations_mod.get(value)
+
+    @property
     def relu_last(self) -> bool:
         """A layer with ``forward_logits`` and ``activation="relu"``."""
-        return self.has_logits and self.activation == "relu"
+        return self.has_logits and self.activation_name == "relu"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         """``activate(forward_logits(x))``, for a layer that defines
@@ -47,13 +60,13 @@ class ActivationMixin:
         return self.activate(self.forward_logits(x, training))  # type: ignore[attr-defined]
 
     def activate(self, z: Array) -> Array:
-        forward = activations_mod.ACTIVATIONS[self.activation][0]
+        forward = activations_mod.ACTIVATIONS[self.activation_name][0]
         out, self._act_cache = forward(z)
-        self.logits = z if self.activation == "softmax" else None
+        self.logits = z if self.activation_name == "softmax" else None
         return out
 
     def deactivate(self, dout: Array) -> Array:
-        backward = activations_mod.ACTIVATIONS[self.activation][1]
+        backward = activations_mod.ACTIVATIONS[self.activation_name][1]
         cache, self._act_cache, self.logits = self._act_cache, None, None
         return backward(dout, cache)
 
@@ -89,6 +102,22 @@ class KernelBiasMixin(ActivationMixin):
         self.kernel_constraint = constraints_mod.get(kernel_constraint)
         self.bias_constraint = constraints_mod.get(bias_constraint)
 
+    @property
+    def kernel(self) -> Array:
+        """The current kernel (Keras' ``layer.kernel``), once built."""
+        if "kernel" not in self.params:  # type: ignore[attr-defined]
+            raise AttributeError(f"layer {self.name!r} is not built yet: no kernel")  # type: ignore[attr-defined]
+        return self.params["kernel"]  # type: ignore[attr-defined]
+
+    @property
+    def bias(self) -> Array | None:
+        """The current bias, once built; None with ``use_bias=False`` (Keras)."""
+        if not self.use_bias:
+            return None
+        if "bias" not in self.params:  # type: ignore[attr-defined]
+            raise AttributeError(f"layer {self.name!r} is not built yet: no bias")  # type: ignore[attr-defined]
+        return self.params["bias"]  # type: ignore[attr-defined]
+
     def add_kernel_bias(self, kernel_shape: tuple[int, ...], rng: Any) -> None:
         """Create ``kernel`` and, if used, a ``bias`` sized by its last axis."""
         self.add_weight(  # type: ignore[attr-defined]
@@ -111,7 +140,7 @@ class KernelBiasMixin(ActivationMixin):
 
     def kernel_bias_config(self) -> dict[str, Any]:
         return {
-            "activation": self.activation,
+            "activation": self.activation_name,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
             "bias_initializer": initializers_mod.serialize(self.bias_initializer),

@@ -200,7 +200,7 @@ class DepthwiseConv2D(ActivationMixin, Layer):
             "depth_multiplier": self.depth_multiplier,
             "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate),
-            "activation": self.activation,
+            "activation": self.activation_name,
             "use_bias": self.use_bias,
             "depthwise_initializer": initializers_mod.serialize(
                 self.depthwise_initializer

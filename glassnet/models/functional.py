@@ -34,6 +34,7 @@ from glassnet.layers.input_layer import InputLayer
 from glassnet.layers.symbolic import KerasTensor, Node
 from glassnet.models import training
 from glassnet.models.model import Model
+from glassnet.models.training import activity_penalty, clear_activity_losses
 from glassnet.saving.api import deserialize_layer
 from glassnet.saving.registration import get_registered_name
 from glassnet.saving.spec import register_model
@@ -185,6 +186,7 @@ class Functional(Model):
         """Run the nodes in order; see the module docstring."""
         values: dict[int, Array] = {id(self._input): x}
         penalty, activity_grads = 0.0, {}
+        clear_activity_losses(self.layers)
         self._states: dict[int, dict[str, Any]] = {}
         for k, node in enumerate(self._nodes):
             layer = node.layer
@@ -193,9 +195,8 @@ class Functional(Model):
             if id(layer) in self._shared:
                 self._states[k] = dict(vars(layer))
             if layer.activity_regularizer is not None:
-                p, g = layer.activity_regularizer.penalty(out)
-                penalty += float(p) / out.shape[0]  # Keras: per sample
-                activity_grads[k] = g / out.shape[0]
+                p, activity_grads[k] = activity_penalty(layer, out)
+                penalty += p
             values[id(node.output)] = out
         return values[id(self._output)], penalty, activity_grads
 

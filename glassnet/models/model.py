@@ -384,12 +384,102 @@ class Model:
             i += n
 
     @property
+    def trainable(self) -> bool:
+        """Whether ``fit`` updates the model's weights (Keras' transfer-learning
+        switch): setting it sets every layer's ``trainable``, and a layer's
+        sublayers'. Unlike Keras, no recompiling is needed: each step reads it."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise fail("trainable", "True or False", repr(value))
+        self._trainable = value
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
     def trainable_weights(self) -> list[Array]:
+        if not self.trainable:
+            return []
         return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Array]:
+        if not self.trainable:
+            return self.weights
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     @property
     def weights(self) -> list[Array]:
         return [w for layer in self.layers for w in layer.weights]
+
+    # -- attributes --
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        """The layer called ``name``, or at position ``index`` of ``layers``.
+
+        Raises:
+            ValueError: for both or neither argument, an unknown name or an
+                index past the last layer (Keras' messages).
+        """
+        if index is not None and name is not None:
+            raise ValueError(
+                "Provide only a layer name or a layer index. Received: "
+                f"index={index}, name={name}."
+            )
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model "
+                    f"only has {len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        """The input's shape, batch axis None: ``(None, 28, 28, 1)``."""
+        shape = getattr(self, "input_spec", None)
+        if shape is None:
+            raise fail(
+                "model", "a built model (give an Input or call it once)", "unbuilt"
+            )
+        return tuple(shape)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of ``evaluate``'s values, in its order: ``"loss"`` and each
+        compiled metric (none before ``compile``)."""
+        if self.loss is None:
+            return []
+        return ["loss", *(m.name for m in self._all_metrics())]
+
+    @property
+    def losses(self) -> list[float]:
+        """The penalties, as Keras' ``model.losses`` lists them: the activity
+        penalties of the last forward pass (one per layer call, per sample),
+        then each weight's penalty for the current weights."""
+        activity = [
+            p
+            for layer in self.layers
+            for p in layer.__dict__.get("_activity_losses", [])
+        ]
+        weight = [
+            float(reg.penalty(layer.params[key])[0])
+            for layer in self.layers
+            for key, reg in layer.regularizers.items()
+            if key in layer.params
+        ]
+        return [*activity, *weight]
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)

@@ -76,6 +76,7 @@ def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, 
     :func:`relu_before_max_pool`); the output is the same.
     """
     keep_freed_memory()
+    clear_activity_losses(layers)
     penalty, activity_grads = 0.0, {}
     swapped = relu_before_max_pool(layers)
     for i, layer in enumerate(layers):
@@ -91,11 +92,25 @@ def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, 
         # Keras counts activity penalties in evaluation too; gradients are only
         # needed in training.
         if layer.activity_regularizer is not None:
-            p, g = layer.activity_regularizer.penalty(x)
-            # Keras divides the activity penalty by the batch size.
-            penalty += float(p) / x.shape[0]
-            activity_grads[i] = g / x.shape[0]
+            p, activity_grads[i] = activity_penalty(layer, x)
+            penalty += p
     return x, penalty, activity_grads
+
+
+def clear_activity_losses(layers: list[Any]) -> None:
+    """Forget the activity penalties of the previous pass (``model.losses``)."""
+    for layer in layers:
+        layer._activity_losses = []
+
+
+def activity_penalty(layer: Any, out: Array) -> tuple[float, Array]:
+    """The activity penalty of the layer's output ``out`` and its gradient, per
+    sample as Keras divides them by the batch size; kept in the layer's
+    ``_activity_losses`` (one per call) for ``model.losses``."""
+    p, g = layer.activity_regularizer.penalty(out)
+    p = float(p) / out.shape[0]
+    layer._activity_losses = [*getattr(layer, "_activity_losses", []), p]
+    return p, g / out.shape[0]
 
 
 def loss_and_output_grad(
@@ -108,7 +123,7 @@ def loss_and_output_grad(
     # so a regularised output layer takes the unfused path.
     if (
         fused is not None
-        and getattr(last, "activation", None) == fused
+        and getattr(last, "activation_name", None) == fused
         and last.logits is not None
         and last.activity_regularizer is None
     ):
@@ -161,11 +176,12 @@ def weight_penalties(layers: list[Any], *, add_grads: bool = True) -> float:
 
 def _trainable_weights(model: Any) -> dict[str, tuple[Any, str]]:
     """Each trainable weight's optimizer key (``"layer/weight"``) -> (layer, key)."""
+    if not getattr(model, "trainable", True):
+        return {}
     return {
         f"{layer.name}/{key}": (layer, key)
         for layer in model.layers
-        if layer.trainable
-        for key in layer.params
+        for key in layer.trainable_keys()
     }
 
 
