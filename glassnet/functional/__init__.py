@@ -38,6 +38,12 @@ from glassnet.functional.conv_fast import (
     conv_forward_fast,
     conv_forward_nhwc,
 )
+from glassnet.functional.conv_transpose import (
+    conv_transpose_backward,
+    conv_transpose_backward_naive,
+    conv_transpose_forward,
+    conv_transpose_forward_naive,
+)
 from glassnet.functional.depthwise import (
     depthwise_conv_backward,
     depthwise_conv_backward_naive,
@@ -172,6 +178,10 @@ __all__ = [
     "conv_forward_fast",
     "conv_forward_naive",
     "conv_forward_nhwc",
+    "conv_transpose_backward",
+    "conv_transpose_backward_naive",
+    "conv_transpose_forward",
+    "conv_transpose_forward_naive",
     "conv_relu_backward",
     "conv_relu_forward",
     "conv_relu_pool_backward",

@@ -3,6 +3,7 @@
 from glassnet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.augmentation import RandomFlip, RandomTranslation
 from glassnet.layers.base import Layer
+from glassnet.layers.conv_transpose import Conv2DTranspose, Convolution2DTranspose
 from glassnet.layers.convolutional import Conv2D, Convolution2D
 from glassnet.layers.core import Dense
 from glassnet.layers.depthwise import DepthwiseConv2D
@@ -49,7 +50,9 @@ __all__ = [
     "AvgPool2D",
     "BatchNormalization",
     "Conv2D",
+    "Conv2DTranspose",
     "Convolution2D",
+    "Convolution2DTranspose",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
