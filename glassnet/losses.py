@@ -27,10 +27,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from glassnet._internal import registry as _registry
 from glassnet._internal.checks import as_numeric_array, check_array, check_number, fail
 from glassnet.backend import Array, floatx, get_array_module
 from glassnet.functional import losses as K
+from glassnet.ops import tape as tape_mod
 
 
 def broadcast_targets(y_true: Array, y_pred: Array) -> Array:
@@ -98,12 +101,22 @@ class Loss:
             **self.kernel_options(),
         )
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
-        """The loss of a batch; lists are accepted as Keras accepts them."""
-        y_true, y_pred = _as_arrays(y_true, y_pred)
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """The loss of a batch as a float; lists are accepted as Keras accepts
+        them. While a tape records, a 0-d array recorded on it (one op)."""
+        taped = y_pred
+        y_true, y_pred = _as_arrays(y_true, tape_mod.plain(y_pred))
         if sample_weight is not None:
             sample_weight = as_numeric_array("sample_weight", sample_weight)
-        return float(self.compute(y_true, y_pred, sample_weight)[0])
+        loss, dy_pred = self.compute(y_true, y_pred, sample_weight)
+        if not tape_mod.is_recording():
+            return float(loss)
+        # Under a tape the loss is one op: its gradient is the kernel's dy_pred.
+        return tape_mod.record(
+            np.asarray(loss, dtype=dy_pred.dtype),
+            (taped,),
+            lambda g: ((g * dy_pred).astype(dy_pred.dtype, copy=False),),
+        )
 
     def fused_activation(self) -> str | None:
         """The output activation whose logits this loss can use directly, if any."""

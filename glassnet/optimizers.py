@@ -252,12 +252,15 @@ class Optimizer:
         self._owner = weakref.ref(model)
         self._owner_name = str(getattr(model, "name", "?"))
 
-    def apply(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+    def apply(self, params: Any, grads: Any = None) -> Any:
         """One step: replace each ``params[key]`` by its updated value.
 
         Keys are the model's unique weight names; a key seen for the first time
-        gets a fresh slot dict.
+        gets a fresh slot dict. Keras 3's form ``apply(grads,
+        trainable_variables)``, with lists, is :meth:`apply_gradients`.
         """
+        if not isinstance(params, dict):
+            return self.apply_gradients(list(zip(params, grads, strict=True)))
         lr = self.learning_rate
         rule = self._rule()
         for key, dw in grads.items():
@@ -277,6 +280,54 @@ class Optimizer:
         if self.use_ema:
             self._update_averages(params, grads)
         self.iterations += 1
+
+    def apply_gradients(self, grads_and_vars: Any) -> int:
+        """One step from ``(gradient, variable)`` pairs (Keras 3's signature).
+
+        Each variable is a weight array (``model.trainable_weights``); it is
+        updated in place, so the layer holding it computes with the new value.
+        Its slots are keyed by the variable's identity (``"variable_<n>"`` in the
+        order variables are first seen). A None gradient skips its variable.
+
+        Shapes:
+            each gradient: like its variable
+
+        Returns:
+            ``iterations`` after the step, as Keras returns it.
+
+        Raises:
+            ValueError: for a pair that is not (array, array) of one shape.
+        """
+        params: dict[str, Array] = {}
+        grads: dict[str, Array] = {}
+        variables: dict[str, Array] = {}
+        for i, pair in enumerate(grads_and_vars):
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise fail(f"grads_and_vars[{i}]", "a (gradient, variable) pair", pair)
+            grad, var = pair
+            if grad is None:
+                continue
+            if not hasattr(var, "shape") or np.shape(grad) != var.shape:
+                raise fail(
+                    f"grads_and_vars[{i}]",
+                    "a gradient shaped like its variable (an array)",
+                    f"shapes {np.shape(grad)} and {getattr(var, 'shape', type(var))}",
+                )
+            key = self._variable_key(var)
+            params[key], grads[key], variables[key] = var, grad, var
+        if grads:
+            self.apply(params, grads)
+            for key, var in variables.items():
+                var[...] = params[key]  # in place: the layer keeps this array
+        return self.iterations
+
+    def _variable_key(self, var: Array) -> str:
+        keys = self.__dict__.setdefault("_variable_keys", {})
+        entry = keys.get(id(var))
+        if entry is None or entry[0] is not var:
+            entry = (var, f"variable_{len(keys)}")
+            keys[id(var)] = entry
+        return entry[1]
 
     def _update_averages(
         self, params: dict[str, Array], grads: dict[str, Array]

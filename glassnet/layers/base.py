@@ -445,7 +445,8 @@ class Layer:
                 return (dx, *(grads[k] for k in keys))
 
         else:
-            out = self.forward(x, training)
+            # Kernels take plain arrays: a TapedArray would record their NumPy.
+            out = self.forward(tape_mod.plain(x), training)
             # This call's caches, so that a layer called twice under one tape
             # (a shared layer) replays each call with its own.
             saved = {

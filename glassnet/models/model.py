@@ -29,6 +29,7 @@ from glassnet.callbacks.progbar import StepProgbar
 from glassnet.models import training
 from glassnet.models import training as _passes  # methods take a `training` flag
 from glassnet.models.fit_loop import FitArgs, resolve_verbose, run_evaluate, run_fit
+from glassnet.ops import tape as tape_mod
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.api import load_weights, save_model, save_weights
 
@@ -46,6 +47,11 @@ class Model:
             from glassnet.models.functional import Functional
 
             return super().__new__(Functional)
+        if cls is not Model:  # a user's subclass gets Keras' engine as a base
+            from glassnet.models.subclassing import subclass_for
+
+            functional = bool(args) or "inputs" in kwargs or "outputs" in kwargs
+            return super().__new__(subclass_for(cls, functional))
         return super().__new__(cls)
 
     def __init__(self, name: str | None = None, *, seed: int | None = None) -> None:
@@ -143,6 +149,10 @@ class Model:
     def __call__(self, x: Any, training: bool = False) -> Array:
         """Outputs for ``x`` in one pass, without ``predict``'s batching."""
         x = _as_array("x", x)
+        if tape_mod.is_recording():  # each layer is one op on that tape
+            from glassnet.models.subclassing import call_on_tape
+
+            return call_on_tape(self, x, training)
         self._ensure_built(x)
         out, _, _ = training_forward(self, x, training)
         return out

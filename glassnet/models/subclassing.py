@@ -1,0 +1,304 @@
+"""Keras' model subclassing: ``class MyModel(Model)`` with ``call``, models called
+under a :class:`~glassnet.ops.GradientTape`, and overridden ``train_step``.
+
+A subclass of ``Model`` creates its layers as attributes in ``__init__`` and
+computes its output in ``call(inputs, training=None)``. Its layers are tracked
+from those attributes (in assignment order, as ``model.layers``) and built on the
+first call. Its forward pass runs ``call`` on a private tape, exactly as a
+``Layer`` written with ``call`` does (:meth:`Layer._run_call`), each layer being
+one op there; its backward pass replays that tape (:meth:`Layer._replay`) and
+hands each layer the gradients of its weights. So ``compile``/``fit``/
+``evaluate``/``predict`` are the same code as for ``Sequential`` and graph models.
+
+Called while a tape records (keras.io's "Writing a training loop from scratch"),
+a model of any kind records each of its layers as one op on that tape (see
+:func:`call_on_tape`), and a loss object records itself as one op whose gradient
+is its kernel's (:func:`glassnet.losses.Loss.__call__`), so that
+``tape.gradient(loss, model.trainable_weights)`` is the gradient ``fit`` uses.
+
+Keras gives a user's subclass its behaviour by replacing ``Model`` among the
+class's bases (``inject_functional_model_class``); :func:`subclass_for` does the
+same (``Model.__new__`` calls it): a subclass with ``call`` gets
+:class:`SubclassedModel`; one built as ``MyModel(inputs, outputs)`` gets the
+graph engine (``Functional``); every one gets :class:`TrainStepAPI`
+(``compute_loss``, ``metrics``, ``trainable_variables``) for its ``train_step``.
+The user's own methods come first in the method order, and ``type(model)`` is
+the user's class.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from glassnet import metrics as metrics_mod
+from glassnet._internal.checks import as_numeric_array
+from glassnet.backend import Array, floatx
+from glassnet.layers.base import Layer, Shape
+from glassnet.models.functional import Functional
+from glassnet.models.model import Model
+from glassnet.models.sequential import Sequential
+from glassnet.ops import tape as tape_mod
+
+
+class TrainStepAPI:
+    """What Keras' ``train_step`` examples use: ``compute_loss``, ``metrics``,
+    ``trainable_variables`` (keras.io "Customizing what happens in fit()")."""
+
+    @property
+    def trainable_variables(self) -> list[Array]:
+        """Keras 3's name for ``trainable_weights``."""
+        return self.trainable_weights  # type: ignore[attr-defined]
+
+    @property
+    def metrics(self) -> list[metrics_mod.Metric]:
+        """The loss tracker (a ``Mean`` named ``"loss"``) and the compiled metrics;
+        ``fit`` resets them when an epoch begins."""
+        tracker = self.__dict__.get("_loss_tracker")
+        if tracker is None:
+            tracker = metrics_mod.Mean(name="loss")
+            self.__dict__["_loss_tracker"] = tracker
+        return [tracker, *self._all_metrics()]  # type: ignore[attr-defined]
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """The compiled loss of ``y_pred`` against ``y``, plus the weights'
+        penalties; recorded as ops when a tape records (Keras 3's signature)."""
+        self._check_compiled()  # type: ignore[attr-defined]
+        loss = self.loss(y, y_pred, sample_weight)  # type: ignore[attr-defined]
+        for layer in self.layers:  # type: ignore[attr-defined]
+            for key, reg in layer.regularizers.items():
+                if key in layer.params:
+                    loss = loss + _penalty(reg, layer.params[key])
+        return loss
+
+
+def _penalty(reg: Any, w: Array) -> Any:
+    """A weight penalty, as one op on the tape when one records."""
+    p, g = reg.penalty(w)
+    return tape_mod.record(np.asarray(p), (w,), lambda d: (d * g,))
+
+
+class SubclassedModel(TrainStepAPI, Model):
+    """The engine of ``class MyModel(Model)`` with ``call`` (see the module doc).
+
+    Not used directly: ``Model.__new__`` adds it to a subclass's bases.
+    """
+
+    @property
+    def _call_takes_training(self) -> bool:
+        """Whether ``call`` takes ``training`` (Keras passes it only then)."""
+        return "training" in inspect.signature(self.call).parameters
+
+    def _call(self, x: Array, training: bool) -> Any:
+        kwargs = {"training": training} if self._call_takes_training else {}
+        return self.call(x, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A Layer (or list of them) assigned as an attribute is one of the model's
+        # layers, as Keras tracks them.
+        if not name.startswith("_") and name != "layers":
+            items = value if isinstance(value, list | tuple) else [value]
+            layers = self.__dict__.setdefault("layers", [])
+            for item in items:
+                if isinstance(item, Layer) and all(item is not la for la in layers):
+                    layers.append(item)
+        object.__setattr__(self, name, value)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        tracked = self.__dict__.get("layers", [])
+        super().__init__(*args, **kwargs)
+        self.layers = tracked  # Model.__init__ resets it
+        self.built = False
+        self._output_shape: Shape | None = None
+
+    # -- building --
+
+    def _ensure_built(self, x: Array) -> None:
+        if self.__dict__.get("built"):
+            return
+        taken: set[str] = set()
+        for layer in self.layers:
+            if layer.name is None or layer.name in taken:
+                base, i = layer.default_name(), 0
+                layer.name = base
+                while layer.name in taken:
+                    i += 1
+                    layer.name = f"{base}_{i}"
+            taken.add(layer.name)
+            if layer._build_rng is None:
+                layer._build_rng = self.rng
+        out = self._call(self._cast(x[:1]), False)  # builds the layers
+        self._output_shape = (None, *np.shape(out)[1:])
+        self.built = True
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self._output_shape
+
+    @property
+    def output_layer(self) -> None:
+        """None: the loss never fuses with a layer inside ``call``."""
+        return None
+
+    def _cast(self, x: Array) -> Array:
+        dtype = self.layers[0].dtype if self.layers else floatx()
+        return x.astype(dtype, copy=False)
+
+    # -- the passes: Layer's tape mechanism, over every layer's weights --
+
+    @property
+    def params(self) -> dict[str, Array]:
+        """Every trainable layer's weights, as ``"layer/key"``."""
+        return {
+            f"{layer.name}/{key}": w
+            for layer in self.layers
+            if layer.trainable
+            for key, w in layer.params.items()
+        }
+
+    def forward_pass(self, x: Array, training: bool) -> tuple[Array, float, dict]:
+        """``call`` on a private tape (activity penalties are not collected)."""
+        out, self._cache = Layer._run_call(self, x, training)  # type: ignore[arg-type]
+        return tape_mod.plain(out), 0.0, {}
+
+    def backward_pass(
+        self, dout: Array, from_logits: bool, activity_grads: dict
+    ) -> None:
+        """Replay the forward pass's tape; each layer gets its weights' gradients."""
+        cache, self._cache = self._cache, None
+        _, grads = Layer._replay(cache, dout)
+        by_name = {layer.name: layer for layer in self.layers}
+        for layer in self.layers:
+            layer.grads = {}
+        for name, g in grads.items():
+            layer_name, _, key = name.partition("/")
+            by_name[layer_name].grads[key] = g
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """``call`` on ``x``: under a tape each layer records itself as an op."""
+        x = as_numeric_array("x", x) if not hasattr(x, "dtype") else x
+        self._ensure_built(x)
+        out = self._call(self._cast(x), training)
+        return out if tape_mod.is_recording() else tape_mod.plain(out)
+
+
+# -- any model called under a tape --
+
+
+def call_on_tape(model: Any, x: Array, training: bool) -> Any:
+    """The model's output with each layer recorded as one op on the active tape
+    (through ``Layer.__call__``), so ``tape.gradient`` reaches every weight."""
+    model._ensure_built(x)
+    x = model._cast(x)
+    if isinstance(model, Functional):
+        values: dict[int, Any] = {id(model._input): x}
+        for node in model._nodes:
+            args = [values[id(t)] for t in node.inputs]
+            multi = bool(getattr(node.layer, "multi_input", False))
+            call = _record_multi if multi else _record_one
+            values[id(node.output)] = call(node.layer, args, training)
+        return values[id(model._output)]
+    for layer in model.layers:
+        x = layer(x, training=training)
+    return x
+
+
+def _record_one(layer: Layer, args: list[Any], training: bool) -> Any:
+    return layer(args[0], training=training)
+
+
+def _record_multi(layer: Any, xs: list[Any], training: bool) -> Any:
+    """A merge layer as one op: its inputs are the arrays it merges."""
+    cast = [layer.cast_input(tape_mod.plain(x)) for x in xs]
+    out = layer.forward(cast, training)
+    saved = layer._cache
+
+    def backward(dout: Array) -> list[Array]:
+        layer._cache = saved
+        return layer.backward(tape_mod.plain(dout))
+
+    return tape_mod.record(tape_mod.plain(out), xs, backward)
+
+
+# -- train_step --
+
+
+def overrides_train_step(model: Any) -> bool:
+    """Whether the model's class defines its own ``train_step``."""
+    return callable(getattr(type(model), "train_step", None))
+
+
+def run_train_step(
+    model: Any, batch: int, x: Array, y: Array, sample_weight: Array | None
+) -> dict[str, float]:
+    """The user's ``train_step`` on one batch (Keras 3's contract: ``data`` is
+    ``(x, y)`` or ``(x, y, sample_weight)``; it returns the logs)."""
+    if batch == 0:
+        for m in getattr(model, "metrics", []):
+            m.reset_state()
+    data = (x, y) if sample_weight is None else (x, y, sample_weight)
+    logs = model.train_step(data)
+    return {k: _scalar(v) for k, v in dict(logs).items()}
+
+
+def _scalar(value: Any) -> Any:
+    value = tape_mod.plain(value)
+    return float(value) if np.ndim(value) == 0 else value
+
+
+# -- Keras' extra bases for a user's subclass --
+
+
+class FunctionalSubclass(TrainStepAPI, Functional):
+    """The base a subclass built as ``MyModel(inputs, outputs)`` gets."""
+
+
+class SequentialSubclass(TrainStepAPI, Sequential):
+    """The base a subclass of ``Sequential`` gets."""
+
+
+def subclass_for(cls: type, functional: bool) -> type:
+    """``cls``, with the ``Model`` among its bases replaced by the engine it needs
+    (see the module doc), as Keras injects ``Functional`` into a subclass's
+    bases; glassnet's own model classes are left as they are."""
+    if cls.__module__.startswith("glassnet.models."):
+        return cls
+    engines = {
+        Model: FunctionalSubclass if functional else SubclassedModel,
+        Sequential: SequentialSubclass,
+        Functional: FunctionalSubclass,
+    }
+    _inject(cls, engines)
+    return cls
+
+
+def _inject(cls: type, engines: dict[type, type]) -> type:
+    if cls in engines:
+        return engines[cls]
+    if not issubclass(cls, Model) or issubclass(cls, TrainStepAPI):
+        return cls
+    bases = tuple(_inject(base, engines) for base in cls.__bases__)
+    if bases != cls.__bases__:
+        cls.__bases__ = bases
+    return cls
+
+
+__all__ = [
+    "FunctionalSubclass",
+    "SequentialSubclass",
+    "SubclassedModel",
+    "TrainStepAPI",
+    "call_on_tape",
+    "overrides_train_step",
+    "run_train_step",
+    "subclass_for",
+]

@@ -1,0 +1,99 @@
+"""``class MyModel(Model)`` with ``call`` (keras.io's ``Model`` docs and
+"Making new layers and models via subclassing"), imports changed."""
+
+import numpy as np
+import pytest
+
+from glassnet import layers, models, ops, optimizers
+from glassnet.layers import Layer
+
+
+class MyModel(models.Model):  # keras.io's Model docstring example
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense1 = layers.Dense(32, activation="relu")
+        self.dense2 = layers.Dense(5, activation="softmax")
+
+    def call(self, inputs, training=None):
+        x = self.dense1(inputs)
+        return self.dense2(x)
+
+
+def _functional_twin():
+    inputs = layers.Input(shape=(8,))
+    x = layers.Dense(32, activation="relu")(inputs)
+    return models.Model(inputs, layers.Dense(5, activation="softmax")(x))
+
+
+def _data(rng, n=64):
+    x = rng.normal(size=(n, 8)).astype("float32")
+    return x, (x[:, :5].argmax(axis=1)).astype("int64")
+
+
+def test_layers_are_tracked_from_attributes_and_built_on_first_call(rng):
+    model = MyModel()
+    assert type(model) is MyModel and isinstance(model, models.Model)
+    assert [type(la).__name__ for la in model.layers] == ["Dense", "Dense"]
+    out = model(rng.normal(size=(3, 8)))
+    assert out.shape == (3, 5) and model.count_params() == 8 * 32 + 32 + 32 * 5 + 5
+    assert [w.shape for w in model.get_weights()] == [(8, 32), (32,), (32, 5), (5,)]
+    assert len(model.trainable_weights) == 4
+
+
+def test_a_subclassed_model_equals_the_functional_model_with_its_weights(rng):
+    x, y = _data(rng)
+    sub, graph = MyModel(), _functional_twin()
+    sub(x[:1])
+    graph.set_weights(sub.get_weights())
+    np.testing.assert_allclose(sub.predict(x, verbose=0), graph.predict(x, verbose=0))
+    for model in (sub, graph):
+        model.compile(
+            optimizer=optimizers.SGD(0.1),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    h_sub = sub.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    h_graph = graph.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    # The graph fuses softmax with the loss; the tape does not: float32 rounding.
+    np.testing.assert_allclose(h_sub.history["loss"], h_graph.history["loss"], 1e-5)
+    assert h_sub.history["accuracy"] == h_graph.history["accuracy"]
+    for a, b in zip(sub.get_weights(), graph.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert sub.evaluate(x, y, verbose=0) == pytest.approx(
+        graph.evaluate(x, y, verbose=0), rel=1e-5
+    )
+
+
+class Linear(Layer):  # keras.io's subclassing guide
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer="random_normal"
+        )
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        return ops.matmul(inputs, self.w) + self.b
+
+
+class OpsModel(models.Model):  # a model whose call mixes ops and layers
+    def __init__(self):
+        super().__init__()
+        self.blocks = [Linear(16), Linear(1)]
+
+    def call(self, inputs):  # no training argument: Keras passes it only if taken
+        h = ops.relu(self.blocks[0](inputs))
+        return self.blocks[1](h) + 0.5 * ops.sum(inputs, axis=-1, keepdims=True)
+
+
+def test_a_model_using_ops_trains_with_fit_and_reduces_the_loss(rng):
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x**2).sum(axis=1, keepdims=True)
+    model = OpsModel()
+    model.compile(optimizer=optimizers.Adam(0.01), loss="mse")
+    hist = model.fit(x, y, batch_size=16, epochs=40, verbose=0)
+    assert [la.name for la in model.layers] == ["linear", "linear_1"]
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
