@@ -275,15 +275,21 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
     logs: dict[str, float] = {}
     if count:
         logs = {"loss": total / count, **_metric_results(model)}
+    from glassnet.models import subclassing  # it imports the model classes
+
+    custom = subclassing.overrides_train_step(model)
     for i, idx in _batches(len(x), batch_size, order, steps):
         if i < done:
             continue
         callbacks.on_train_batch_begin(i)
         xb, yb = model._cast(x[idx]), y[idx]
         swb = None if sw is None else sw[idx]
-        loss, out = training.train_step(model, xb, yb, swb)
-        total, count = total + loss * len(xb), count + len(xb)
-        logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
+        if custom:  # the model's own train_step returns the logs
+            logs = subclassing.run_train_step(model, i, xb, yb, swb)
+        else:
+            loss, out = training.train_step(model, xb, yb, swb)
+            total, count = total + loss * len(xb), count + len(xb)
+            logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
         progress.update(batch=i + 1, loss_sum=total, count=count)
         callbacks.on_train_batch_end(i, logs)
         if model.stop_training:

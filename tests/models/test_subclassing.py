@@ -1,5 +1,6 @@
 """``class MyModel(Model)`` with ``call`` (keras.io's ``Model`` docs and
-"Making new layers and models via subclassing"), imports changed."""
+"Making new layers and models via subclassing"), and an overridden
+``train_step`` ("Customizing what happens in fit()"), imports changed."""
 
 import numpy as np
 import pytest
@@ -97,3 +98,60 @@ def test_a_model_using_ops_trains_with_fit_and_reduces_the_loss(rng):
     hist = model.fit(x, y, batch_size=16, epochs=40, verbose=0)
     assert [la.name for la in model.layers] == ["linear", "linear_1"]
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+class CustomModel(models.Model):  # "Customizing what happens in fit()", first one
+    calls = 0
+
+    def train_step(self, data):
+        type(self).calls += 1
+        x, y = data
+        with ops.GradientTape() as tape:
+            y_pred = self(x, training=True)  # Forward pass
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply(gradients, trainable_vars)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def _regression(rng):
+    x = rng.random((96, 32)).astype("float32")
+    return x, rng.random((96, 1)).astype("float32")
+
+
+def test_fit_calls_an_overridden_train_step_and_history_holds_its_logs(rng):
+    x, y = _regression(rng)
+    inputs = layers.Input(shape=(32,))
+    outputs = layers.Dense(1)(inputs)
+    model = CustomModel(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    CustomModel.calls = 0
+    history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    assert CustomModel.calls == 9
+    assert set(history.history) >= {"loss", "mae"}
+    assert len(history.history["loss"]) == 3
+    assert all(isinstance(v, float) for v in history.history["mae"])
+
+
+def test_the_train_step_override_equals_the_default_fit(rng):
+    x, y = _regression(rng)
+    inputs = layers.Input(shape=(32,))
+    custom = CustomModel(inputs, layers.Dense(1)(inputs))
+    inputs = layers.Input(shape=(32,))
+    plain = models.Model(inputs, layers.Dense(1)(inputs))
+    plain.set_weights(custom.get_weights())
+    results = []
+    for model in (custom, plain):
+        model.compile(optimizer=optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+        h = model.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+        results.append(h.history)
+    # Equal batches: the mean of batch losses is fit's per-sample mean.
+    np.testing.assert_allclose(results[0]["loss"], results[1]["loss"], rtol=1e-5)
+    np.testing.assert_allclose(results[0]["mae"], results[1]["mae"], rtol=1e-5)
+    np.testing.assert_allclose(custom.get_weights()[0], plain.get_weights()[0], 1e-5)
