@@ -157,6 +157,29 @@ def seed_generators(seed: int | None) -> None:
     _state["seeder"] = None if seed is None else np.random.default_rng(seed)
 
 
+_uids: dict[str, int] = {}  # the automatic names handed out, per prefix
+
+
+def get_uid(prefix: str = "") -> int:
+    """How many times ``prefix`` has been asked for in this process, counting
+    this call (Keras' ``backend.get_uid``): 1, 2, 3...; see :func:`clear_session`.
+    """
+    _uids[prefix] = _uids.get(prefix, 0) + 1
+    return _uids[prefix]
+
+
+def clear_session() -> None:
+    """Reset the :func:`get_uid` counters (Keras' ``backend.clear_session``).
+
+    glassnet holds no graph or device state to free. Unlike Keras 3, models and
+    layers are not named from these counters: a model names its unnamed layers
+    ``dense``, ``dense_1``... within itself, and every ``Sequential`` is
+    ``"sequential"``, because weight files and backups match layers and models
+    by name (a twin built in the same process must load them).
+    """
+    _uids.clear()
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Return ``x`` as a NumPy array (copying from the GPU when needed)."""
     if hasattr(x, "get") and not isinstance(x, np.ndarray):
@@ -168,8 +191,10 @@ __all__ = [
     "Array",
     "Cache",
     "backend_name",
+    "clear_session",
     "floatx",
     "get_array_module",
+    "get_uid",
     "rng",
     "seed_generators",
     "set_backend",

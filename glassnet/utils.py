@@ -16,6 +16,7 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._internal.threads import num_threads, set_num_threads
+from glassnet.backend import clear_session  # keras.utils.clear_session too
 
 
 def set_random_seed(seed: int) -> None:
@@ -100,6 +101,7 @@ def defer_sigint(enabled: bool = True) -> Iterator[SigintFlag]:
 
 __all__ = [
     "SigintFlag",
+    "clear_session",
     "defer_sigint",
     "num_threads",
     "set_num_threads",

@@ -147,3 +147,14 @@ def test_a_frozen_batchnorm_inside_a_model_runs_in_inference_mode(rng):
 def test_trainable_must_be_a_bool():
     with pytest.raises(ValueError, match="trainable"):
         small_sequential().trainable = "no"
+
+
+def test_get_uid_counts_per_prefix_until_clear_session():
+    from glassnet import backend, utils
+
+    backend.clear_session()
+    assert [backend.get_uid("dense") for _ in range(3)] == [1, 2, 3]
+    assert backend.get_uid("conv") == 1
+    utils.clear_session()  # keras.utils.clear_session is the same function
+    assert backend.get_uid("dense") == 1
+    assert models.Sequential().name == "sequential"  # names are per model here
