@@ -670,9 +670,17 @@ def _keras_callbacks(args: argparse.Namespace, out: Path) -> list[Any]:
 
 
 def _callback_notes(
-    args: argparse.Namespace, cbs: list[Any], logs: dict[str, list[float]], out: Path
+    args: argparse.Namespace,
+    cbs: list[Any],
+    logs: dict[str, list[float]],
+    out: Path,
+    optimizer: Any,
 ) -> list[str]:
-    """What the callbacks did, for report.md: in the words of the run's logs."""
+    """What the callbacks did, for report.md: in the words of the run's logs.
+
+    As in Keras 3, the logs hold ``learning_rate`` only when ReduceLROnPlateau
+    (or LearningRateScheduler) ran; otherwise the rate is read from ``optimizer``.
+    """
     monitor, epochs = args.monitor, len(logs.get("loss", []))
     values = logs.get(monitor, [])
     pick = min if "loss" in monitor else max
@@ -684,10 +692,11 @@ def _callback_notes(
         for i in range(1, len(lrs))
         if lrs[i] != lrs[i - 1]
     ]
-    if PRESETS[args.preset].cosine and lrs:
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if PRESETS[args.preset].cosine and isinstance(schedule, optimizers.CosineDecay):
         notes.append(
-            f"- Learning rate: cosine decay, {lrs[0]:g} at epoch 1 to {lrs[-1]:g} "
-            f"at epoch {len(lrs)}."
+            f"- Learning rate: cosine decay from {schedule.initial_learning_rate:g} "
+            f"to {optimizer.learning_rate:g} after epoch {epochs}."
         )
     elif changes:
         notes.append(
@@ -695,8 +704,10 @@ def _callback_notes(
             + "; ".join(changes)
             + "."
         )
-    else:
-        notes.append(f"- The learning rate stayed at {lrs[0]:g}." if lrs else "")
+    elif lrs:
+        notes.append(f"- The learning rate stayed at {lrs[0]:g}.")
+    else:  # no learning-rate callback: the optimizer's rate all along
+        notes.append(f"- The learning rate stayed at {optimizer.learning_rate:g}.")
     stopper = next((cb for cb in cbs if isinstance(cb, callbacks.EarlyStopping)), None)
     if stopper is not None and stopper.stopped_epoch > 0:
         notes.append(
@@ -771,7 +782,7 @@ def _train_keras(
     terminate = next(cb for cb in cbs if isinstance(cb, callbacks.TerminateOnNaN))
     _check_finite_loss(terminate, settings["lr"], args.reg)
     logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    notes = _callback_notes(args, cbs, logs, out)
+    notes = _callback_notes(args, cbs, logs, out, model.optimizer)
     return model, logs, seconds, test, None, notes
 
 

@@ -198,7 +198,6 @@ def run_fit(model: Any, args: FitArgs) -> History:
             if val is not None and (epoch + 1) % freq == 0:
                 val_logs = run_evaluate(model, *val, val_batch, callbacks, val_steps)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            logs["learning_rate"] = model.optimizer.learning_rate
             model._fit_progress = new_progress(epoch + 1)
             callbacks.on_epoch_end(epoch, logs)
             if model.stop_training:

@@ -3,8 +3,9 @@ import csv
 import numpy as np
 import pytest
 
-from glassnet import layers, models
+from glassnet import layers, models, optimizers
 from glassnet.callbacks.csv_logger import CSVLogger
+from glassnet.callbacks.learning_rate_scheduler import LearningRateScheduler
 
 
 def read_rows(path, delimiter=","):
@@ -108,8 +109,26 @@ def test_fit_writes_every_logged_key(tmp_path):
         x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[CSVLogger(path)]
     )
     rows = read_rows(path)
-    assert rows[0] == ["epoch", "learning_rate", "loss", "val_loss"]
+    # Keras 3: fit logs no learning_rate of its own.
+    assert rows[0] == ["epoch", "loss", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2"]
+
+
+def test_learning_rate_column_comes_from_the_learning_rate_callbacks(tmp_path):
+    # Keras 3: ReduceLROnPlateau and LearningRateScheduler write
+    # logs["learning_rate"] in on_epoch_end; a CSVLogger after them records it.
+    path = tmp_path / "log.csv"
+    model = models.Sequential([layers.Dense(1)])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+    x, y = np.ones((8, 2)), np.ones((8, 1))
+    schedule = LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    history = model.fit(
+        x, y, epochs=2, verbose=0, callbacks=[schedule, CSVLogger(path)]
+    )
+    rows = read_rows(path)
+    assert rows[0] == ["epoch", "learning_rate", "loss"]
+    assert [float(r[1]) for r in rows[1:]] == pytest.approx([0.1, 0.05])
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05])
 
 
 @pytest.mark.parametrize(

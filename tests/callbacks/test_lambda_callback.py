@@ -69,7 +69,7 @@ def test_fit_calls_the_hooks_in_order():
         ("on_epoch_end", 1),
         ("on_train_end",),
     ]
-    assert set(calls[-2][2]) == {"loss", "learning_rate"}
+    assert set(calls[-2][2]) == {"loss"}  # Keras 3: no learning_rate of its own
 
 
 def test_hooks_left_out_do_nothing():

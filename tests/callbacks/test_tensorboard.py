@@ -84,10 +84,15 @@ def test_epoch_scalars_follow_keras_train_and_validation_layout(tmp_path, tensor
     assert set(train) == {"epoch_loss", "epoch_mae", "epoch_learning_rate"}
     assert set(val) == {"epoch_loss", "epoch_mae"}
     h = history.history
-    for key, runs in (("loss", train), ("mae", train), ("learning_rate", train)):
+    for key, runs in (("loss", train), ("mae", train)):
         assert [s for s, _ in runs["epoch_" + key]] == [0, 1, 2]
         # Event files store scalars as float32.
         assert [v for _, v in runs["epoch_" + key]] == pytest.approx(h[key], rel=1e-6)
+    # History has no learning_rate (Keras 3); TensorBoard reads the optimizer's.
+    assert "learning_rate" not in h
+    lrs = [v for _, v in train["epoch_learning_rate"]]
+    assert [s for s, _ in train["epoch_learning_rate"]] == [0, 1, 2]
+    assert lrs == pytest.approx([0.01] * 3, rel=1e-6)
     for key in ("loss", "mae"):
         values = [v for _, v in val["epoch_" + key]]
         assert values == pytest.approx(h["val_" + key], rel=1e-6)

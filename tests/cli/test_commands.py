@@ -3,13 +3,14 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import glassnet
-from glassnet import presets
-from glassnet.cli import main, outputs, sanity
+from glassnet import optimizers, presets
+from glassnet.cli import build_parser, main, outputs, sanity, train
 from glassnet.models import load_model
 from tests.datasets.builders import closed_port_url
 
@@ -428,3 +429,19 @@ def test_ctrl_c_outside_training_exits_130_without_a_traceback(monkeypatch, caps
     monkeypatch.setattr(glassnet.cli, "cmd_info", interrupted)
     assert main(["info"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_the_report_reads_a_constant_learning_rate_from_the_optimizer():
+    # Keras 3: without ReduceLROnPlateau or LearningRateScheduler the logs hold
+    # no learning_rate; the note reads the rate from the model's optimizer.
+    args = build_parser().parse_args(["train", "digits-mlp", "--epochs", "2"])
+    args.monitor = "val_loss"  # as train resolves it
+    logs = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}
+    notes = train._callback_notes(args, [], logs, Path("out"), optimizers.SGD(0.05))
+    assert "- The learning rate stayed at 0.05." in notes
+    logs["learning_rate"] = [0.05, 0.025]
+    notes = train._callback_notes(args, [], logs, Path("out"), optimizers.SGD(0.025))
+    assert (
+        "- ReduceLROnPlateau lowered the learning rate at epoch 2: 0.05 -> 0.025."
+        in notes
+    )

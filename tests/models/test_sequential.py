@@ -52,8 +52,7 @@ def test_an_mlp_learns_a_learnable_problem_and_logs_keras_keys(rng):
         "accuracy",
         "val_loss",
         "val_accuracy",
-        "learning_rate",
-    }
+    }  # Keras 3: learning_rate only with ReduceLROnPlateau/LearningRateScheduler
     assert len(history.history["loss"]) == 5
     assert history.history["loss"][-1] < history.history["loss"][0]
     loss, acc = model.evaluate(X, y, verbose=0)
