@@ -5,8 +5,8 @@ A metric function ``fn(y_true, y_pred) -> (N,) array`` scores each sample; a
 as Keras' stateful metrics do: ``update_state``, ``result``, ``reset_state``, which
 accept lists as well as arrays. :class:`Precision`, :class:`Recall` and
 :class:`AUC` accumulate weighted confusion counts at fixed thresholds instead.
-``compile(metrics=["accuracy"])`` resolves ``"accuracy"`` from the loss, as Keras
-does (:func:`resolve_accuracy`).
+``compile(metrics=["accuracy"])`` resolves ``"accuracy"`` from the shapes of the
+first batch, as Keras 3 does (:func:`resolve_accuracy`).
 """
 
 from __future__ import annotations
@@ -234,32 +234,32 @@ _ALIASES = {
 def resolve_accuracy(
     loss_name: str, y_true: Array | None = None, y_pred: Array | None = None
 ) -> str:
-    """The accuracy Keras picks for ``metrics=["accuracy"]``, from the shapes and loss.
+    """The accuracy Keras 3 picks for ``metrics=["accuracy"]``.
 
-    One output column, or binary cross-entropy: binary accuracy. Labels of lower
-    rank than the outputs (or a last axis of 1 against several outputs), or the
-    sparse loss: sparse categorical accuracy. Otherwise categorical accuracy.
+    Given the shapes, they alone decide, as Keras 3's ``compile_utils.get_metric``
+    does: one output column is binary accuracy; labels of lower rank than the
+    outputs, or a last axis of 1 against several outputs, sparse categorical
+    accuracy; otherwise categorical accuracy (multi-label targets of binary
+    cross-entropy too: Keras 3 compares their argmax, not tf.keras 2's
+    thresholded binary accuracy). Without shapes, the loss gives the guess.
     """
-    if loss_name == "binary_crossentropy" or (
-        y_pred is not None and y_pred.shape[-1] == 1
-    ):
+    if y_true is not None and y_pred is not None:
+        if y_pred.shape[-1] == 1:
+            return "binary_accuracy"
+        if y_true.ndim < y_pred.ndim or (
+            y_true.shape[-1] == 1 and y_pred.shape[-1] > 1
+        ):
+            return "sparse_categorical_accuracy"
+        return "categorical_accuracy"
+    if loss_name == "binary_crossentropy":
         return "binary_accuracy"
     if loss_name == "sparse_categorical_crossentropy":
-        return "sparse_categorical_accuracy"
-    if (
-        y_true is not None
-        and y_pred is not None
-        and (
-            y_true.ndim < y_pred.ndim
-            or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
-        )
-    ):
         return "sparse_categorical_accuracy"
     return "categorical_accuracy"
 
 
 class AutoAccuracy(MeanMetricWrapper):
-    """``"accuracy"``: resolved on the first batch from the shapes and the loss."""
+    """``"accuracy"``: resolved on the first batch from the shapes, as Keras 3."""
 
     def __init__(self, name: str = "accuracy", loss_name: str = "") -> None:
         self.loss_name = loss_name
@@ -675,7 +675,7 @@ CLASSES: dict[str, type[Metric]] = {
 def get(identifier: Any, loss_name: str = "") -> Metric:
     """Resolve a metric name, class, instance or per-sample function.
 
-    ``"accuracy"``/``"acc"`` are resolved from the loss and shapes. Names are
+    ``"accuracy"``/``"acc"`` are resolved from the shapes (Keras 3). Names are
     Keras': the per-sample functions (``"mse"``, ``"top_k_categorical_accuracy"``),
     the snake-case class names (``"precision"``, ``"recall"``, ``"auc"``,
     ``"root_mean_squared_error"``) and the class names (``"AUC"``). A metric

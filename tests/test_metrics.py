@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from glassnet import metrics
+from glassnet import layers, metrics, models
 
 
 def test_accuracy_is_resolved_from_the_loss_as_keras_does():
@@ -17,6 +17,41 @@ def test_accuracy_is_resolved_from_the_loss_as_keras_does():
     m = metrics.get("acc", "sparse_categorical_crossentropy")
     m.update_state(np.array([1]), np.array([[0.2, 0.8]]))
     assert m.name == "acc" and m.fn is metrics.sparse_categorical_accuracy
+
+
+def test_accuracy_follows_keras_3s_shape_rule_whatever_the_loss():
+    # keras/src/trainers/compile_utils.py: one output column is binary; labels of
+    # lower rank (or a last axis of 1) sparse; otherwise categorical.
+    multi = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    scores = np.array([[0.9, 0.2, 0.8], [0.6, 0.4, 0.1]])
+    m = metrics.get("accuracy", "binary_crossentropy")
+    m.update_state(multi, scores)
+    # Keras 3 compares argmaxes: row 0 (0 vs 0) right, row 1 (1 vs 0) wrong. The
+    # tf.keras 2 binary accuracy would be (3/3 + 1/3) / 2.
+    assert m.fn is metrics.categorical_accuracy
+    assert m.result() == pytest.approx(0.5)
+    m = metrics.get("accuracy", "binary_crossentropy")
+    m.update_state(np.array([[1.0], [0.0], [1.0]]), np.array([[0.7], [0.6], [0.2]]))
+    assert m.fn is metrics.binary_accuracy and m.result() == pytest.approx(1 / 3)
+    m = metrics.get("accuracy", "binary_crossentropy")
+    m.update_state(np.array([1.0, 0.0]), np.array([[0.7], [0.4]]))
+    assert m.fn is metrics.binary_accuracy and m.result() == pytest.approx(1.0)
+    m = metrics.get("accuracy", "categorical_crossentropy")
+    m.update_state(np.array([[2], [0]]), np.array([[0.1, 0.2, 0.7], [0.5, 0.4, 0.1]]))
+    assert m.fn is metrics.sparse_categorical_accuracy
+    assert m.result() == pytest.approx(1.0)
+
+
+def test_fit_with_binary_crossentropy_on_multi_label_outputs_logs_keras_3_accuracy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4))
+    y = (rng.random((16, 3)) < 0.5).astype(float)
+    model = models.Sequential([layers.Dense(3, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    got = model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"]
+    pred = model.predict(x, verbose=0)
+    assert got == pytest.approx(np.mean(pred.argmax(1) == y.argmax(1)))
 
 
 def test_closed_forms():
