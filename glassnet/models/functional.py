@@ -162,8 +162,10 @@ class Functional(Model):
             needs[id(node.layer)] = needs.get(id(node.layer), False) or before
             has = bool(node.layer.params) or before
             upstream_weights[id(node.output)] = has
-        for layer in self.layers:
-            layer.need_dx = needs.get(id(layer), False)
+        self._need_dx = {
+            id(layer): needs.get(id(layer), False) for layer in self.layers
+        }
+        self.apply_need_dx()
 
     # -- shape --
 
@@ -184,6 +186,7 @@ class Functional(Model):
 
     def forward_pass(self, x: Array, training: bool) -> tuple[Array, float, dict]:
         """Run the nodes in order; see the module docstring."""
+        self.apply_need_dx()
         values: dict[int, Array] = {id(self._input): x}
         penalty, activity_grads = 0.0, {}
         clear_activity_losses(self.layers)

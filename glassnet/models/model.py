@@ -43,14 +43,18 @@ class Model:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # As Keras: Model(inputs, outputs) builds a graph model (Functional).
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        functional = (
+            len(args) == 2
+            or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs)
+        )
+        if cls is Model and functional:
             from glassnet.models.functional import Functional
 
             return super().__new__(Functional)
-        if cls is not Model:  # a user's subclass gets Keras' engine as a base
+        if cls is not Model:  # a user's subclass gets Keras' engine
             from glassnet.models.subclassing import subclass_for
 
-            functional = bool(args) or "inputs" in kwargs or "outputs" in kwargs
             return super().__new__(subclass_for(cls, functional))
         return super().__new__(cls)
 
@@ -127,7 +131,19 @@ class Model:
 
     def forward_pass(self, x: Array, training: bool) -> tuple[Array, float, dict]:
         """The output, the activity penalty and its gradients, for ``x``."""
+        self.apply_need_dx()
         return _passes.forward(self.layers, x, training)
+
+    def apply_need_dx(self, everywhere: bool = False) -> None:
+        """Set each layer's ``need_dx`` as this model needs it (``everywhere``:
+        True for all, when a tape wants the gradient of the input too).
+
+        The flags live on the layers, which other models may share (an
+        autoencoder's decoder), so every pass sets them again for its model.
+        """
+        need = getattr(self, "_need_dx", None)
+        for layer in self.layers:
+            layer.need_dx = True if everywhere or need is None else need[id(layer)]
 
     def backward_pass(
         self, dout: Array, from_logits: bool, activity_grads: dict

@@ -116,8 +116,10 @@ class Sequential(Model):
         and backward stops there.
         """
         first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
-        for i, layer in enumerate(self.layers):
-            layer.need_dx = first is None or i > first
+        self._need_dx = {
+            id(layer): first is None or i > first for i, layer in enumerate(self.layers)
+        }
+        self.apply_need_dx()
 
     def _ensure_built(self, x: Array) -> None:
         if not self.layers:

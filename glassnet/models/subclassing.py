@@ -16,14 +16,16 @@ a model of any kind records each of its layers as one op on that tape (see
 is its kernel's (:func:`glassnet.losses.Loss.__call__`), so that
 ``tape.gradient(loss, model.trainable_weights)`` is the gradient ``fit`` uses.
 
-Keras gives a user's subclass its behaviour by replacing ``Model`` among the
-class's bases (``inject_functional_model_class``); :func:`subclass_for` does the
-same (``Model.__new__`` calls it): a subclass with ``call`` gets
-:class:`SubclassedModel`; one built as ``MyModel(inputs, outputs)`` gets the
-graph engine (``Functional``); every one gets :class:`TrainStepAPI`
-(``compute_loss``, ``metrics``, ``trainable_variables``) for its ``train_step``.
-The user's own methods come first in the method order, and ``type(model)`` is
-the user's class.
+Keras gives a user's subclass its behaviour by injecting an engine class
+(``inject_functional_model_class``); :func:`subclass_for` does it without
+touching the user's class (``Model.__new__`` calls it): an instance is made of
+a subclass of the user's class and the engine, cached per pair. A subclass with
+``call`` gets :class:`SubclassedModel`; one built as ``MyModel(inputs,
+outputs)`` gets the graph engine (``Functional``); every one gets
+:class:`TrainStepAPI` (``compute_loss``, ``metrics``, ``trainable_variables``)
+for its ``train_step``. The user's own methods come first in the method order;
+``isinstance(model, MyModel)`` holds and ``type(model).__name__`` is the
+user's class's name.
 """
 
 from __future__ import annotations
@@ -199,6 +201,7 @@ def call_on_tape(model: Any, x: Array, training: bool) -> Any:
     (through ``Layer.__call__``), so ``tape.gradient`` reaches every weight."""
     model._ensure_built(x)
     x = model._cast(x)
+    model.apply_need_dx(everywhere=True)  # the tape may want the input's gradient
     if isinstance(model, Functional):
         values: dict[int, Any] = {id(model._input): x}
         for node in model._nodes:
@@ -266,30 +269,28 @@ class SequentialSubclass(TrainStepAPI, Sequential):
     """The base a subclass of ``Sequential`` gets."""
 
 
+_ENGINES: dict[tuple[type, type], type] = {}
+
+
 def subclass_for(cls: type, functional: bool) -> type:
-    """``cls``, with the ``Model`` among its bases replaced by the engine it needs
-    (see the module doc), as Keras injects ``Functional`` into a subclass's
-    bases; glassnet's own model classes are left as they are."""
-    if cls.__module__.startswith("glassnet.models."):
+    """The class an instance of the user's ``cls`` is made of: ``cls`` itself for
+    glassnet's own classes, else a subclass of ``cls`` and the engine it needs
+    (see the module doc), made once per (class, engine) and cached. The user's
+    class is never changed: a class may be built as a graph model and as a
+    subclassed one, and two subclasses of one user base stay independent."""
+    if cls.__module__.startswith("glassnet.models.") or issubclass(cls, TrainStepAPI):
         return cls
-    engines = {
-        Model: FunctionalSubclass if functional else SubclassedModel,
-        Sequential: SequentialSubclass,
-        Functional: FunctionalSubclass,
-    }
-    _inject(cls, engines)
-    return cls
-
-
-def _inject(cls: type, engines: dict[type, type]) -> type:
-    if cls in engines:
-        return engines[cls]
-    if not issubclass(cls, Model) or issubclass(cls, TrainStepAPI):
-        return cls
-    bases = tuple(_inject(base, engines) for base in cls.__bases__)
-    if bases != cls.__bases__:
-        cls.__bases__ = bases
-    return cls
+    if functional or issubclass(cls, Functional):
+        engine: type = FunctionalSubclass
+    elif issubclass(cls, Sequential):
+        engine = SequentialSubclass
+    else:
+        engine = SubclassedModel
+    key = (cls, engine)
+    if key not in _ENGINES:
+        names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        _ENGINES[key] = type(cls.__name__, (cls, engine), names)
+    return _ENGINES[key]
 
 
 __all__ = [

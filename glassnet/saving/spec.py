@@ -257,8 +257,17 @@ def _checked_add_weight(
     path: str, layer: Layer, tensors: dict[str, np.ndarray]
 ) -> Callable[..., Any]:
     create = type(layer).add_weight
+    signature = inspect.signature(create)
 
-    def add_weight(name: str, shape: tuple[int, ...], *args: Any, **kwargs: Any) -> Any:
+    def add_weight(*args: Any, **kwargs: Any) -> Any:
+        # Every form Layer.add_weight takes: glassnet's (name, shape, ...) and
+        # Keras' (shape=..., name=...) or positional (shape, initializer).
+        given = signature.bind(layer, *args, **kwargs).arguments
+        name, shape = given.get("name"), given.get("shape")
+        if name is not None and not isinstance(name, str):
+            name, shape = None, name
+        name = layer._check_weight_name(name)  # "variable", "variable_1"... if None
+        shape = layer._check_weight_shape(shape)
         where = f"weight {name!r} of layer {layer.name!r}"
         stored = tensors.get(f"layers/{layer.name}/{name}")
         if stored is None:
@@ -270,7 +279,7 @@ def _checked_add_weight(
                 f"{where} of shape {want[0]} and dtype {want[1]}",
                 f"shape {stored.shape} and dtype {stored.dtype}",
             )
-        return create(layer, name, shape, *args, **kwargs)
+        return create(layer, *args, **kwargs)
 
     return add_weight
 

@@ -296,3 +296,71 @@ def test_an_interrupted_graph_model_resumes_bitwise(rng, tmp_path):
     for a, b in zip(whole.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert whole.history.history == resumed.history.history
+
+
+# -- what the review found --
+
+
+def test_a_second_model_sharing_a_layer_leaves_the_first_ones_gradients(rng):
+    # keras.io's autoencoder: a decoder model built from the autoencoder's layer
+    # used to switch off that layer's input gradient for the autoencoder too.
+    inp = layers.Input((4,))
+    enc, dec = float64_dense(2, "tanh"), float64_dense(4)
+    auto = models.Model(inp, dec(enc(inp)))
+    auto.compile("sgd", "mse")
+    code = layers.Input((2,))
+    models.Model(code, auto.layers[-1](code))  # the decoder alone
+    xs = rng.normal(size=(3, 4))
+    out, _, act = auto.forward_pass(xs, training=True)
+    _, dout = auto.loss.compute(xs, out, None)
+    auto.backward_pass(dout, False, act)
+    numeric = eval_numerical_gradient(
+        lambda _: loss_of(auto, xs, xs), enc.params["kernel"], verbose=False
+    )
+    np.testing.assert_allclose(enc.grads["kernel"], numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_a_tape_gives_the_gradient_of_a_models_input(rng, kind):
+    from glassnet import ops
+
+    dense, out_layer = float64_dense(3, "tanh"), float64_dense(1)
+    if kind == "sequential":
+        model = models.Sequential([layers.Input((4,)), dense, out_layer])
+    else:
+        x_in = layers.Input((4,))
+        model = models.Model(x_in, out_layer(dense(x_in)))
+    x = rng.normal(size=(2, 4))
+    with ops.GradientTape() as tape:
+        y = ops.sum(model(x))
+    (dx,) = tape.gradient(y, [x])
+    numeric = eval_numerical_gradient(
+        lambda _: float(model.predict(x, verbose=0).sum()), x, verbose=False
+    )
+    np.testing.assert_allclose(dx, numeric, rtol=1e-5, atol=1e-8)
+    # And fit's own passes still skip it (need_dx) afterwards.
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((2, 1)), epochs=1, verbose=0)
+    assert dense.need_dx is False
+
+
+def test_a_graph_with_a_keras_style_custom_layer_saves_and_loads(rng, tmp_path):
+    from glassnet import saving
+
+    @saving.register_serializable(package="test_functional")
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.w
+
+    try:
+        inp = layers.Input((4,))
+        model = models.Model(inp, Scale()(layers.Dense(4)(inp)))
+        model.save(tmp_path / "m.h5")
+        loaded = saving.load_model(tmp_path / "m.h5")
+        x = rng.normal(size=(2, 4)).astype(np.float32)
+        np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    finally:
+        saving.registration.unregister(Scale)

