@@ -21,6 +21,7 @@ import numpy as np
 
 from glassnet._internal.checks import check_array, fail
 from glassnet.backend import Array, Cache, get_array_module
+from glassnet.functional._sums import unbroadcast
 
 __all__ = [
     "add_backward",
@@ -110,12 +111,9 @@ def _unbroadcast(g: Array, x_shape: tuple[int, ...], dtype: Any) -> Array:
     The result is a fresh array of ``x_shape`` and ``dtype``, never a view of ``g``.
     """
     expanded = x_shape[:1] + (1,) * (g.ndim - len(x_shape)) + x_shape[1:]
-    pairs = enumerate(zip(expanded, g.shape, strict=True))
-    axes = tuple(a for a, (e, s) in pairs if e != s)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-        return g.reshape(x_shape).astype(dtype, copy=False)
-    return g.reshape(x_shape).astype(dtype, copy=True)
+    summed = unbroadcast(g, expanded)  # Keras' alignment, then NumPy's rule
+    copy = bool(get_array_module(g).may_share_memory(summed, g))
+    return summed.reshape(x_shape).astype(dtype, copy=copy)
 
 
 def _check_dout(dout: Array, shape: tuple[int, ...]) -> None:

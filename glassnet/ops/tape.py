@@ -32,6 +32,7 @@ import numpy as np
 
 from glassnet._internal.checks import fail
 from glassnet.backend import Array, get_array_module
+from glassnet.functional._sums import unbroadcast  # the one implementation
 
 Backward = Callable[[Array], Sequence[Array | None]]
 
@@ -88,21 +89,6 @@ def record(out: Array, inputs: Sequence[Any], backward: Backward) -> Array:
     kept = tuple(a if hasattr(a, "shape") else None for a in inputs)
     _stack()[-1]._records.append(_Record(out, kept, backward))
     return out
-
-
-def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
-    """Sum ``g`` down to ``shape``: the gradient of NumPy broadcasting.
-
-    A broadcast operand was repeated along the new leading axes and along its
-    size-1 axes, so its gradient sums over exactly those axes.
-    """
-    lead = g.ndim - len(shape)
-    if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
 
 
 class GradientTape:
