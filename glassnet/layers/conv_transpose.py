@@ -145,6 +145,16 @@ class Conv2DTranspose(KernelBiasMixin, Layer):
         )
         if self.output_padding is not None and len(self.output_padding) != 2:
             raise fail("output_padding", "None, an int or a pair", output_padding)
+        if self.output_padding is not None and any(
+            p >= s for p, s in zip(self.output_padding, self.strides, strict=True)
+        ):
+            # Keras refuses it when the layer is made: the extra rows would lie
+            # beyond every window.
+            raise fail(
+                "output_padding",
+                f"values smaller than the strides {self.strides}",
+                repr(output_padding),
+            )
         self.data_format = L.standardize_data_format(data_format)
         self.dilation_rate = L.pair("dilation_rate", dilation_rate)
         self.set_kernel_bias_args(

@@ -123,11 +123,12 @@ def test_kernel_has_keras_layout(rng):
 
 
 def test_config_has_keras_keys():
-    config = Conv2DTranspose(8, 3, output_padding=1).get_config()
+    # Keras refuses output_padding >= strides: strides 2 for output_padding 1.
+    config = Conv2DTranspose(8, 3, strides=2, output_padding=1).get_config()
     for key, value in {
         "filters": 8,
         "kernel_size": [3, 3],
-        "strides": [1, 1],
+        "strides": [2, 2],
         "padding": "valid",
         "output_padding": [1, 1],
         "data_format": "channels_last",
@@ -160,3 +161,8 @@ def test_config_has_keras_keys():
 def test_invalid_arguments_are_refused_by_name(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_an_output_padding_reaching_the_stride_is_refused_when_made():
+    with pytest.raises(ValueError, match="output_padding: expected values smaller"):
+        Conv2DTranspose(4, 3, strides=2, output_padding=2)
