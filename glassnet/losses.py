@@ -37,18 +37,35 @@ from glassnet.ops import tape as tape_mod
 
 
 def broadcast_targets(y_true: Array, y_pred: Array) -> Array:
-    """Targets shaped like the outputs, as Keras broadcasts them.
+    """Targets shaped like the outputs, as Keras 3 broadcasts them.
 
-    (N,) becomes (N, 1); one target per sample, (N, 1), is repeated across the
-    outputs (N, k). Anything else must already match.
+    Keras 3's ``squeeze_or_expand_to_same_rank`` gives (N,) targets a last axis
+    only against outputs (N, 1); one target per sample, (N, 1), is then repeated
+    across the outputs (N, k). Against outputs (N, k) with k > 1, (N,) targets
+    keep their rank and broadcast as NumPy's: along the last axis, so target j
+    meets output column j of every sample (when N == k; refused otherwise, where
+    Keras fails on the shapes). Anything else must already match.
 
     Raises:
         ValueError: naming ``y`` and both shapes when they cannot be matched.
     """
-    if y_true.ndim == y_pred.ndim - 1:
+    xp = get_array_module(y_true)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
         y_true = y_true.reshape(*y_true.shape, 1)
+    elif y_true.ndim == y_pred.ndim - 1:
+        try:
+            y_true = xp.broadcast_to(y_true, y_pred.shape)
+        except ValueError:
+            raise fail(
+                "y",
+                f"targets of shape {tuple(y_pred.shape)} like the outputs "
+                "(Keras 3 broadcasts lower-rank targets along the last axis, "
+                "and these do not fit it; reshape them to "
+                f"{(*y_pred.shape[:-1], 1)} for one target per sample)",
+                f"shape {tuple(y_true.shape)}",
+            ) from None
     if y_true.shape[:-1] == y_pred.shape[:-1] and y_true.shape[-1:] == (1,):
-        y_true = get_array_module(y_true).broadcast_to(y_true, y_pred.shape)
+        y_true = xp.broadcast_to(y_true, y_pred.shape)
     if y_true.shape != y_pred.shape:
         raise fail(
             "y",

@@ -57,12 +57,27 @@ def test_get_resolves_names_and_aliases():
 
 
 def test_one_target_per_sample_broadcasts_against_every_output_as_in_keras():
+    # Targets (N, 1) are repeated across the k outputs of their sample.
     y_pred = np.array([[1.0, 3.0], [2.0, 2.0]])
-    expected = ((1 + 9) / 2 + (4 + 4) / 2) / 2
-    assert losses.MeanSquaredError()(np.zeros(2), y_pred) == pytest.approx(expected)
-    assert losses.MeanSquaredError()(np.zeros((2, 1)), y_pred) == pytest.approx(
-        expected
-    )
+    per_sample = ((0 + 4) / 2 + (4 + 4) / 2) / 2  # targets 1 and 0: 3.0
+    got = losses.MeanSquaredError()(np.array([[1.0], [0.0]]), y_pred)
+    assert got == pytest.approx(per_sample)
+
+
+def test_targets_of_shape_n_against_k_outputs_broadcast_as_keras_3():
+    # Keras 3's mean_squared_error: squeeze_or_expand_to_same_rank leaves (N,)
+    # against (N, k > 1), then mean(square(y_true - y_pred), axis=-1) broadcasts
+    # y_true along the last axis: target j meets column j of every sample.
+    y_pred = np.array([[1.0, 3.0], [2.0, 2.0]])
+    y_true = np.array([1.0, 0.0])
+    # Row 0: (1-1)^2, (0-3)^2 -> 4.5; row 1: (1-2)^2, (0-2)^2 -> 2.5.
+    keras = ((0 + 9) / 2 + (1 + 4) / 2) / 2
+    assert keras == 3.5
+    assert losses.MeanSquaredError()(y_true, y_pred) == pytest.approx(keras)
+    assert losses.mean_squared_error(y_true, y_pred) == pytest.approx([4.5, 2.5])
+    # N != k: Keras fails on the shapes; glassnet refuses, naming them.
+    with pytest.raises(ValueError, match=r"y.*\(3, 1\).*\(3,\)"):
+        losses.MeanSquaredError()(np.zeros(3), np.zeros((3, 2)))
 
 
 def test_categorical_crossentropy_refuses_integer_labels_with_a_hint():
@@ -110,7 +125,10 @@ def test_function_forms_return_keras_per_sample_values():
     np.testing.assert_allclose(
         losses.mse([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]), [0.5, 0.5]
     )
-    np.testing.assert_allclose(losses.mae([1.0, 2.0], [[1.0, 3.0], [0.0, 2.0]]), [1, 1])
+    # Keras 3: (N,) targets against (N, k) broadcast along the last axis.
+    np.testing.assert_allclose(
+        losses.mae([1.0, 2.0], [[1.0, 3.0], [0.0, 2.0]]), [0.5, 0.5]
+    )
     assert losses.mean_squared_error is losses.mse
     # Only the last axis is reduced, as in Keras.
     y = np.random.default_rng(0).uniform(size=(2, 3, 4))
