@@ -35,9 +35,12 @@ def float64_dense(units, activation=None, seed=0):
 
 
 def residual_model():
+    # Seeded, and smooth activations only: a numerical gradient across ReLU's
+    # kink would differ from the analytic one, by chance of the draw.
+    utils.set_random_seed(5)
     x = layers.Input((5,))
     stem = float64_dense(5, "tanh")(x)
-    h = float64_dense(5, "relu")(stem)
+    h = float64_dense(5, "tanh")(stem)
     h = float64_dense(5)(h)
     s = Sum()([stem, h])  # stem fans out: to the block and to the sum
     y = float64_dense(3, "softmax")(s)
