@@ -204,4 +204,36 @@ def pool_backward(kind: str, dout: Array, cache: Cache, data_format: str) -> Arr
     return _POOL_KERNELS[kind, data_format][1](dout, cache)
 
 
+class ConvWindowMixin:
+    """``check_input`` and the window geometry of a convolution layer with
+    ``kernel_size``, ``strides``, ``dilation_rate``, ``padding``, ``data_format``
+    and the input channels it was built for (``_channels``)."""
+
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int]
+    dilation_rate: tuple[int, int]
+    padding: str
+    data_format: str
+    name: Any
+    _channels: int | None
+
+    def check_input(self, x: Any) -> None:
+        # As Keras' InputSpec: rank and channels are fixed, the image size is not.
+        check_images(
+            f"input of layer {self.name!r}", x.shape, self.data_format, self._channels
+        )
+
+    def _geometry(self, shape: Any) -> tuple[tuple[Any, Any], Pads]:
+        name = f"input of layer {self.name!r}"
+        h, w, _ = split_shape(name, shape, self.data_format)
+        return window_geometry(
+            name,
+            (h, w),
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            self.padding,
+        )
+
+
 __all__: list[str] = []

@@ -16,7 +16,7 @@ from glassnet.layers.base import Layer, Shape
 from glassnet.layers.core import KernelBiasMixin, _zero_bias
 
 
-class Conv2D(KernelBiasMixin, Layer):
+class Conv2D(L.ConvWindowMixin, KernelBiasMixin, Layer):
     """2-D convolution (cross-correlation): ``activation(conv(x, kernel) + bias)``.
 
     Shapes:
@@ -124,24 +124,6 @@ class Conv2D(KernelBiasMixin, Layer):
             (*self.kernel_size, channels // self.groups, self.filters), rng
         )
         super().build(input_shape)
-
-    def check_input(self, x: Array) -> None:
-        # As Keras' InputSpec: rank and channels are fixed, the image size is not.
-        L.check_images(
-            f"input of layer {self.name!r}", x.shape, self.data_format, self._channels
-        )
-
-    def _geometry(self, shape: Shape) -> tuple[tuple[Any, Any], L.Pads]:
-        name = f"input of layer {self.name!r}"
-        h, w, _ = L.split_shape(name, shape, self.data_format)
-        return L.window_geometry(
-            name,
-            (h, w),
-            self.kernel_size,
-            self.strides,
-            self.dilation_rate,
-            self.padding,
-        )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         (h_out, w_out), _ = self._geometry(input_shape)

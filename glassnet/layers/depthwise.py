@@ -24,7 +24,7 @@ from glassnet.layers.base import Layer, Shape
 from glassnet.layers.core import ActivationMixin, _zero_bias
 
 
-class DepthwiseConv2D(ActivationMixin, Layer):
+class DepthwiseConv2D(L.ConvWindowMixin, ActivationMixin, Layer):
     """Depthwise 2-D convolution: each channel convolved with its own filters.
 
     Shapes:
@@ -138,23 +138,6 @@ class DepthwiseConv2D(ActivationMixin, Layer):
                 constraint=self.bias_constraint,
             )
         super().build(input_shape)
-
-    def check_input(self, x: Array) -> None:
-        L.check_images(
-            f"input of layer {self.name!r}", x.shape, self.data_format, self._channels
-        )
-
-    def _geometry(self, shape: Shape) -> tuple[tuple[Any, Any], L.Pads]:
-        name = f"input of layer {self.name!r}"
-        h, w, _ = L.split_shape(name, shape, self.data_format)
-        return L.window_geometry(
-            name,
-            (h, w),
-            self.kernel_size,
-            self.strides,
-            self.dilation_rate,
-            self.padding,
-        )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         (h_out, w_out), _ = self._geometry(input_shape)

@@ -76,7 +76,8 @@ def test_is_the_adjoint_of_the_convolution(rng, param):
     conv_param = {k: v for k, v in param.items() if k != "output_padding"}
     conv, _ = conv_forward_naive(y, w.transpose(3, 2, 0, 1), np.zeros(3), conv_param)
     assert conv.shape == x.shape
-    np.testing.assert_allclose(np.sum(conv * x), np.sum(y * out), rtol=1e-12)
+    tol = {"rtol": 1e-12, "atol": 1e-12}
+    np.testing.assert_allclose(np.sum(conv * x), np.sum(y * out), **tol)
 
 
 def test_output_size_follows_the_formula(rng):
@@ -93,7 +94,8 @@ def test_one_pixel_paints_the_kernel(rng):
     out, _ = conv_transpose_forward(
         x, w, np.ones(4), {"stride": 2, "pad": 0}, channels_last=True
     )
-    np.testing.assert_allclose(out[0], 2.0 * w[:, :, :, 1] + 1.0, rtol=1e-12)
+    want = 2.0 * w[:, :, :, 1] + 1.0
+    np.testing.assert_allclose(out[0], want, rtol=1e-12, atol=1e-12)
 
 
 def test_float32_fast_is_close_to_float64_naive(rng):

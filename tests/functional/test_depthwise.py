@@ -70,7 +70,7 @@ def test_each_output_channel_is_one_input_channel_times_one_filter(rng):
                 b[f : f + 1],
                 {"stride": 1, "pad": 0},
             )
-            np.testing.assert_allclose(out[:, f : f + 1], one, rtol=1e-12)
+            np.testing.assert_allclose(out[:, f : f + 1], one, rtol=1e-12, atol=1e-12)
 
 
 def test_float32_fast_is_close_to_float64_naive(rng):

@@ -74,11 +74,11 @@ def test_is_a_bias_free_depthwise_step_then_a_pointwise_matrix_product(rng):
     out, _ = separable_conv_forward(x, wd, wp, b, PARAMS[0])
     mid, _ = depthwise_conv_forward_naive(x, wd, np.zeros(6), PARAMS[0])
     want = np.einsum("ncij,cf->nfij", mid, wp[0, 0]) + b[None, :, None, None]
-    np.testing.assert_allclose(out, want, rtol=1e-12)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
     one, _ = conv_forward_naive(
         x[:, :1], wd[:, :, 0, 0][None, None], b[:1] * 0, PARAMS[0]
     )
-    np.testing.assert_allclose(mid[:, :1], one, rtol=1e-12)
+    np.testing.assert_allclose(mid[:, :1], one, rtol=1e-12, atol=1e-12)
 
 
 def test_channels_last_may_skip_the_input_gradient(rng):

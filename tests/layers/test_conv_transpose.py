@@ -107,7 +107,7 @@ def test_is_the_adjoint_of_the_keras_conv2d_it_transposes(
     conv.set_weights([t.get_weights()[0]])
     cy = conv(y)
     assert cy.shape == x.shape
-    np.testing.assert_allclose(np.sum(cy * x), np.sum(y * out), rtol=1e-12)
+    np.testing.assert_allclose(np.sum(cy * x), np.sum(y * out), rtol=1e-12, atol=1e-12)
 
 
 def test_kernel_has_keras_layout(rng):
@@ -119,7 +119,7 @@ def test_kernel_has_keras_layout(rng):
     ref, _ = conv_transpose_forward_naive(
         x, kernel, bias, {"stride": 2, "pad": 0}, channels_last=True
     )
-    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_config_has_keras_keys():

@@ -43,7 +43,7 @@ def test_kernel_has_keras_layout_and_output_order(rng):
     ref, _ = depthwise_conv_forward_naive(
         x, kernel, bias, {"stride": 1, "pad": 0}, channels_last=True
     )
-    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_config_has_keras_keys():
