@@ -9,3 +9,13 @@ settings.load_profile("default")
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state (glassnet's unseeded
+    generators, NumPy's and Python's), so a run is repeatable: a layer built
+    without seed= draws the same weights in every run of the suite."""
+    from glassnet.utils import set_random_seed
+
+    set_random_seed(1234)
