@@ -250,4 +250,35 @@ def col2im_nhwc(
     return dxpad
 
 
+def tf_axis_geometry(
+    name: str, axis: str, size: Any, k: int, s: int, d: int, padding: str
+) -> tuple[Any, Pair]:
+    """TensorFlow's output size and ``(before, after)`` padding along one axis:
+    'valid' pads nothing, 'same' gives ``ceil(size / s)`` outputs and pads
+    ``max((out - 1) * s + k_eff - size, 0)`` cells, the odd one after. ``size``
+    may be None (unknown: so is the output size). The one place the layers and
+    ``glassnet.ops`` take the rule from.
+
+    Raises:
+        ValueError: naming ``name`` for a size below the dilated window with
+            'valid', or a padding other than 'valid' and 'same'.
+    """
+    if padding not in ("valid", "same"):
+        raise fail("padding", "'valid' or 'same'", repr(padding))
+    if size is None:
+        return None, (0, 0)
+    k_eff = d * (k - 1) + 1
+    if padding == "valid":
+        if size < k_eff:
+            raise fail(
+                name,
+                f"a {axis} of at least the window's {k_eff} with padding='valid'",
+                f"{axis} {size}",
+            )
+        return (size - k_eff) // s + 1, (0, 0)
+    out = -(-size // s)
+    total = max((out - 1) * s + k_eff - size, 0)
+    return out, (total // 2, total - total // 2)
+
+
 __all__: list[str] = []

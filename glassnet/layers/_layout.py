@@ -24,7 +24,7 @@ from typing import Any
 
 from glassnet._internal.checks import fail
 from glassnet.backend import Array, Cache
-from glassnet.functional._im2col import Pads, Pair, as_pair
+from glassnet.functional._im2col import Pads, Pair, as_pair, tf_axis_geometry
 from glassnet.functional.conv_fast import (
     conv_backward_fast,
     conv_backward_nhwc,
@@ -108,25 +108,6 @@ def check_images(name: str, shape: Shape, data_format: str, channels: Any) -> No
         raise fail(name, f"{channels} channels ({data_format})", tuple(shape))
 
 
-def _axis_geometry(
-    name: str, axis: str, size: Any, k: int, s: int, d: int, padding: str
-) -> tuple[Any, Pair]:
-    if size is None:
-        return None, (0, 0)
-    k_eff = d * (k - 1) + 1
-    if padding == "valid":
-        if size < k_eff:
-            raise fail(
-                name,
-                f"a {axis} of at least the window's {k_eff} with padding='valid'",
-                f"{axis} {size}",
-            )
-        return (size - k_eff) // s + 1, (0, 0)
-    out = -(-size // s)
-    total = max((out - 1) * s + k_eff - size, 0)
-    return out, (total // 2, total - total // 2)
-
-
 def window_geometry(
     name: str,
     hw: tuple[Any, Any],
@@ -144,10 +125,10 @@ def window_geometry(
         ValueError: when a known size is smaller than the dilated window with
             ``padding='valid'``.
     """
-    h_out, pad_h = _axis_geometry(
+    h_out, pad_h = tf_axis_geometry(
         name, "height", hw[0], kernel[0], strides[0], dilation[0], padding
     )
-    w_out, pad_w = _axis_geometry(
+    w_out, pad_w = tf_axis_geometry(
         name, "width", hw[1], kernel[1], strides[1], dilation[1], padding
     )
     return (h_out, w_out), (pad_h, pad_w)

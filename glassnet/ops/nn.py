@@ -15,7 +15,7 @@ import numpy as np
 
 from glassnet._internal.checks import check_array, fail
 from glassnet.backend import Array, get_array_module
-from glassnet.functional._im2col import Pads, Pair, as_pair
+from glassnet.functional._im2col import Pads, Pair, as_pair, tf_axis_geometry
 from glassnet.functional.activations import (
     relu_backward,
     relu_forward,
@@ -117,18 +117,12 @@ def _channels_first(data_format: Any) -> bool:
 
 
 def _pads(padding: Any, hw: Pair, k: Pair, s: Pair, d: Pair) -> Pads:
-    """TensorFlow's padding, as ``glassnet.layers._layout.window_geometry``: 'same'
-    pads ``max((ceil(size / s) - 1) * s + k_eff - size, 0)`` cells, the odd one
-    after."""
+    """TensorFlow's padding ('valid' or 'same'), by the layers' own rule."""
     name = padding.lower() if isinstance(padding, str) else padding
-    if name == "valid":
-        return ((0, 0), (0, 0))
-    if name != "same":
-        raise fail("padding", "'valid' or 'same'", repr(padding))
-    pads = []
-    for size, ki, si, di in zip(hw, k, s, d, strict=True):
-        total = max((-(-size // si) - 1) * si + di * (ki - 1) + 1 - size, 0)
-        pads.append((total // 2, total - total // 2))
+    pads = [
+        tf_axis_geometry("inputs", axis, size, ki, si, di, name)[1]
+        for axis, size, ki, si, di in zip(("height", "width"), hw, k, s, d, strict=True)
+    ]
     return (pads[0], pads[1])
 
 
