@@ -198,6 +198,22 @@ class ConvWindowMixin:
     name: Any
     _channels: int | None
 
+    def set_window_args(
+        self,
+        kernel_size: Any,
+        strides: Any,
+        padding: Any,
+        data_format: Any,
+        dilation_rate: Any,
+    ) -> None:
+        """Check and keep the window arguments every convolution layer takes."""
+        self._channels = None
+        self.kernel_size = pair("kernel_size", kernel_size)
+        self.strides = pair("strides", strides)
+        self.padding = standardize_padding(padding)
+        self.data_format = standardize_data_format(data_format)
+        self.dilation_rate = pair("dilation_rate", dilation_rate)
+
     def check_input(self, x: Any) -> None:
         # As Keras' InputSpec: rank and channels are fixed, the image size is not.
         check_images(

@@ -61,7 +61,7 @@ def _axis(
     return out, (top, max(bottom, 0)), extra
 
 
-class Conv2DTranspose(KernelBiasMixin, Layer):
+class Conv2DTranspose(L.ConvWindowMixin, KernelBiasMixin, Layer):
     """Transposed 2-D convolution ("deconvolution"), upsampling by ``strides``.
 
     Shapes:
@@ -126,11 +126,8 @@ class Conv2DTranspose(KernelBiasMixin, Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._channels: int | None = None
         self.filters = check_int("filters", filters, min_value=1)
-        self.kernel_size = L.pair("kernel_size", kernel_size)
-        self.strides = L.pair("strides", strides)
-        self.padding = L.standardize_padding(padding)
+        self.set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
         self.output_padding = (
             None
             if output_padding is None
@@ -155,8 +152,6 @@ class Conv2DTranspose(KernelBiasMixin, Layer):
                 f"values smaller than the strides {self.strides}",
                 repr(output_padding),
             )
-        self.data_format = L.standardize_data_format(data_format)
-        self.dilation_rate = L.pair("dilation_rate", dilation_rate)
         self.set_kernel_bias_args(
             activation,
             use_bias,

@@ -84,13 +84,8 @@ class Conv2D(L.ConvWindowMixin, KernelBiasMixin, Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._channels: int | None = None
         self.filters = check_int("filters", filters, min_value=1)
-        self.kernel_size = L.pair("kernel_size", kernel_size)
-        self.strides = L.pair("strides", strides)
-        self.padding = L.standardize_padding(padding)
-        self.data_format = L.standardize_data_format(data_format)
-        self.dilation_rate = L.pair("dilation_rate", dilation_rate)
+        self.set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise fail(
                 "dilation_rate",

@@ -86,15 +86,10 @@ class DepthwiseConv2D(L.ConvWindowMixin, ActivationMixin, Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._channels: int | None = None
-        self.kernel_size = L.pair("kernel_size", kernel_size)
-        self.strides = L.pair("strides", strides)
-        self.padding = L.standardize_padding(padding)
+        self.set_window_args(kernel_size, strides, padding, data_format, dilation_rate)
         self.depth_multiplier = check_int(
             "depth_multiplier", depth_multiplier, min_value=1
         )
-        self.data_format = L.standardize_data_format(data_format)
-        self.dilation_rate = L.pair("dilation_rate", dilation_rate)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise fail(
                 "dilation_rate",
@@ -113,21 +108,26 @@ class DepthwiseConv2D(L.ConvWindowMixin, ActivationMixin, Layer):
         self.depthwise_constraint = constraints_mod.get(depthwise_constraint)
         self.bias_constraint = constraints_mod.get(bias_constraint)
 
-    def build(self, input_shape: Shape, rng: Any = None) -> None:
+    def _add_depthwise_kernel(self, key: str, input_shape: Shape, rng: Any) -> int:
+        """Create the (HH, WW, C, M) depthwise kernel under ``key``; returns C."""
         name = f"input of layer {self.name!r}"
         _, _, channels = L.split_shape(name, input_shape, self.data_format)
         if channels is None:
             raise fail(name, "a known channel count", input_shape)
         self._channels = channels
-        M = self.depth_multiplier
         self.add_weight(
-            "kernel",
-            (*self.kernel_size, channels, M),
+            key,
+            (*self.kernel_size, channels, self.depth_multiplier),
             self.depthwise_initializer,
             rng,
             regularizer=self.depthwise_regularizer,
             constraint=self.depthwise_constraint,
         )
+        return channels
+
+    def build(self, input_shape: Shape, rng: Any = None) -> None:
+        channels = self._add_depthwise_kernel("kernel", input_shape, rng)
+        M = self.depth_multiplier
         if self.use_bias:
             self.add_weight(
                 "bias",

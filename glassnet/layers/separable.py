@@ -12,7 +12,7 @@ from typing import Any
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
-from glassnet._internal.checks import check_int, fail
+from glassnet._internal.checks import check_int
 from glassnet.backend import Array
 from glassnet.functional.separable import (
     separable_conv_backward,
@@ -116,21 +116,9 @@ class SeparableConv2D(DepthwiseConv2D):
         self.pointwise_constraint = constraints_mod.get(pointwise_constraint)
 
     def build(self, input_shape: Shape, rng: Any = None) -> None:
-        name = f"input of layer {self.name!r}"
-        _, _, channels = L.split_shape(name, input_shape, self.data_format)
-        if channels is None:
-            raise fail(name, "a known channel count", input_shape)
-        self._channels = channels
-        M = self.depth_multiplier
         # Keras' order of weights: depthwise_kernel, pointwise_kernel, bias.
-        self.add_weight(
-            "depthwise_kernel",
-            (*self.kernel_size, channels, M),
-            self.depthwise_initializer,
-            rng,
-            regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint,
-        )
+        channels = self._add_depthwise_kernel("depthwise_kernel", input_shape, rng)
+        M = self.depth_multiplier
         self.add_weight(
             "pointwise_kernel",
             (1, 1, channels * M, self.filters),
