@@ -127,6 +127,12 @@ from glassnet.functional.pool_fast import (
     max_pool_forward_fast,
     max_pool_forward_nhwc,
 )
+from glassnet.functional.resize import (
+    resize_backward,
+    resize_backward_naive,
+    resize_forward,
+    resize_forward_naive,
+)
 from glassnet.functional.separable import (
     separable_conv_backward,
     separable_conv_backward_naive,
@@ -147,6 +153,14 @@ from glassnet.functional.spatial_dropout import (
     spatial_dropout_backward,
     spatial_dropout_forward,
 )
+from glassnet.functional.translate import (
+    affine_transform_backward,
+    affine_transform_backward_naive,
+    affine_transform_forward,
+    affine_transform_forward_naive,
+    translate_backward,
+    translate_forward,
+)
 
 __all__ = [
     "add_backward",
@@ -157,6 +171,10 @@ __all__ = [
     "affine_norm_relu_forward",
     "affine_relu_backward",
     "affine_relu_forward",
+    "affine_transform_backward",
+    "affine_transform_backward_naive",
+    "affine_transform_forward",
+    "affine_transform_forward_naive",
     "average_backward",
     "average_forward",
     "avg_pool_backward_fast",
@@ -227,6 +245,10 @@ __all__ = [
     "relu_forward",
     "relu_general_backward",
     "relu_general_forward",
+    "resize_backward",
+    "resize_backward_naive",
+    "resize_forward",
+    "resize_forward_naive",
     "separable_conv_backward",
     "separable_conv_backward_naive",
     "separable_conv_forward",
@@ -250,6 +272,8 @@ __all__ = [
     "svm_loss",
     "tanh_backward",
     "tanh_forward",
+    "translate_backward",
+    "translate_forward",
     "upsample_nearest_backward",
     "upsample_nearest_backward_naive",
     "upsample_nearest_forward",

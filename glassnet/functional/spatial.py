@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassnet._internal.checks import check_array, fail
+from glassnet._internal.checks import check_array, check_number, fail
 from glassnet.backend import Array, Cache, get_array_module
 from glassnet.functional._im2col import Pads, Pair, as_pads, as_pair
 
@@ -55,9 +55,9 @@ def _crop(x: Array, crops: Pads, channels_last: bool) -> Array:
 
 
 def zero_pad2d_forward(
-    x: Array, pads: Any, *, channels_last: bool = False
+    x: Array, pads: Any, *, channels_last: bool = False, fill_value: float = 0.0
 ) -> tuple[Array, Cache]:
-    """Pad the two spatial axes with zeros.
+    """Pad the two spatial axes with zeros (or ``fill_value``).
 
     Shapes:
         x: (N, C, H, W), or (N, H, W, C) with ``channels_last``
@@ -67,6 +67,8 @@ def zero_pad2d_forward(
         x: the images.
         pads: an int, ``(ph, pw)`` or ``((top, bottom), (left, right))``, each >= 0.
         channels_last: whether ``x`` is (N, H, W, C). Defaults to `False`.
+        fill_value: the value of the added cells; a constant, so the backward
+            pass is the same crop whatever it is. Defaults to `0.0`.
 
     Returns:
         out, and a cache (the pads and the layout) for zero_pad2d_backward.
@@ -77,8 +79,10 @@ def zero_pad2d_forward(
     """
     check_array("x", x, ndim=4, floating=True)
     pads = as_pads("pads", pads)
+    fill_value = check_number("fill_value", fill_value)
     xp = get_array_module(x)
-    return xp.pad(x, _spatial(pads, channels_last)), (pads, channels_last)
+    out = xp.pad(x, _spatial(pads, channels_last), constant_values=fill_value)
+    return out, (pads, channels_last)
 
 
 def zero_pad2d_backward(dout: Array, cache: Cache) -> Array:

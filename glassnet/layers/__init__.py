@@ -1,7 +1,13 @@
 """Keras-style layers: parameter-holding glue around :mod:`glassnet.functional`."""
 
 from glassnet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
-from glassnet.layers.augmentation import RandomFlip, RandomTranslation
+from glassnet.layers.augmentation import (
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from glassnet.layers.base import Layer
 from glassnet.layers.conv_transpose import Conv2DTranspose, Convolution2DTranspose
 from glassnet.layers.convolutional import Conv2D, Convolution2D
@@ -37,7 +43,12 @@ from glassnet.layers.pooling import (
     MaxPool2D,
     MaxPooling2D,
 )
-from glassnet.layers.preprocessing import Normalization, Rescaling
+from glassnet.layers.preprocessing import (
+    CenterCrop,
+    Normalization,
+    Rescaling,
+    Resizing,
+)
 from glassnet.layers.regularization import Dropout
 from glassnet.layers.reshaping import Flatten, Permute, Reshape
 from glassnet.layers.separable import SeparableConv2D, SeparableConvolution2D
@@ -49,6 +60,7 @@ __all__ = [
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "CenterCrop",
     "Conv2D",
     "Conv2DTranspose",
     "Convolution2D",
@@ -72,9 +84,13 @@ __all__ = [
     "Normalization",
     "Permute",
     "ReLU",
+    "RandomCrop",
     "RandomFlip",
+    "RandomRotation",
     "RandomTranslation",
+    "RandomZoom",
     "Rescaling",
+    "Resizing",
     "Reshape",
     "SeparableConv2D",
     "SeparableConvolution2D",

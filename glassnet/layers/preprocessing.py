@@ -1,9 +1,13 @@
-"""Preprocessing layers: ``Rescaling`` and ``Normalization``, as in Keras.
+"""Preprocessing layers: ``Rescaling``, ``Normalization``, ``Resizing`` and
+``CenterCrop``, as in Keras.
 
-Both are fixed elementwise affine maps with no trainable weights, so their
-backward passes only scale ``dout``. ``Normalization`` keeps its statistics as
-non-trainable weights, so ``model.save`` writes them to the safetensors file and
-``load_model`` restores them, whatever their size.
+``Rescaling`` and ``Normalization`` are fixed elementwise affine maps with no
+trainable weights, so their backward passes only scale ``dout``.
+``Normalization`` keeps its statistics as non-trainable weights, so
+``model.save`` writes them to the safetensors file and ``load_model`` restores
+them, whatever their size. ``Resizing`` and ``CenterCrop`` are linear maps of
+the image (crops, pads and :mod:`glassnet.functional.resize`); their backward
+passes run the same steps' adjoints in reverse.
 """
 
 from __future__ import annotations
@@ -15,14 +19,23 @@ import numpy as np
 
 from glassnet._internal.checks import (
     check_array,
+    check_choice,
     check_finite,
     check_int,
     check_number,
     fail,
 )
 from glassnet.backend import Array, get_array_module, to_numpy
+from glassnet.functional.resize import (
+    RESIZE_INTERPOLATIONS,
+    aspect_resize_backward,
+    aspect_resize_forward,
+    center_crop_forward,
+)
+from glassnet.layers import _layout as L
 from glassnet.layers.base import Layer, Shape
 from glassnet.layers.normalization import _is_int, _resolve_axes
+from glassnet.layers.spatial import _Spatial2D
 
 _EPSILON = 1e-7
 """Keras' ``backend.epsilon()``: the floor of the standard deviation, so that a
@@ -315,4 +328,177 @@ def _short(value: Any) -> str:
     return repr(value)[:80]
 
 
-__all__ = ["Normalization", "Rescaling"]
+def _target(height: Any, width: Any) -> tuple[int, int]:
+    return check_int("height", height, min_value=1), check_int(
+        "width", width, min_value=1
+    )
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise fail(name, "True or False", repr(value))
+    return bool(value)
+
+
+class _ImageResizer(_Spatial2D):
+    """Images of any size in, ``(height, width)`` out; the backward pass runs
+    the cached steps' adjoints."""
+
+    _backward_kernel = staticmethod(aspect_resize_backward)
+
+    def __init__(
+        self, height: int, width: int, data_format: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(data_format, **kwargs)
+        self.height, self.width = _target(height, width)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _, _, c = self._split(input_shape)
+        return L.join_shape(
+            input_shape[0], self.height, self.width, c, self.data_format
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class Resizing(_ImageResizer):
+    """Resizes images to ``(height, width)``, as Keras' ``Resizing``.
+
+    Sampling follows ``keras.ops.image.resize`` (half-pixel centres; see
+    :mod:`glassnet.functional.resize`). With ``crop_to_aspect_ratio`` the
+    largest centred window of the target's aspect ratio is resized (no
+    distortion); with ``pad_to_aspect_ratio`` the short side is first padded
+    evenly with ``fill_value``.
+
+    Shapes:
+        x: (N, H, W, C), or (N, C, H, W) with ``data_format="channels_first"``;
+            any H and W
+        out: (N, height, width, C), or channels-first
+
+    Args:
+        height: the output height, an int >= 1.
+        width: the output width, an int >= 1.
+        interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``,
+            ``"lanczos3"`` or ``"lanczos5"``. Defaults to `"bilinear"`.
+        crop_to_aspect_ratio: crop to the target's aspect ratio first.
+            Defaults to `False`.
+        pad_to_aspect_ratio: pad to the target's aspect ratio first (not with
+            ``crop_to_aspect_ratio``). Defaults to `False`.
+        fill_mode: how padding is filled; only ``"constant"``, as in Keras.
+            Defaults to `"constant"`.
+        fill_value: the padding value. Defaults to `0.0`.
+        antialias: low-pass filter when downsampling. Defaults to `False`.
+        data_format: ``"channels_last"`` or ``"channels_first"``. Defaults to
+            `None`, meaning ``"channels_last"``.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Raises:
+        ValueError: for sizes that are not ints >= 1, an unknown
+            ``interpolation``, both aspect-ratio options, or a ``fill_mode``
+            other than ``"constant"``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(4.0).reshape(1, 2, 2, 1)
+        >>> Resizing(4, 4, interpolation="nearest")(x)[0, :, :, 0]
+        array([[0., 0., 1., 1.],
+               [0., 0., 1., 1.],
+               [2., 2., 3., 3.],
+               [2., 2., 3., 3.]], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        interpolation: str = "bilinear",
+        crop_to_aspect_ratio: bool = False,
+        pad_to_aspect_ratio: bool = False,
+        fill_mode: str = "constant",
+        fill_value: float = 0.0,
+        antialias: bool = False,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(height, width, data_format, **kwargs)
+        self.interpolation = check_choice(
+            "interpolation", interpolation, RESIZE_INTERPOLATIONS
+        )
+        self.crop_to_aspect_ratio = _check_bool(
+            "crop_to_aspect_ratio", crop_to_aspect_ratio
+        )
+        self.pad_to_aspect_ratio = _check_bool(
+            "pad_to_aspect_ratio", pad_to_aspect_ratio
+        )
+        if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
+            raise fail(
+                "pad_to_aspect_ratio",
+                "False when crop_to_aspect_ratio is True (only one can be)",
+                True,
+            )
+        self.fill_mode = check_choice("fill_mode", fill_mode, ("constant",))
+        self.fill_value = check_number("fill_value", fill_value)
+        self.antialias = _check_bool("antialias", antialias)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        out, self._cache = aspect_resize_forward(
+            x,
+            (self.height, self.width),
+            interpolation=self.interpolation,
+            antialias=self.antialias,
+            crop=self.crop_to_aspect_ratio,
+            pad=self.pad_to_aspect_ratio,
+            fill_value=self.fill_value,
+            channels_last=self.channels_last,
+        )
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "interpolation": self.interpolation,
+            "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+            "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+            "antialias": self.antialias,
+        }
+
+
+class CenterCrop(_ImageResizer):
+    """Crops the centre of each image to ``(height, width)``, as Keras.
+
+    An image smaller than the target on either axis is instead cropped to the
+    target's aspect ratio and resized (bilinear), as Keras does.
+
+    Shapes:
+        x: (N, H, W, C), or (N, C, H, W) with ``data_format="channels_first"``
+        out: (N, height, width, C), or channels-first
+
+    Args:
+        height: the output height, an int >= 1.
+        width: the output width, an int >= 1.
+        data_format: ``"channels_last"`` or ``"channels_first"``. Defaults to
+            `None`, meaning ``"channels_last"``.
+        **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
+
+    Raises:
+        ValueError: for sizes that are not ints >= 1.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+        >>> CenterCrop(2, 2)(x)[0, :, :, 0]
+        array([[ 5.,  6.],
+               [ 9., 10.]], dtype=float32)
+    """
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        out, self._cache = center_crop_forward(
+            x, (self.height, self.width), channels_last=self.channels_last
+        )
+        return out
+
+
+__all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]

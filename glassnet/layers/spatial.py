@@ -1,8 +1,9 @@
 """Spatial reshaping of image batches: ``ZeroPadding2D``, ``Cropping2D``,
 ``UpSampling2D``.
 
-Glue around :mod:`glassnet.functional.spatial`, whose kernels take either layout,
-so data is never transposed. As with Keras' ``InputSpec``, the rank and the
+Glue around :mod:`glassnet.functional.spatial` and (for interpolating
+upsampling) :mod:`glassnet.functional.resize`, whose kernels take either
+layout, so data is never transposed. As with Keras' ``InputSpec``, the rank and the
 channel count are fixed when built; the image size is not.
 """
 
@@ -14,10 +15,13 @@ from glassnet._internal.checks import check_choice, fail
 from glassnet.backend import Array
 from glassnet.functional import spatial as F
 from glassnet.functional._im2col import Pads, as_pads
+from glassnet.functional.resize import (
+    RESIZE_INTERPOLATIONS,
+    resize_backward,
+    resize_forward,
+)
 from glassnet.layers import _layout as L
 from glassnet.layers.base import Layer, Shape
-
-_INTERPOLATIONS = ("nearest",)
 
 
 class _Spatial2D(Layer):
@@ -168,7 +172,13 @@ class Cropping2D(_Spatial2D):
 
 
 class UpSampling2D(_Spatial2D):
-    """Repeats each row ``size[0]`` times and each column ``size[1]`` times.
+    """Upsamples images by integer factors: ``size[0]`` rows and ``size[1]``
+    columns for each input row and column.
+
+    ``"nearest"`` repeats each pixel in a block; the other modes are Keras'
+    ``ops.image.resize`` to ``(H * size[0], W * size[1])`` (half-pixel centres:
+    output row o samples input row ``(o + 0.5) / size[0] - 0.5``, see
+    :mod:`glassnet.functional.resize`).
 
     Shapes:
         x: (N, H, W, C), or (N, C, H, W) with ``data_format="channels_first"``
@@ -178,8 +188,9 @@ class UpSampling2D(_Spatial2D):
         size: the factors, an int or a pair of ints >= 1. Defaults to `(2, 2)`.
         data_format: ``"channels_last"`` or ``"channels_first"``. Defaults to
             `None`, meaning ``"channels_last"``.
-        interpolation: ``"nearest"``; Keras' other modes (``"bilinear"``, ...)
-            are not implemented and are refused. Defaults to `"nearest"`.
+        interpolation: ``"nearest"``, ``"bilinear"``, ``"bicubic"``,
+            ``"lanczos3"`` or ``"lanczos5"`` (any case). Defaults to
+            `"nearest"`.
         **kwargs: ``name``, ``trainable``, ``dtype``, ``input_shape``.
 
     Raises:
@@ -190,9 +201,10 @@ class UpSampling2D(_Spatial2D):
         >>> UpSampling2D((1, 2))(np.arange(4.0).reshape(1, 2, 2, 1))[0, :, :, 0]
         array([[0., 0., 1., 1.],
                [2., 2., 3., 3.]], dtype=float32)
+        >>> x = np.arange(4.0).reshape(1, 1, 4, 1)
+        >>> UpSampling2D((1, 2), interpolation="bilinear")(x).ravel().tolist()
+        [0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0]
     """
-
-    _backward_kernel = staticmethod(F.upsample_nearest_backward)
 
     def __init__(
         self,
@@ -203,9 +215,9 @@ class UpSampling2D(_Spatial2D):
     ) -> None:
         super().__init__(data_format, **kwargs)
         self.size = L.pair("size", size)
-        self.interpolation = check_choice(
-            "interpolation", interpolation, _INTERPOLATIONS
-        )
+        name = interpolation.lower() if isinstance(interpolation, str) else None
+        check_choice("interpolation", name or interpolation, RESIZE_INTERPOLATIONS)
+        self.interpolation = name
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         h, w, c = self._split(input_shape)
@@ -214,10 +226,25 @@ class UpSampling2D(_Spatial2D):
         return L.join_shape(input_shape[0], h, w, c, self.data_format)
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        out, self._cache = F.upsample_nearest_forward(
-            x, self.size, channels_last=self.channels_last
-        )
+        if self.interpolation == "nearest":
+            out, cache = F.upsample_nearest_forward(
+                x, self.size, channels_last=self.channels_last
+            )
+        else:
+            h, w, _ = self._split(x.shape)
+            out, cache = resize_forward(
+                x,
+                (h * self.size[0], w * self.size[1]),
+                self.interpolation,
+                channels_last=self.channels_last,
+            )
+        self._cache = cache
         return out
+
+    def _backward_kernel(self, dout: Array, cache: Any) -> Array:
+        if self.interpolation == "nearest":
+            return F.upsample_nearest_backward(dout, cache)
+        return resize_backward(dout, cache)
 
     def get_config(self) -> dict[str, Any]:
         return {
