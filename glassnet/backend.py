@@ -13,6 +13,7 @@ float32 unless changed with :func:`set_floatx`. Gradient checks use float64.
 
 from __future__ import annotations
 
+import re
 import sys
 from types import ModuleType
 from typing import Any, TypeAlias
@@ -168,14 +169,42 @@ def get_uid(prefix: str = "") -> int:
     return _uids[prefix]
 
 
-def clear_session() -> None:
-    """Reset the :func:`get_uid` counters (Keras' ``backend.clear_session``).
+def to_snake_case(name: str) -> str:
+    """Keras' rule: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
-    glassnet holds no graph or device state to free. Unlike Keras 3, models and
-    layers are not named from these counters: a model names its unnamed layers
-    ``dense``, ``dense_1``... within itself, and every ``Sequential`` is
-    ``"sequential"``, because weight files and backups match layers and models
-    by name (a twin built in the same process must load them).
+
+def uniquify(name: str) -> str:
+    """``name`` the first time it is asked for in this process, then
+    ``name_1``, ``name_2``... (Keras' ``naming.uniquify``, on :func:`get_uid`'s
+    counters, so :func:`clear_session` starts them again)."""
+    uid = get_uid(name)
+    return name if uid == 1 else f"{name}_{uid - 1}"
+
+
+def auto_name(prefix: str) -> str:
+    """The automatic name of an object of class ``prefix`` (Keras' ``auto_name``):
+    ``auto_name("Dense")`` is ``"dense"``, then ``"dense_1"``... per process.
+
+    Example:
+        >>> from glassnet import backend
+        >>> backend.clear_session()
+        >>> [backend.auto_name("Dense") for _ in range(3)]
+        ['dense', 'dense_1', 'dense_2']
+    """
+    return uniquify(to_snake_case(prefix))
+
+
+def clear_session() -> None:
+    """Reset the :func:`get_uid` counters (Keras' ``backend.clear_session``), so
+    that the next automatic names are ``dense``, ``sequential``... again.
+
+    glassnet holds no graph or device state to free. As in Keras 3, layers and
+    models are named from these counters when they are created: two models
+    built in one process have differently named layers; weight files and
+    backups are matched to a model by layer order, so a twin still loads them.
     """
     _uids.clear()
 
@@ -191,6 +220,7 @@ __all__ = [
     "Array",
     "Cache",
     "backend_name",
+    "auto_name",
     "clear_session",
     "floatx",
     "get_array_module",
@@ -200,5 +230,7 @@ __all__ = [
     "set_backend",
     "set_floatx",
     "to_numpy",
+    "to_snake_case",
+    "uniquify",
     "xp",
 ]

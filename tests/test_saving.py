@@ -180,8 +180,9 @@ def test_load_weights_reads_whole_model_files_too(tmp_path):
 
 def test_load_weights_names_the_layer_and_weight_that_do_not_match(tmp_path):
     save_weights(mlp(), tmp_path / "w")
+    # Another layout than the file's (one Dense, not two): matched by name.
     wider = models.Sequential(
-        [layers.Input(shape=(2, 3)), layers.Flatten(), layers.Dense(9)]
+        [layers.Input(shape=(2, 3)), layers.Flatten(), layers.Dense(9, name="dense")]
     )
     before = wider.get_weights()
     with pytest.raises(ValueError, match=r"weight 'kernel' of layer 'dense'.*\(6, 9\)"):
@@ -193,7 +194,7 @@ def test_load_weights_names_the_layer_and_weight_that_do_not_match(tmp_path):
     with pytest.raises(ValueError, match="weight 'kernel' of layer 'x'.*no such"):
         renamed.load_weights(tmp_path / "w")
     short = models.Sequential(
-        [layers.Input(shape=(2, 3)), layers.Flatten(), layers.Dense(8)]
+        [layers.Input(shape=(2, 3)), layers.Flatten(), layers.Dense(8, name="dense")]
     )
     with pytest.raises(ValueError, match="only weights of this model.*dense_1"):
         short.load_weights(tmp_path / "w")

@@ -37,7 +37,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import re
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -48,7 +47,15 @@ from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
 from glassnet._internal.checks import as_numeric_array, check_array, fail
 from glassnet._internal.memory import check_memory, format_bytes
-from glassnet.backend import Array, Cache, floatx, get_array_module, to_numpy
+from glassnet.backend import (
+    Array,
+    Cache,
+    floatx,
+    get_array_module,
+    to_numpy,
+    to_snake_case,
+    uniquify,
+)
 from glassnet.layers.symbolic import call_symbolic, is_symbolic
 from glassnet.ops import tape as tape_mod
 
@@ -57,8 +64,7 @@ Shape = tuple[int | None, ...]
 
 def _snake_case(name: str) -> str:
     """Keras' rule: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    return to_snake_case(name)
 
 
 def normalize_shape(name: str, shape: Any) -> tuple[int, ...]:
@@ -133,8 +139,9 @@ class Layer:
     """Base class of every Keras-style layer.
 
     Args:
-        name: the layer's name; a model gives unnamed layers unique names derived
-            from the class (``dense``, ``dense_1``). Defaults to `None`.
+        name: the layer's name. Defaults to `None`, meaning a name unique in
+            the process, derived from the class (``dense``, ``dense_1``...), as
+            Keras 3 names layers; ``clear_session()`` starts the count again.
         trainable: whether the optimizer updates this layer's weights.
             Defaults to `True`.
         dtype: the dtype of weights and computation; in a model, a layer with
@@ -180,7 +187,8 @@ class Layer:
             raise fail("name", "a non-empty string", repr(name))
         if not isinstance(trainable, bool):
             raise fail("trainable", "True or False", repr(trainable))
-        self.name = name
+        # Named when created, per process, as Keras 3 does: dense, dense_1...
+        self.name = name if name is not None else uniquify(self.default_name())
         self.trainable = trainable
         self.dtype = np.dtype(dtype) if dtype is not None else floatx()
         if self.dtype.kind != "f":
@@ -474,8 +482,30 @@ class Layer:
             self.build((None, *x.shape[1:]), self._build_rng)
         self.check_input(x)
         if tape_mod.is_recording():  # the layer is one op on that tape
-            return self._call_on_tape(x_in, x, training)
-        return self.forward(x, training)
+            out = self._call_on_tape(x_in, x, training)
+        else:
+            out = self.forward(x, training)
+        if self.activity_regularizer is not None:
+            self._record_activity_penalty(out)
+        return out
+
+    def _record_activity_penalty(self, out: Array) -> None:
+        """Keep the activity penalty of this call's output: its value in
+        ``_activity_losses`` (``model.losses``) and, as one op on the tape that
+        records (if any), in ``_taped_losses``, which a subclassed model adds to
+        its loss so that its gradient flows. Per sample, as the models' passes
+        count it (``glassnet.models.training.activity_penalty``). A model's pass
+        sets ``_collecting_losses`` to keep every call's (a shared layer);
+        otherwise a call keeps its own only."""
+        p, g = self.activity_regularizer.penalty(tape_mod.plain(out))  # type: ignore[union-attr]
+        n, dtype = out.shape[0], out.dtype
+        value = np.asarray(p / n, dtype=dtype)
+        taped = tape_mod.record(value, (out,), lambda d: ((d * g / n).astype(dtype),))
+        d = self.__dict__
+        if not d.get("_collecting_losses"):
+            d["_activity_losses"], d["_taped_losses"] = [], []
+        d.setdefault("_activity_losses", []).append(float(p) / n)
+        d.setdefault("_taped_losses", []).append(taped)
 
     def cast_input(self, x: Any) -> Array:
         """Return ``x`` as an array of the layer's dtype (ints and float64 accepted)."""

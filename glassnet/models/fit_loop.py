@@ -372,7 +372,12 @@ def run_evaluate(
     callbacks: CallbackList,
     steps: int | None = None,
 ) -> dict[str, float]:
-    """Loss and metrics over all batches (or the first ``steps``), per sample."""
+    """Loss and metrics over all batches (or the first ``steps``), per sample;
+    through the model's own ``test_step`` when its class overrides it."""
+    from glassnet.models import subclassing  # it imports the model classes
+
+    if subclassing.overrides(model, "test_step"):
+        return subclassing.run_test_steps(model, x, y, sw, batch_size, callbacks, steps)
     for m in model._all_metrics():
         m.reset_state()
     callbacks.on_test_begin()

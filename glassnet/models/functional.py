@@ -97,7 +97,8 @@ class Functional(Model):
     Args:
         inputs: the ``Input`` tensor.
         outputs: the tensor computed from it.
-        name: the model's name. Defaults to `"functional"`.
+        name: the model's name. Defaults to `None`, meaning ``"functional"``,
+            then ``"functional_1"``... in the process.
         seed: seeds shuffling during ``fit``. Defaults to `None`.
 
     Example:
@@ -118,7 +119,7 @@ class Functional(Model):
         *,
         seed: int | None = None,
     ) -> None:
-        super().__init__(name or "functional", seed=seed)
+        super().__init__(name, seed=seed)
         self._input = _one("inputs", inputs)
         self._output = _one("outputs", outputs)
         self._nodes = topological_nodes(self._input, self._output)

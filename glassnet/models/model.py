@@ -22,7 +22,7 @@ from glassnet._internal.checks import (
     check_int,
     fail,
 )
-from glassnet.backend import Array, to_numpy
+from glassnet.backend import Array, to_numpy, to_snake_case, uniquify
 from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
@@ -59,7 +59,8 @@ class Model:
         return super().__new__(cls)
 
     def __init__(self, name: str | None = None, *, seed: int | None = None) -> None:
-        self.name = name or "model"
+        # As Keras 3: the class name, unique per process (sequential_1...).
+        self.name = name or uniquify(to_snake_case(type(self).__name__))
         self.layers: list[Any] = []
         self.optimizer: optimizers_mod.Optimizer | None = None
         self.loss: losses_mod.Loss | None = None
@@ -200,6 +201,11 @@ class Model:
         """One gradient step on one batch; returns the loss (and metrics)."""
         self._check_compiled()
         x, y, sw = self._check_xy(x, y, sample_weight)
+        from glassnet.models import subclassing  # it imports the model classes
+
+        if subclassing.overrides_train_step(self):  # the user's step, its logs
+            logs = subclassing.run_train_step(self, 0, self._cast(x), y, sw)
+            return logs if return_dict else _flatten_logs(logs)
         for m in self.compiled_metrics:
             m.reset_state()
         loss, out = training.train_step(self, self._cast(x), y, sw)
@@ -336,14 +342,18 @@ class Model:
         outs = []
         for i, start in enumerate(range(0, len(x), batch_size)):
             cbs.on_predict_batch_begin(i)
-            outs.append(to_numpy(self(x[start : start + batch_size])))
+            outs.append(to_numpy(self._predict_batch(x[start : start + batch_size])))
             cbs.on_predict_batch_end(i, {})
         cbs.on_predict_end()
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch."""
-        return to_numpy(self(x))
+        return to_numpy(self._predict_batch(_as_array("x", x)))
+
+    def _predict_batch(self, x: Array) -> Array:
+        """One batch of ``predict`` (a subclass's ``predict_step`` overrides it)."""
+        return self(x)
 
     # -- saving --
 

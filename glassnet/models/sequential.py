@@ -23,7 +23,8 @@ class Sequential(Model):
     Args:
         layers: the layers, in order; an ``Input(shape=...)`` first, or a first
             layer with ``input_shape=``, builds the model at once. Defaults to `None`.
-        name: the model's name. Defaults to `"sequential"`.
+        name: the model's name. Defaults to `None`, meaning ``"sequential"``,
+            then ``"sequential_1"``... in the process.
         seed: seeds weight initialisation and shuffling. Defaults to `None`.
 
     Example:
@@ -42,7 +43,7 @@ class Sequential(Model):
         *,
         seed: int | None = None,
     ) -> None:
-        super().__init__(name or "sequential", seed=seed)
+        super().__init__(name, seed=seed)
         self.input_spec: Shape | None = None
         self.built = False
         for layer in layers or []:

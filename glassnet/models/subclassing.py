@@ -31,12 +31,15 @@ user's class's name.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from glassnet import metrics as metrics_mod
-from glassnet._internal.checks import as_numeric_array
+from glassnet import ops
+from glassnet._internal.checks import as_numeric_array, fail
 from glassnet.backend import Array, floatx
 from glassnet.layers.base import Layer, Shape
 from glassnet.models.functional import Functional
@@ -46,8 +49,12 @@ from glassnet.ops import tape as tape_mod
 
 
 class TrainStepAPI:
-    """What Keras' ``train_step`` examples use: ``compute_loss``, ``metrics``,
-    ``trainable_variables`` (keras.io "Customizing what happens in fit()")."""
+    """What Keras' custom steps use (keras.io "Customizing what happens in
+    fit()" and "... in evaluate()"): ``compute_loss``, ``compute_metrics``,
+    ``metrics``, ``trainable_variables``, ``add_loss``, and Keras' default
+    ``train_step``, ``test_step`` and ``predict_step``, which an override may
+    call through ``super()``. ``fit``, ``evaluate``, ``predict`` and the
+    ``*_on_batch`` methods call a step the user's class overrides."""
 
     @property
     def trainable_variables(self) -> list[Array]:
@@ -57,12 +64,32 @@ class TrainStepAPI:
     @property
     def metrics(self) -> list[metrics_mod.Metric]:
         """The loss tracker (a ``Mean`` named ``"loss"``) and the compiled metrics;
-        ``fit`` resets them when an epoch begins."""
-        tracker = self.__dict__.get("_loss_tracker")
+        ``fit`` resets them when an epoch begins, ``evaluate`` when it begins."""
+        return [self._loss_tracker, *self._all_metrics()]  # type: ignore[attr-defined]
+
+    @property
+    def _loss_tracker(self) -> metrics_mod.Mean:
+        tracker = self.__dict__.get("_loss_tracker_metric")
         if tracker is None:
             tracker = metrics_mod.Mean(name="loss")
-            self.__dict__["_loss_tracker"] = tracker
-        return [tracker, *self._all_metrics()]  # type: ignore[attr-defined]
+            self.__dict__["_loss_tracker_metric"] = tracker
+        return tracker
+
+    def add_loss(self, loss: Any) -> None:
+        """Add ``loss`` (computed with ``glassnet.ops`` in ``call``) to the
+        model's loss, as Keras' ``add_loss``: ``compute_loss`` (and so ``fit``)
+        adds it, its gradient included, and ``model.losses`` lists it. The
+        losses of one call are kept until the next call."""
+        self.__dict__.setdefault("_added_losses", []).append(loss)
+
+    @property
+    def losses(self) -> list[float]:
+        """The ``add_loss`` losses of the last call, then the activity and
+        weight penalties (see ``Model.losses``)."""
+        added = [
+            float(tape_mod.plain(v)) for v in self.__dict__.get("_added_losses", [])
+        ]
+        return [*added, *super().losses]  # type: ignore[misc]
 
     def compute_loss(
         self,
@@ -72,21 +99,149 @@ class TrainStepAPI:
         sample_weight: Any = None,
         training: bool = True,
     ) -> Any:
-        """The compiled loss of ``y_pred`` against ``y``, plus the weights'
-        penalties; recorded as ops when a tape records (Keras 3's signature)."""
+        """The compiled loss of ``y_pred`` against ``y``, plus the model's
+        penalties (``add_loss`` losses, activity and weight penalties), recorded
+        as ops when a tape records (Keras 3's signature)."""
         self._check_compiled()  # type: ignore[attr-defined]
         loss = self.loss(y, y_pred, sample_weight)  # type: ignore[attr-defined]
+        for penalty in _call_penalties(self):
+            loss = loss + penalty
         for layer in self.layers:  # type: ignore[attr-defined]
             for key, reg in layer.regularizers.items():
                 if key in layer.params:
                     loss = loss + _penalty(reg, layer.params[key])
         return loss
 
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict[str, Any]:
+        """Update the compiled metrics with this batch; return every metric's
+        result (``get_metrics_result``), as Keras 3 does."""
+        self._update_metrics(  # type: ignore[attr-defined]
+            np.asarray(tape_mod.plain(y)), tape_mod.plain(y_pred), sample_weight
+        )
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """``{name: result}`` of every metric in ``self.metrics``."""
+        return {m.name: _scalar(m.result()) for m in self.metrics}
+
+    def reset_metrics(self) -> None:
+        """Reset every metric in ``self.metrics``."""
+        for m in self.metrics:
+            m.reset_state()
+
+    # -- Keras' default steps --
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Keras' default: the loss under a tape, one optimizer step, the metrics."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        with tape_mod.GradientTape() as tape:
+            y_pred = self(x, training=True)  # type: ignore[operator]
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=len(x))
+        variables = self.trainable_variables
+        grads = tape.gradient(loss, variables, unconnected_gradients="zero")
+        self.optimizer.apply(grads, variables)  # type: ignore[attr-defined]
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Keras' default: the loss and metrics of one batch, in inference mode."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)  # type: ignore[operator]
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=len(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """Keras' default: the outputs for the batch's ``x``."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)  # type: ignore[operator]
+
+    def _predict_batch(self, x: Array) -> Any:
+        if overrides(self, "predict_step"):
+            return tape_mod.plain(self.predict_step((x,)))
+        return super()._predict_batch(x)  # type: ignore[misc]
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        with collecting_penalties(self):
+            return super().__call__(x, training)  # type: ignore[misc]
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from a step's ``data``: ``(x,)``, ``(x, y)``,
+    ``(x, y, sample_weight)`` or ``x`` alone (Keras'
+    ``keras.utils.unpack_x_y_sample_weight``); the missing ones are None.
+
+    Raises:
+        ValueError: for a tuple of another length.
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) not in (1, 2, 3):
+        raise fail(
+            "data", "(x,), (x, y) or (x, y, sample_weight)", f"{len(data)} items"
+        )
+    return (*data, *(None,) * (3 - len(data)))  # type: ignore[return-value]
+
+
+def pack_x_y_sample_weight(
+    x: Any, y: Any = None, sample_weight: Any = None
+) -> tuple[Any, ...]:
+    """A step's ``data``: ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``
+    (Keras' ``keras.utils.pack_x_y_sample_weight``)."""
+    if y is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
 
 def _penalty(reg: Any, w: Array) -> Any:
     """A weight penalty, as one op on the tape when one records."""
     p, g = reg.penalty(w)
-    return tape_mod.record(np.asarray(p), (w,), lambda d: (d * g,))
+    dtype = w.dtype  # the gradient in the weight's dtype, for the optimizer
+    return tape_mod.record(
+        np.asarray(p, dtype=dtype), (w,), lambda d: ((d * g).astype(dtype),)
+    )
+
+
+# -- the penalties of one call of a model --
+
+
+@contextmanager
+def collecting_penalties(model: Any) -> Iterator[None]:
+    """Within the block, the model's layers keep the activity penalty of every
+    call (a shared layer's two), recorded on the tape if one records; the
+    previous call's and the ``add_loss`` losses are forgotten when it begins.
+    A call nested in another (``call`` calling ``self``) keeps the outer's."""
+    if model.__dict__.get("_collecting"):
+        yield
+        return
+    model.__dict__["_added_losses"] = []
+    layers = list(model.layers)
+    for layer in layers:
+        layer.__dict__.update(
+            _activity_losses=[], _taped_losses=[], _collecting_losses=True
+        )
+    model.__dict__["_collecting"] = True
+    try:
+        yield
+    finally:
+        model.__dict__["_collecting"] = False
+        for layer in layers:
+            layer.__dict__["_collecting_losses"] = False
+
+
+def _call_penalties(model: Any) -> list[Any]:
+    """The last call's ``add_loss`` losses and activity penalties: as ops of
+    the tape they were recorded on, or values (a pass that computed them apart,
+    as ``Sequential``'s does, keeps only ``_activity_losses``)."""
+    found = list(model.__dict__.get("_added_losses", []))
+    for layer in model.layers:
+        taped = layer.__dict__.get("_taped_losses") or []
+        found += taped or layer.__dict__.get("_activity_losses", [])
+    return found
 
 
 class SubclassedModel(TrainStepAPI, Model):
@@ -168,15 +323,35 @@ class SubclassedModel(TrainStepAPI, Model):
         }
 
     def forward_pass(self, x: Array, training: bool) -> tuple[Array, float, dict]:
-        """``call`` on a private tape (activity penalties are not collected)."""
-        out, self._cache = Layer._run_call(self, x, training)  # type: ignore[arg-type]
-        return tape_mod.plain(out), 0.0, {}
+        """``call`` on a private tape; returns the output and the penalties of
+        the call (``add_loss`` losses and activity penalties), kept on that
+        tape for the backward pass."""
+        with collecting_penalties(self):
+            out, cache = Layer._run_call(self, x, training)  # type: ignore[arg-type]
+        penalties = _call_penalties(self)
+        self._cache = (cache, penalties)
+        total = sum(float(tape_mod.plain(p)) for p in penalties)
+        return tape_mod.plain(out), total, {}
 
     def backward_pass(
         self, dout: Array, from_logits: bool, activity_grads: dict
     ) -> None:
-        """Replay the forward pass's tape; each layer gets its weights' gradients."""
-        cache, self._cache = self._cache, None
+        """Replay the forward pass's tape from ``dout`` and from each penalty
+        (of gradient 1); each layer gets its weights' gradients."""
+        (cache, penalties), self._cache = self._cache, None
+        if penalties:
+            tape, x, out, keys, weights = cache
+            # One target whose gradient is dout at the output and 1 at each
+            # penalty: sum(out * dout) + the penalties, on the forward's tape.
+            tape._push()
+            try:
+                target = ops.sum(ops.multiply(out, dout))
+                for p in penalties:
+                    target = target + p
+            finally:
+                tape._pop()
+            cache = (tape, x, target, keys, weights)
+            dout = np.ones((), dtype=np.asarray(tape_mod.plain(target)).dtype)
         _, grads = Layer._replay(cache, dout)
         by_name = {layer.name: layer for layer in self.layers}
         for layer in self.layers:
@@ -189,7 +364,8 @@ class SubclassedModel(TrainStepAPI, Model):
         """``call`` on ``x``: under a tape each layer records itself as an op."""
         x = as_numeric_array("x", x) if not hasattr(x, "dtype") else x
         self._ensure_built(x)
-        out = self._call(self._cast(x), training)
+        with collecting_penalties(self):
+            out = self._call(self._cast(x), training)
         return out if tape_mod.is_recording() else tape_mod.plain(out)
 
 
@@ -202,6 +378,11 @@ def call_on_tape(model: Any, x: Array, training: bool) -> Any:
     model._ensure_built(x)
     x = model._cast(x)
     model.apply_need_dx(everywhere=True)  # the tape may want the input's gradient
+    with collecting_penalties(model):
+        return _record_layers(model, x, training)
+
+
+def _record_layers(model: Any, x: Array, training: bool) -> Any:
     if isinstance(model, Functional):
         values: dict[int, Any] = {id(model._input): x}
         for node in model._nodes:
@@ -232,25 +413,72 @@ def _record_multi(layer: Any, xs: list[Any], training: bool) -> Any:
     return tape_mod.record(tape_mod.plain(out), xs, backward)
 
 
-# -- train_step --
+# -- the steps a user's class overrides --
+
+
+def overrides(model: Any, step: str) -> bool:
+    """Whether the model's class has its own ``step`` (``"train_step"``,
+    ``"test_step"`` or ``"predict_step"``), not Keras' default."""
+    method = getattr(type(model), step, None)
+    return callable(method) and method is not getattr(TrainStepAPI, step, None)
 
 
 def overrides_train_step(model: Any) -> bool:
     """Whether the model's class defines its own ``train_step``."""
-    return callable(getattr(type(model), "train_step", None))
+    return overrides(model, "train_step")
 
 
 def run_train_step(
     model: Any, batch: int, x: Array, y: Array, sample_weight: Array | None
 ) -> dict[str, float]:
     """The user's ``train_step`` on one batch (Keras 3's contract: ``data`` is
-    ``(x, y)`` or ``(x, y, sample_weight)``; it returns the logs)."""
+    ``(x, y)`` or ``(x, y, sample_weight)``; it returns the logs). The metrics
+    are reset before an epoch's first batch."""
     if batch == 0:
         for m in getattr(model, "metrics", []):
             m.reset_state()
-    data = (x, y) if sample_weight is None else (x, y, sample_weight)
-    logs = model.train_step(data)
-    return {k: _scalar(v) for k, v in dict(logs).items()}
+    logs = model.train_step(pack_x_y_sample_weight(x, y, sample_weight))
+    return _plain_logs(logs)
+
+
+def run_test_steps(
+    model: Any,
+    x: Array,
+    y: Array,
+    sw: Array | None,
+    batch_size: int,
+    callbacks: Any,
+    steps: int | None = None,
+) -> dict[str, Any]:
+    """``evaluate`` (and ``fit``'s validation) through the user's ``test_step``:
+    the metrics are reset, each batch's ``data`` is ``(x, y)`` or ``(x, y,
+    sample_weight)``, and the result is every metric's when the step's logs
+    name exactly ``model.metrics``, else the last step's logs (Keras 3's rule)."""
+    from glassnet.models.fit_loop import _batches  # fit_loop imports this module
+
+    for m in model.metrics:
+        m.reset_state()
+    callbacks.on_test_begin()
+    logs: dict[str, Any] = {}
+    for i, idx in _batches(len(x), batch_size, None, steps):
+        callbacks.on_test_batch_begin(i)
+        swb = None if sw is None else sw[idx]
+        data = pack_x_y_sample_weight(model._cast(x[idx]), y[idx], swb)
+        logs = _plain_logs(model.test_step(data))
+        callbacks.on_test_batch_end(i, logs)
+    results = model.get_metrics_result()
+    if set(logs) == set(results):
+        logs = results
+    callbacks.on_test_end(logs)
+    return logs
+
+
+def _plain_logs(logs: Any) -> dict[str, Any]:
+    if not isinstance(logs, dict):
+        raise fail(
+            "the logs a step returns", "a dict {name: value}", type(logs).__name__
+        )
+    return {k: _scalar(v) for k, v in logs.items()}
 
 
 def _scalar(value: Any) -> Any:
@@ -299,7 +527,12 @@ __all__ = [
     "SubclassedModel",
     "TrainStepAPI",
     "call_on_tape",
+    "collecting_penalties",
+    "overrides",
     "overrides_train_step",
+    "pack_x_y_sample_weight",
+    "run_test_steps",
     "run_train_step",
     "subclass_for",
+    "unpack_x_y_sample_weight",
 ]

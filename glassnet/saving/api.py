@@ -80,7 +80,7 @@ from glassnet.saving.registration import (
 from glassnet.saving.restore import (
     assign_layer_weights,
     check_model,
-    layer_order,
+    layer_order_record,
     match_layers_by_order,
     model_spec,
     restore_state,
@@ -202,7 +202,7 @@ def save_weights(
     check_model(model)
     meta = {
         "content": "weights",
-        "layer_order": dumps("layer order", {"layers": layer_order(model)}),
+        "layer_order": dumps("layer order", layer_order_record(model)),
     }
     write_file(path, _layer_tensors(model), meta)
 
@@ -256,7 +256,7 @@ def model_payload(
     tensors = _layer_tensors(model)
     meta = {
         "content": "model",
-        "layer_order": dumps("layer order", {"layers": layer_order(model)}),
+        "layer_order": dumps("layer order", layer_order_record(model)),
         "model": dumps("model config", model_spec(model)),
         "rng_state": dumps("rng_state", rng_state(model)),
     }

@@ -54,48 +54,126 @@ def layer_order(model: Model) -> list[str]:
     return [layer.name for layer in model.layers if layer.weight_names]
 
 
+def layer_order_record(model: Model) -> dict[str, Any]:
+    """What files keep of the model's layout (metadata ``layer_order``): the
+    weighted layers' names (``layers``), each one's weight names in order
+    (``weights``) and every layer's name (``all``). Loading matches a file to a
+    model by these positions, as Keras 3 does (its files address layers by
+    position, since automatic names differ from one instance to another)."""
+    weighted = [layer for layer in model.layers if layer.weight_names]
+    return {
+        "layers": [layer.name for layer in weighted],
+        "weights": [list(layer.weight_names) for layer in weighted],
+        "all": [layer.name for layer in model.layers],
+    }
+
+
 # -- layer weights --
+
+
+def _names(path: str, record: dict[str, Any], key: str) -> list[Any] | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    what = "layer_order" if key == "layers" else f"layer_order[{key!r}]"
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise invalid(path, f"{what} as a list of names", repr(value)[:200])
+    if len(set(value)) != len(value):
+        raise invalid(path, f"{what} naming each layer once", repr(value)[:200])
+    return value
+
+
+def positional_renames(
+    path: str, model: Model, meta: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The file's names -> the model's, position by position: weights
+    (``"layer/weight"``) and layers. Empty where the file records no layout, or
+    another one (another number of layers, or of weights in a layer): then
+    names must match, and the checks that follow say which one does not."""
+    if "layer_order" not in meta:
+        return {}, {}
+    record = json_field(path, meta, "layer_order")
+    order = _names(path, record, "layers")
+    if order is None:
+        raise invalid(path, "layer_order with the list 'layers'", repr(record)[:200])
+    ours = layer_order_record(model)
+    everyone = _names(path, record, "all")
+    layers = (
+        dict(zip(everyone, ours["all"], strict=True))
+        if everyone is not None and len(everyone) == len(ours["all"])
+        else {}
+    )
+    if len(order) != len(ours["layers"]):
+        return {}, layers
+    keys = record.get("weights")
+    if keys is None:  # a file from before weights were recorded: layers only
+        layers = layers or dict(zip(order, ours["layers"], strict=True))
+        return {}, layers
+    if not isinstance(keys, list) or len(keys) != len(order):
+        raise invalid(path, "layer_order['weights'], one list per layer", keys)
+    weights = {}
+    for name, theirs, mine, our_keys in zip(
+        order, keys, ours["layers"], ours["weights"], strict=True
+    ):
+        if not isinstance(theirs, list) or not all(isinstance(k, str) for k in theirs):
+            raise invalid(path, "layer_order['weights'] as lists of names", theirs)
+        if len(theirs) != len(our_keys):
+            return {}, layers
+        weights.update(
+            (f"{name}/{k}", f"{mine}/{ok}")
+            for k, ok in zip(theirs, our_keys, strict=True)
+        )
+    layers = layers or dict(zip(order, ours["layers"], strict=True))
+    return weights, layers
+
+
+def _renamed_weight(key: str, weights: dict[str, str], layers: dict[str, str]) -> str:
+    """A tensor's key with its ``layer/weight`` part renamed (see
+    :func:`positional_renames`): ``layers/<w>`` and ``optimizer/<w>/<slot>``."""
+    for prefix in ("layers/", "optimizer/"):
+        if not key.startswith(prefix):
+            continue
+        rest = key[len(prefix) :]
+        head, slot = (rest, "") if prefix == "layers/" else rest.rpartition("/")[::2]
+        if head in weights:
+            return f"{prefix}{weights[head]}" + (f"/{slot}" if slot else "")
+        layer, sep, weight = head.partition("/")
+        if not weights and layer in layers and sep:  # an older file: layers only
+            return f"{prefix}{layers[layer]}/{weight}" + (f"/{slot}" if slot else "")
+    return key
 
 
 def match_layers_by_order(
     path: str, model: Model, meta: dict[str, str], tensors: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """Rename the file's layers to the model's when only the names differ.
+    """Rename the file's layers and weights to the model's when only the names
+    differ: a twin model built in the same process has other automatic names
+    (``dense_2`` for ``dense``), and Keras 3 matches by position.
 
-    tf.keras loads weights by layer order; a file whose weighted layers have other
-    names than the model's, but as many of them, is matched position by position
-    (shapes are checked afterwards). Files without an order keep name matching.
-    The order must name each layer of the file's tensors exactly once, so the
-    renaming is one to one and no weight can overwrite another.
+    A file whose layout (the number of weighted layers and of each one's
+    weights) is the model's is matched position by position (shapes are
+    checked afterwards); other files keep name matching. The layout must name
+    each layer once, so the renaming is one to one and no weight can overwrite
+    another. Files without a layout keep name matching.
     """
-    if "layer_order" not in meta:
+    weights, layers = positional_renames(path, model, meta)
+    if "layer_order" in meta:
+        order = json_field(path, meta, "layer_order").get("layers", [])
+        for key in tensors:
+            if key.startswith("layers/"):
+                _owner(path, key, order)
+    if not weights and not layers:
         return tensors
-    order = json_field(path, meta, "layer_order").get("layers")
-    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-        raise invalid(path, "layer_order as a list of names", repr(order)[:200])
-    if len(set(order)) != len(order):
-        raise invalid(path, "layer_order naming each layer once", repr(order)[:200])
-    owner = {}
-    for key in tensors:
-        if key.startswith("layers/"):
-            owner[key] = _owner(path, key, order)
-    ours = layer_order(model)
-    if order == ours or len(order) != len(ours):
-        return tensors
-    rename = dict(zip(order, ours, strict=True))
-    renamed = {}
-    for key, value in tensors.items():
-        if key in owner:
-            layer = owner[key]
-            key = f"layers/{rename[layer]}/{key[len(f'layers/{layer}/') :]}"
-        renamed[key] = value
+    renamed = {_renamed_weight(k, weights, layers): v for k, v in tensors.items()}
+    if len(renamed) != len(tensors):
+        raise invalid(path, "one tensor per weight", "two renamed to one name")
     return renamed
 
 
 def _owner(path: str, key: str, order: list[str]) -> str:
-    """The layer of ``order`` whose weight ``key`` is (names may hold '/')."""
-    # Weight names hold no '/', so the layer is the part before the last one.
-    owners = [n for n in order if key.rpartition("/")[0] == f"layers/{n}"]
+    """The layer of ``order`` whose weight ``key`` is (weight names may hold
+    '/', a sublayer's ``"linear/kernel"``, and layer names too)."""
+    owners = [n for n in order if key.startswith(f"layers/{n}/")]
     if len(owners) != 1 or key.endswith("/"):
         raise invalid(
             path, "layer tensors 'layers/<a layer in layer_order>/<weight>'", key
@@ -206,12 +284,40 @@ def restore_state(
     *,
     optimizer: bool,
 ) -> None:
-    """Weights, then the optimizer state (when asked), then the generators."""
+    """Weights, then the optimizer state (when asked), then the generators; the
+    file's layers matched to the model's by position (see
+    :func:`match_layers_by_order`)."""
+    weights, layers = positional_renames(path, model, meta)
+    tensors = match_layers_by_order(path, model, meta, tensors)
     assign_layer_weights(path, model, tensors, cast=False)
     if optimizer:
         scalars = json_field(path, meta, "optimizer_state")
+        slots = scalars.get("slots")
+        if isinstance(slots, dict):
+            renamed = {_renamed_slot(k, weights, layers): v for k, v in slots.items()}
+            scalars = {**scalars, "slots": renamed}
         restore_optimizer(path, model, scalars, tensors)
-    restore_rng(path, model, json_field(path, meta, "rng_state", allow_null=True))
+    state = json_field(path, meta, "rng_state", allow_null=True)
+    if isinstance(state, dict) and isinstance(state.get("layers"), dict):
+        own = {layers.get(k, k): v for k, v in state["layers"].items()}
+        state = {**state, "layers": own}
+    restore_rng(path, model, state)
+
+
+def _renamed_slot(key: str, weights: dict[str, str], layers: dict[str, str]) -> str:
+    """An optimizer slot's ``"layer/weight"`` key, renamed as its tensors are."""
+    return _renamed_weight(f"layers/{key}", weights, layers).removeprefix("layers/")
+
+
+def _unnamed(spec: Any) -> Any:
+    """A model spec without the model's and the layers' names: a twin built in
+    the same process has other automatic names and the same architecture."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        return spec
+    config = {k: v for k, v in spec["config"].items() if k != "name"}
+    if isinstance(config.get("layers"), list):
+        config["layers"] = [_unnamed(layer) for layer in config["layers"]]
+    return {**spec, "config": config}
 
 
 def restore_into(
@@ -232,8 +338,8 @@ def restore_into(
         raise fail("model", "a compiled model", "a model without an optimizer")
     if meta.get("content") != "model":
         raise invalid(path, "a whole-model file", f"content {meta.get('content')!r}")
-    saved = json_field(path, meta, "model")
-    ours = json.loads(dumps("model config", model_spec(model)))
+    saved = _unnamed(json_field(path, meta, "model"))
+    ours = _unnamed(json.loads(dumps("model config", model_spec(model))))
     if saved != ours:
         raise invalid(
             path,
@@ -345,7 +451,9 @@ __all__ = [
     "assign_layer_weights",
     "check_model",
     "layer_order",
+    "layer_order_record",
     "match_layers_by_order",
+    "positional_renames",
     "model_spec",
     "restore_into",
     "restore_optimizer",

@@ -93,11 +93,25 @@ def crash_then_resume(data, folder, epoch):
     return folder
 
 
+def optimizer_state_by_position(model):
+    """The optimizer state with each "layer/weight" key's layer given by its
+    position: twins built in one process have other automatic names (Keras 3)."""
+    arrays, scalars = model.optimizer.get_state()
+    where = {layer.name: i for i, layer in enumerate(model.layers)}
+
+    def key(name):
+        layer, _, rest = name.partition("/")
+        return f"{where[layer]}/{rest}"
+
+    slots = {key(k): v for k, v in scalars.get("slots", {}).items()}
+    return {key(k): v for k, v in arrays.items()}, {**scalars, "slots": slots}
+
+
 def assert_same_training(a, b):
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         assert np.array_equal(wa, wb)
-    arrays_a, scalars_a = a.optimizer.get_state()
-    arrays_b, scalars_b = b.optimizer.get_state()
+    arrays_a, scalars_a = optimizer_state_by_position(a)
+    arrays_b, scalars_b = optimizer_state_by_position(b)
     assert scalars_a == scalars_b and arrays_a.keys() == arrays_b.keys()
     assert all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a)
     assert a.optimizer.learning_rate == b.optimizer.learning_rate

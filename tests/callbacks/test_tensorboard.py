@@ -54,7 +54,8 @@ def read_run(run_dir):
 
 
 def fit(log_dir, epochs=3, extra=(), validation_split=0.25, **kwargs):
-    model = models.Sequential([layers.Dense(2, name="dense"), layers.Dense(1)])
+    # Fresh automatic names (conftest clears the session): dense, dense_1.
+    model = models.Sequential([layers.Dense(2), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
     x = np.linspace(-1, 1, 24).reshape(12, 2)
     y = x[:, :1] - x[:, 1:]

@@ -202,7 +202,7 @@ def test_compute_output_shape_refuses_with_the_layer_and_shapes(layer, shapes, m
 
 def test_calling_with_mismatched_arrays_names_the_inputs(rng):
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
-    with pytest.raises(ValueError, match=r"layer 'Add'.*\(None, 3\), \(None, 4\)"):
+    with pytest.raises(ValueError, match=r"layer 'add'.*\(None, 3\), \(None, 4\)"):
         Add()([a, b])
     built = Add()
     built([a, a])

@@ -170,8 +170,9 @@ def test_mlp_block_holds_its_sublayers_weights_and_trains(rng):
     ys = xs.sum(axis=1, keepdims=True)
     losses = model.fit(xs, ys, epochs=20, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
-    inner = model.layers[0].linear_1
-    assert inner.w is model.layers[0].params["linear/variable"]
+    inner = model.layers[0].linear_1  # named when created: linear_3 (Keras 3)
+    assert inner.name == "linear_3"
+    assert inner.w is model.layers[0].params["linear_3/variable"]
 
 
 def test_add_weight_keeps_the_glassnet_positional_form(rng):
