@@ -6,6 +6,7 @@ import hashlib
 import sys
 import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from glassnet._internal.checks import (
 from glassnet.backend import Array, to_numpy
 from glassnet.callbacks.base import CallbackList, History, callback_list
 from glassnet.callbacks.progbar import ProgbarLogger
-from glassnet.models import training
+from glassnet.models import structure, training
+from glassnet.models.structure import leaves
 from glassnet.utils import defer_sigint
 
 
@@ -80,6 +82,13 @@ def _class_weights(
 ) -> Array | None:
     if class_weight is None:
         return sw
+    if isinstance(y, structure.Rows):
+        raise fail(
+            "class_weight",
+            "None for a model of several outputs (Keras 3 supports it only for "
+            "a single output; give sample_weight per output instead)",
+            type(class_weight).__name__,
+        )
     labels = y.reshape(len(y), -1)
     labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0].astype(int)
     if not isinstance(class_weight, dict):
@@ -101,11 +110,10 @@ def _class_weights(
 
 def _check_sample_weight(sw: Array | None) -> None:
     """Refuse what would turn the loss and every weight into NaN, before training."""
-    if sw is None:
-        return
-    check_finite("sample_weight", sw)
-    if sw.size and float(sw.min()) < 0:
-        raise fail("sample_weight", "non-negative weights", f"minimum {sw.min()}")
+    for w in structure.leaves(sw):
+        check_finite("sample_weight", w)
+        if w.size and float(w.min()) < 0:
+            raise fail("sample_weight", "non-negative weights", f"minimum {w.min()}")
 
 
 @dataclass(frozen=True)
@@ -226,16 +234,16 @@ def fingerprint(
     digest = hashlib.sha256()
     for arrays in [(x, y, sw), *([val] if val is not None else [])]:
         a_x, a_y, a_sw = arrays
-        if a_sw is not None and bool((a_sw == 1).all()):
+        if a_sw is not None and all(bool((w == 1).all()) for w in leaves(a_sw)):
             a_sw = None
         n = len(a_x)
         rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.intp))
-        for a in (a_x, a_y) if a_sw is None else (a_x, a_y, a_sw):
+        for a in leaves(a_x) + leaves(a_y) + leaves(a_sw):
             digest.update(str(tuple(a.shape)).encode())
             sample = np.ascontiguousarray(to_numpy(a[rows]), dtype=np.float64)
             digest.update(sample.tobytes())
         digest.update(b"|")
-    shapes = [list(a.shape) for a in (x, y)]
+    shapes = [list(a.shape) for a in leaves(x) + leaves(y)]
     return {"shapes": shapes, "sha256": digest.hexdigest()}
 
 
@@ -287,7 +295,7 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
             logs = subclassing.run_train_step(model, i, xb, yb, swb)
         else:
             loss, out = training.train_step(model, xb, yb, swb)
-            total, count = total + loss * len(xb), count + len(xb)
+            total, count = total + loss * len(yb), count + len(yb)
             logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
         progress.update(batch=i + 1, loss_sum=total, count=count)
         callbacks.on_train_batch_end(i, logs)
@@ -346,10 +354,23 @@ def _interrupted(backups: list[Any]) -> KeyboardInterrupt:
 
 def _check_targets(model: Any, y: Array) -> None:
     """Refuse NaN targets, and sparse labels outside [0, C), C the output width."""
+    if isinstance(y, structure.Rows):  # each output against its own loss
+        shapes = model.output_shape
+        for (loss, _), y_i, shape in zip(
+            model.output_losses, y.parts, shapes, strict=True
+        ):
+            if loss is not None and y_i is not None:
+                _check_targets(SimpleNamespace(loss=loss, output_shape=shape), y_i)
+        return
     if y.dtype.kind == "f":
         check_finite("y", y)
-    if model.loss.name == "sparse_categorical_crossentropy":
+    if model.loss.kind == "sparse_categorical_crossentropy":
         labels = y.reshape(len(y)) if y.shape[1:] == (1,) else y
+        if labels.ndim > 1 and labels.ndim == len(model.output_shape) - 1:
+            labels = labels.reshape(-1)  # one label per position (per pixel)
+        ignore = getattr(model.loss, "ignore_class", None)
+        if ignore is not None:  # left out of the loss, as in Keras
+            labels = labels[labels != ignore]
         check_labels("y", labels, int(model.output_shape[-1]))
 
 
@@ -391,7 +412,7 @@ def run_evaluate(
         loss += activity_penalty + training.weight_penalties(
             model.layers, add_grads=False
         )
-        total, count = total + float(loss) * len(xb), count + len(xb)
+        total, count = total + float(loss) * len(yb), count + len(yb)
         metrics = model._update_metrics(yb, out, swb)
         callbacks.on_test_batch_end(i, {"loss": total / count, **metrics})
     logs = {"loss": total / count, **{m.name: m.result() for m in model._all_metrics()}}

@@ -22,13 +22,17 @@ from glassnet._internal.checks import (
     check_int,
     fail,
 )
-from glassnet.backend import Array, to_numpy, to_snake_case, uniquify
+from glassnet.backend import Array, to_snake_case, uniquify
 from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
+from glassnet.layers.symbolic import call_symbolic, is_symbolic
 from glassnet.models import training
 from glassnet.models import training as _passes  # methods take a `training` flag
+from glassnet.models import structure
+from glassnet.models import data_adapters, source_loop
 from glassnet.models.fit_loop import FitArgs, resolve_verbose, run_evaluate, run_fit
+from glassnet.models.nested import LayerAPI
 from glassnet.ops import tape as tape_mod
 from glassnet.saving import trained_input as _trained_input
 from glassnet.saving.api import load_weights, save_model, save_weights
@@ -38,8 +42,11 @@ def _as_array(name: str, value: Any) -> np.ndarray:
     return as_numeric_array(name, value)
 
 
-class Model:
-    """Base of ``Sequential``: the Keras training API over ``self.layers``."""
+class Model(LayerAPI):
+    """Base of ``Sequential``: the Keras training API over ``self.layers``.
+
+    A model is a layer too (:mod:`glassnet.models.nested`), as in Keras.
+    """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # As Keras: Model(inputs, outputs) builds a graph model (Functional).
@@ -84,10 +91,14 @@ class Model:
     ) -> None:
         """Configure training: optimizer, loss and metrics by name or object.
 
-        ``loss_weights``, ``run_eagerly``, ``steps_per_execution`` and
-        ``jit_compile`` are accepted and checked as Keras 3 takes them, and
-        change nothing: glassnet always runs eagerly in NumPy (or CuPy), one
-        batch at a time, and one output has no loss to weigh.
+        For a model of several outputs, ``loss``, ``loss_weights`` and
+        ``metrics`` are per output as Keras 3 takes them: one loss for every
+        output, a list in output order or a dict by output name (see
+        :mod:`glassnet.models.structure`). ``loss_weights`` scales each
+        output's loss (a float scales the one loss of one output).
+        ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` are
+        accepted and checked as Keras 3 takes them, and change nothing:
+        glassnet always runs eagerly in NumPy (or CuPy), one batch at a time.
         """
         if loss is None:
             raise fail("loss", "a loss name or Loss object", "None")
@@ -100,7 +111,15 @@ class Model:
         self.jit_compile, self.run_eagerly = jit_compile, bool(run_eagerly)
         self.steps_per_execution = steps_per_execution or 1
         self.optimizer = optimizers_mod.get(optimizer)
+        self._output_losses = self._output_metrics = None
+        if len(getattr(self, "output_names", ())) > 1:
+            structure.compile_outputs(
+                self, loss, loss_weights, metrics, weighted_metrics
+            )
+            self.compile_config["optimizer"] = optimizers_mod.serialize(self.optimizer)
+            return
         self.loss = losses_mod.get(loss)
+        self._loss_weight = _single_loss_weight(loss_weights)
         names = (
             []
             if metrics is None
@@ -108,9 +127,9 @@ class Model:
             if isinstance(metrics, list | tuple)
             else [metrics]
         )
-        self.compiled_metrics = [metrics_mod.get(m, self.loss.name) for m in names]
+        self.compiled_metrics = [metrics_mod.get(m, self.loss.kind) for m in names]
         weighted = [] if weighted_metrics is None else list(weighted_metrics)
-        self.weighted_metrics = [metrics_mod.get(m, self.loss.name) for m in weighted]
+        self.weighted_metrics = [metrics_mod.get(m, self.loss.kind) for m in weighted]
         taken = {m.name for m in self.compiled_metrics}
         for m in self.weighted_metrics:
             if m.name in taken:
@@ -151,12 +170,25 @@ class Model:
     ) -> None:
         """Backpropagate ``dout`` (w.r.t. the output layer's logits when
         ``from_logits``), filling every layer's ``grads``."""
-        _passes.backward(self.layers, dout, from_logits, activity_grads)
+        return _passes.backward(self.layers, dout, from_logits, activity_grads)
 
     @property
     def output_layer(self) -> Any:
         """The layer whose output is the model's (the loss may fuse with it)."""
         return self.layers[-1]
+
+    @property
+    def output_layers(self) -> list[Any]:
+        """Per output, the layer its loss may fuse with (None: it may not)."""
+        return [self.output_layer]
+
+    @property
+    def output_losses(self) -> list[tuple[Any, float]]:
+        """Per output, the compiled loss (None: no loss) and its weight."""
+        multi = self.__dict__.get("_output_losses")
+        if multi is not None:
+            return multi
+        return [(self.loss, self.__dict__.get("_loss_weight", 1.0))]
 
     # -- calling --
 
@@ -164,14 +196,27 @@ class Model:
         raise NotImplementedError
 
     def __call__(self, x: Any, training: bool = False) -> Array:
-        """Outputs for ``x`` in one pass, without ``predict``'s batching."""
-        x = _as_array("x", x)
+        """Outputs for ``x`` in one pass, without ``predict``'s batching; on
+        symbolic tensors, the model is one node of another graph model."""
+        if is_symbolic(x):
+            return call_symbolic(self, x)
+        x = self._data_x(x)
         if tape_mod.is_recording():  # each layer is one op on that tape
             from glassnet.models.subclassing import call_on_tape
 
             return call_on_tape(self, x, training)
-        self._ensure_built(x)
         out, _, _ = training_forward(self, x, training)
+        return self._pack_outputs(out)
+
+    def _data_x(self, x: Any) -> Any:
+        """``x`` checked against the inputs (a graph model of several inputs
+        takes a list or dict, :mod:`glassnet.models.structure`)."""
+        x = _as_array("x", x)
+        self._ensure_built(x)
+        return x
+
+    def _pack_outputs(self, out: Any) -> Any:
+        """The outputs in the model's structure (one array here)."""
         return out
 
     # -- data --
@@ -218,6 +263,8 @@ class Model:
     def _update_metrics(
         self, y: Array, out: Array, sw: Array | None
     ) -> dict[str, float]:
+        if self.__dict__.get("_output_metrics") is not None:  # several outputs
+            return structure.update_metrics(self, y, out, sw)
         for m in self.compiled_metrics:
             m.update_state(y, out)
         for m in self.weighted_metrics if hasattr(self, "weighted_metrics") else []:
@@ -250,7 +297,10 @@ class Model:
 
         Also records ``self.trained_input``, the dtype and value range of ``x``
         (widened by each ``fit``), which model files keep so that ``glassnet
-        predict`` scales new inputs as the training data was.
+        predict`` scales new inputs as the training data was. ``x`` (and
+        ``validation_data``) may also be a ``glassnet.utils.PyDataset`` or a
+        Python generator (see :mod:`glassnet.models.source_loop`): the record
+        then covers the training batches seen.
         """
         args = FitArgs(
             x=x,
@@ -272,9 +322,14 @@ class Model:
         )
         before = getattr(self, "trained_input", None)
         steps = getattr(self.optimizer, "iterations", None)
-        # Recorded before training so that checkpoints written during fit hold it.
-        self.trained_input = _trained_input.merged(before, _trained_input.describe(x))
+        source = data_adapters.is_batch_source(x)
+        if not source:  # a source's batches are recorded as they come
+            # Recorded before training so that checkpoints written during fit hold it.
+            record = _trained_input.describe(x)
+            self.trained_input = _trained_input.merged(before, record)
         try:
+            if source or data_adapters.is_batch_source(validation_data):
+                return source_loop.run_fit(self, args)
             return run_fit(self, args)
         except BaseException:
             if getattr(self.optimizer, "iterations", None) == steps:
@@ -292,19 +347,23 @@ class Model:
         sample_weight: Any = None,
         return_dict: bool = False,
         callbacks: list[Callback] | None = None,
+        steps: int | None = None,
     ) -> Any:
-        """Loss and metrics over ``(x, y)``, batch by batch (weighted by batch size)."""
+        """Loss and metrics over ``(x, y)``, batch by batch (weighted by batch size);
+        the first ``steps`` batches when given. ``x`` may be a ``PyDataset`` or
+        a generator (then no ``y``, ``sample_weight`` or ``batch_size``)."""
+        if data_adapters.is_batch_source(x):
+            logs = source_loop.evaluate(
+                self, x, y, batch_size, verbose, sample_weight, callbacks, steps
+            )
+            return logs if return_dict else _flatten_logs(logs)
         self._check_compiled()
         verbose = resolve_verbose(verbose)
         x, y, sw = self._check_xy(x, y, sample_weight)
-        batch_size = (
-            32
-            if batch_size is None
-            else check_int("batch_size", batch_size, min_value=1)
-        )
-        steps = -(-len(x) // batch_size)
+        batch_size, steps = source_loop.array_steps(len(x), batch_size, steps)
         cbs = [*callback_list(callbacks), StepProgbar(steps, verbose, "test")]
-        logs = run_evaluate(self, x, y, sw, batch_size, CallbackList(cbs, self, {}))
+        cbs = CallbackList(cbs, self, {})
+        logs = run_evaluate(self, x, y, sw, batch_size, cbs, steps)
         return logs if return_dict else _flatten_logs(logs)
 
     def test_on_batch(
@@ -314,7 +373,7 @@ class Model:
         return self.evaluate(
             x,
             y,
-            batch_size=max(len(x), 1),
+            batch_size=max(len(self._check_xy(x, y, sample_weight)[0]), 1),
             verbose=0,
             sample_weight=sample_weight,
             return_dict=return_dict,
@@ -326,30 +385,32 @@ class Model:
         batch_size: int | None = None,
         verbose: Any = "auto",
         callbacks: list[Callback] | None = None,
+        steps: int | None = None,
     ) -> np.ndarray:
-        """Outputs for ``x``, computed in batches of ``batch_size`` (32)."""
-        x = _as_array("x", x)
-        self._ensure_built(x)
+        """Outputs for ``x``, computed in batches of ``batch_size`` (32): one
+        array, or a list or dict of them for a model of several outputs; the
+        first ``steps`` batches when given. ``x`` may be a ``PyDataset`` or a
+        generator (its batches' ``x``; no ``batch_size``)."""
+        if data_adapters.is_batch_source(x):
+            return source_loop.predict(self, x, batch_size, verbose, callbacks, steps)
+        x = self._data_x(x)
         verbose = resolve_verbose(verbose)
-        batch_size = (
-            32
-            if batch_size is None
-            else check_int("batch_size", batch_size, min_value=1)
-        )
-        progbar = StepProgbar(-(-len(x) // batch_size), verbose, "predict")
+        batch_size, steps = source_loop.array_steps(len(x), batch_size, steps)
+        progbar = StepProgbar(steps, verbose, "predict")
         cbs = CallbackList([*callback_list(callbacks), progbar], self, {})
         cbs.on_predict_begin()
         outs = []
-        for i, start in enumerate(range(0, len(x), batch_size)):
+        for i, start in enumerate(range(0, len(x), batch_size)[:steps]):
             cbs.on_predict_batch_begin(i)
-            outs.append(to_numpy(self._predict_batch(x[start : start + batch_size])))
+            out = self._predict_batch(x[start : start + batch_size])
+            outs.append(structure.to_numpy_outputs(out))
             cbs.on_predict_batch_end(i, {})
         cbs.on_predict_end()
-        return np.concatenate(outs) if outs else np.zeros((0,))
+        return structure.concat(outs)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch."""
-        return to_numpy(self._predict_batch(_as_array("x", x)))
+        return structure.to_numpy_outputs(self._predict_batch(self._data_x(x)))
 
     def _predict_batch(self, x: Array) -> Array:
         """One batch of ``predict`` (a subclass's ``predict_step`` overrides it)."""
@@ -523,6 +584,20 @@ class Model:
 
 def training_forward(model: Model, x: Array, training_mode: bool):
     return model.forward_pass(model._cast(x), training_mode)
+
+
+def _single_loss_weight(value: Any) -> float:
+    """The ``loss_weights`` of one output: a float (Keras scales the loss by
+    it), or a list of one; None is 1."""
+    if isinstance(value, list | tuple) and len(value) == 1:
+        value = value[0]
+    if value is None:
+        return 1.0
+    if isinstance(value, dict) and len(value) == 1:
+        value = next(iter(value.values()))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail("loss_weights", "a float (the model has one output)", repr(value))
+    return float(value)
 
 
 def _flatten_logs(logs: dict[str, float]) -> Any:

@@ -96,8 +96,9 @@ class Sequential(Model):
         if self.input_spec is not None and self.layers:
             self.build(self.input_spec)
 
-    def build(self, input_shape: Shape) -> None:
-        """Build every layer in turn for inputs of ``input_shape`` (batch axis None)."""
+    def build(self, input_shape: Shape, rng: Any = None) -> None:
+        """Build every layer in turn for inputs of ``input_shape`` (batch axis
+        None); ``rng`` is accepted as a layer's build takes it (a nested model)."""
         shape = tuple(input_shape)
         self.input_spec = shape
         for layer in self.layers:

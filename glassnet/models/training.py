@@ -21,6 +21,7 @@ from typing import Any
 
 from glassnet._internal.malloc import keep_freed_memory
 from glassnet.backend import Array
+from glassnet.models import structure
 
 
 def relu_before_max_pool(layers: list[Any]) -> set[int]:
@@ -114,11 +115,56 @@ def activity_penalty(layer: Any, out: Array) -> tuple[float, Array]:
 
 
 def loss_and_output_grad(
-    model: Any, y: Array, out: Array, sample_weight: Array | None
+    model: Any, y: Any, out: Any, sample_weight: Any
+) -> tuple[float, Any, Any]:
+    """The data loss and its gradient; the flag says whether it is w.r.t. logits.
+
+    Per output (``model.output_losses``, ``model.output_layers``): its loss
+    times its weight, each fused with its own softmax or sigmoid where it can.
+    A model of one output is the one-output case; for several, ``y`` and
+    ``sample_weight`` are :class:`~glassnet.models.structure.Rows` (or one
+    weight array for all), ``out`` a list, and the gradient and flag are lists
+    too (None and False for an output without a loss). The unweighted loss of
+    each output is kept in ``model._output_loss_values`` for its log.
+    """
+    heads = model.output_losses
+    if len(heads) == 1:
+        ys, outs, sws = [y], [out], [sample_weight]
+    else:
+        ys, outs = structure.parts(y), out
+        sws = structure.parts(sample_weight) if sample_weight is not None else None
+    total: Any = None
+    douts: list[Any] = []
+    flags: list[bool] = []
+    values: list[Any] = []
+    for i, ((loss_fn, weight), last) in enumerate(
+        zip(heads, model.output_layers, strict=True)
+    ):
+        if loss_fn is None:
+            douts.append(None)
+            flags.append(False)
+            values.append(None)
+            continue
+        sw = None if sws is None else sws[i]
+        loss, d, fused = _output_loss(loss_fn, last, ys[i], outs[i], sw)
+        values.append(loss)
+        if weight != 1.0:
+            loss, d = loss * weight, d * weight
+        total = loss if total is None else total + loss
+        douts.append(d)
+        flags.append(fused)
+    if len(heads) == 1:
+        return total, douts[0], flags[0]
+    model._output_loss_values = values
+    return total, douts, flags
+
+
+def _output_loss(
+    loss_fn: Any, last: Any, y: Array, out: Array, sample_weight: Array | None
 ) -> tuple[float, Array, bool]:
-    """The data loss and its gradient; the flag says whether it is w.r.t. logits."""
-    last = model.output_layer
-    fused = model.loss.fused_activation()
+    """One output's loss and gradient, w.r.t. ``last``'s logits (True) when the
+    loss fuses with its activation."""
+    fused = loss_fn.fused_activation()
     # An activity penalty on the outputs needs the gradient w.r.t. the outputs,
     # so a regularised output layer takes the unfused path.
     if (
@@ -127,16 +173,17 @@ def loss_and_output_grad(
         and last.logits is not None
         and last.activity_regularizer is None
     ):
-        loss, dz = model.loss.compute(y, last.logits, sample_weight, from_logits=True)
+        loss, dz = loss_fn.compute(y, last.logits, sample_weight, from_logits=True)
         return loss, dz, True
-    loss, dout = model.loss.compute(y, out, sample_weight)
+    loss, dout = loss_fn.compute(y, out, sample_weight)
     return loss, dout, False
 
 
 def backward(
     layers: list[Any], dout: Array, from_logits: bool, activity_grads: dict
-) -> None:
-    """Backpropagate ``dout`` through the layers, filling each layer's ``grads``.
+) -> Array | None:
+    """Backpropagate ``dout`` through the layers, filling each layer's ``grads``;
+    return the input's gradient.
 
     Stops at the first layer that returns None instead of an input gradient: it
     was told (``need_dx``) that no layer below it has weights.
@@ -156,7 +203,8 @@ def backward(
         else:
             dout = layer.backward(dout)
         if dout is None:
-            return
+            return None
+    return dout
 
 
 def weight_penalties(layers: list[Any], *, add_grads: bool = True) -> float:

@@ -285,11 +285,19 @@ def _layer_tensors(model: Model) -> dict[str, np.ndarray]:
 
 def _compile_config(model: Model) -> dict[str, Any]:
     # The optimizer as it is now, not as compiled: callbacks may have changed it.
-    return {
+    config = {
         "optimizer": optimizers_mod.serialize(model.optimizer),
         "loss": losses_mod.serialize(model.loss),
         "metrics": list(getattr(model, "compile_config", {}).get("metrics", [])),
     }
+    heads = model.output_losses
+    if len(heads) > 1:  # per output, as compiled (glassnet.models.structure)
+        config["loss"] = [
+            None if f is None else losses_mod.serialize(f) for f, _ in heads
+        ]
+    if len(heads) > 1 or heads[0][1] != 1.0:
+        config["loss_weights"] = [w for _, w in heads]
+    return config
 
 
 # -- reading --
@@ -298,7 +306,12 @@ def _compile_config(model: Model) -> dict[str, Any]:
 def _compile(path: str, model: Model, spec: dict[str, Any]) -> None:
     check_compile_spec(path, spec)
     try:
-        model.compile(spec.get("optimizer"), spec.get("loss"), spec["metrics"] or None)
+        model.compile(
+            spec.get("optimizer"),
+            spec.get("loss"),
+            spec["metrics"] or None,
+            loss_weights=spec.get("loss_weights"),
+        )
     except InvalidFileError:
         raise
     except CONFIG_ERRORS as e:

@@ -52,7 +52,7 @@ def register_model(cls: type[Model]) -> type[Model]:
 # file's config is invalid", never a bug of the caller.
 CONFIG_ERRORS = (ValueError, TypeError, LookupError, ArithmeticError, AttributeError)
 _MODEL_KEYS = {"name", "input_shape", "layers"}
-_COMPILE_KEYS = {"optimizer", "loss", "metrics"}
+_COMPILE_KEYS = {"optimizer", "loss", "metrics", "loss_weights"}
 
 
 # -- the layer registry --
@@ -117,6 +117,8 @@ def deserialize_layer(
             "layer", "a dict {'class_name': str, 'config': dict}", repr(spec)[:200]
         )
     name = spec.get("class_name")
+    if name in MODELS and name not in custom:  # a model used as a layer
+        return _nested_model(MODELS[name], spec["config"], custom)
     cls = layer_class(name, custom)
     config = dict(spec["config"])
     keys = accepted_keys(cls)
@@ -127,6 +129,17 @@ def deserialize_layer(
         return cls.from_config(config)
     except CONFIG_ERRORS as e:
         raise fail(f"config of {name}", f"{name}'s constructor arguments", e) from None
+
+
+def _nested_model(cls: Any, config: dict[str, Any], custom: Any) -> Any:
+    """A model inside another one's layers, from its ``get_config``."""
+    keys = getattr(cls, "CONFIG_KEYS", _MODEL_KEYS)
+    if set(config) - keys:
+        raise fail(f"config of {cls.__name__}", f"keys among {sorted(keys)}", config)
+    try:
+        return cls.from_config(config, custom)
+    except CONFIG_ERRORS as e:
+        raise fail(f"config of {cls.__name__}", "a valid model config", e) from None
 
 
 def layer_class(name: Any, custom_objects: dict[str, type[Layer]]) -> type[Layer]:
@@ -220,14 +233,42 @@ def rebuild_model(
     config = spec["config"]
     check_finite(path, "model config", config)
     cls = MODELS[spec["class_name"]]
+    return _model_checked(path, cls, config, tensors, custom, "layers/")
+
+
+def _model_checked(
+    path: str,
+    cls: Any,
+    config: dict[str, Any],
+    tensors: dict[str, np.ndarray],
+    custom: Any,
+    prefix: str,
+) -> Model:
+    """``cls.from_layers`` with each weight checked against ``tensors`` (names
+    under ``prefix``) before it is made. A model among the layers (a nested
+    one) is built the same way first, its weights under its own name."""
     keys = getattr(cls, "CONFIG_KEYS", _MODEL_KEYS)
     if set(config) - keys or not isinstance(config.get("layers"), list):
         raise invalid(path, f"a model config with keys {sorted(keys)}", config.keys())
-    try:
-        layers = [deserialize_layer(layer, custom) for layer in config["layers"]]
-    except CONFIG_ERRORS as e:
-        raise invalid(path, "a valid model config", e) from None
-    with _weights_checked_against(path, layers, tensors):
+    layers: list[Any] = []
+    for layer in config["layers"]:
+        name = layer.get("class_name") if isinstance(layer, dict) else None
+        inner = layer.get("config") if isinstance(layer, dict) else None
+        if name in MODELS and name not in custom and isinstance(inner, dict):
+            sub = inner.get("name")
+            if not isinstance(sub, str) or not sub:
+                raise invalid(path, "a nested model with a name", repr(sub)[:100])
+            layers.append(
+                _model_checked(
+                    path, MODELS[name], inner, tensors, custom, f"{prefix}{sub}/"
+                )
+            )
+            continue
+        try:
+            layers.append(deserialize_layer(layer, custom))
+        except CONFIG_ERRORS as e:
+            raise invalid(path, "a valid model config", e) from None
+    with _weights_checked_against(path, layers, tensors, prefix):
         try:
             # The model class connects the layers (a stack, or a graph's nodes).
             return cls.from_layers(config, layers)
@@ -239,13 +280,16 @@ def rebuild_model(
 
 @contextmanager
 def _weights_checked_against(
-    path: str, layers: list[Layer], tensors: dict[str, np.ndarray]
+    path: str,
+    layers: list[Layer],
+    tensors: dict[str, np.ndarray],
+    prefix: str = "layers/",
 ) -> Iterator[None]:
     """While the model is built, each layer creates a weight only after its
     shape and dtype were found in ``tensors`` (an instance attribute shadows
     ``add_weight`` for the duration, and is removed afterwards)."""
     for layer in layers:
-        layer.add_weight = _checked_add_weight(path, layer, tensors)  # type: ignore[method-assign]
+        layer.add_weight = _checked_add_weight(path, layer, tensors, prefix)  # type: ignore[method-assign]
     try:
         yield
     finally:
@@ -254,7 +298,7 @@ def _weights_checked_against(
 
 
 def _checked_add_weight(
-    path: str, layer: Layer, tensors: dict[str, np.ndarray]
+    path: str, layer: Layer, tensors: dict[str, np.ndarray], prefix: str
 ) -> Callable[..., Any]:
     create = type(layer).add_weight
     signature = inspect.signature(create)
@@ -269,7 +313,7 @@ def _checked_add_weight(
         name = layer._check_weight_name(name)  # "variable", "variable_1"... if None
         shape = layer._check_weight_shape(shape)
         where = f"weight {name!r} of layer {layer.name!r}"
-        stored = tensors.get(f"layers/{layer.name}/{name}")
+        stored = tensors.get(f"{prefix}{layer.name}/{name}")
         if stored is None:
             raise invalid(path, f"{where} in the file", "no such tensor")
         want = (tuple(int(d) for d in shape), layer.dtype)
@@ -296,10 +340,16 @@ def check_compile_spec(path: str, spec: dict[str, Any]) -> None:
     check_finite(path, "compile settings", spec)
     if set(spec) - _COMPILE_KEYS:
         raise invalid(path, f"compile settings {sorted(_COMPILE_KEYS)}", sorted(spec))
-    for what, value, names in (
-        ("optimizer", spec.get("optimizer"), optimizers_mod.OPTIMIZERS),
-        ("loss", spec.get("loss"), losses_mod.LOSSES),
-    ):
+    loss = spec.get("loss")
+    # A model of several outputs has a loss (or None) and metric names per output.
+    several = isinstance(loss, list)
+    checks = [("optimizer", spec.get("optimizer"), optimizers_mod.OPTIMIZERS)]
+    checks += [
+        ("loss", value, losses_mod.LOSSES)
+        for value in (loss if several else [loss])
+        if value is not None or not several
+    ]
+    for what, value, names in checks:
         classes = {cls.__name__: cls for cls in names.values()}
         if isinstance(value, str):
             if value not in {**names, **classes}:
@@ -307,8 +357,17 @@ def check_compile_spec(path: str, spec: dict[str, Any]) -> None:
         else:
             _spec(path, what, value, classes)
     metrics = spec.get("metrics")
-    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise invalid(path, "compile metrics as a list of names", repr(metrics)[:200])
+    groups = metrics if several and isinstance(metrics, list) else [metrics]
+    if not all(
+        isinstance(g, list) and all(isinstance(m, str) for m in g) for g in groups
+    ):
+        raise invalid(path, "compile metrics as lists of names", repr(metrics)[:200])
+    weights = spec.get("loss_weights")
+    if weights is not None and not (
+        isinstance(weights, list)
+        and all(isinstance(w, int | float) and not isinstance(w, bool) for w in weights)
+    ):
+        raise invalid(path, "loss_weights as a list of numbers", repr(weights)[:200])
 
 
 # -- what the model was trained on --

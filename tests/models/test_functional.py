@@ -153,13 +153,11 @@ def test_summary_shows_what_each_layer_is_connected_to():
     assert "Total params: 108" in text  # 30 + 30 + 30 + 18
 
 
-def test_refusals_say_what_is_not_supported_yet():
+def test_refusals_name_what_is_wrong():
     a, b = layers.Input((3,)), layers.Input((3,))
     y = layers.Dense(2)(a)
-    with pytest.raises(ValueError, match="several inputs or outputs"):
-        models.Model(inputs=[a, b], outputs=y)
-    with pytest.raises(ValueError, match="several inputs or outputs"):
-        models.Model(inputs=a, outputs=[y, y])
+    with pytest.raises(ValueError, match="tensors made by Input"):
+        models.Model(inputs=y, outputs=y)
     with pytest.raises(ValueError, match="every input the outputs depend on"):
         models.Model(inputs=b, outputs=y)
     with pytest.raises(ValueError, match="symbolic tensors"):
@@ -255,7 +253,9 @@ def test_a_graph_model_saves_and_loads_with_its_optimizer(rng, tmp_path):
     [
         (lambda c: c["nodes"][0].update(inputs=[3]), "node index < 0"),
         (lambda c: c["nodes"][1].update(layer=99), "layer index <"),
-        (lambda c: c.update(output=42), "config\\['output'\\]"),
+        (lambda c: c.update(outputs=[42]), "config\\['outputs'\\]"),
+        (lambda c: c.update(output=0), "either 'output' or 'outputs'"),
+        (lambda c: c["nodes"][0].update(inputs=[-2]), "-1..-1 or a node index"),
         (lambda c: c["nodes"][0].update(extra=1), "a dict {layer, inputs}"),
         (lambda c: c["layers"].append(c["layers"][0]), "only layers the graph uses"),
     ],
