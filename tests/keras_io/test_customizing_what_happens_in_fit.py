@@ -232,11 +232,6 @@ class EvalModel(models.Model):
         return {m.name: m.result() for m in self.metrics}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="test_step overrides (in progress): evaluate() does not call "
-    "an overridden test_step",
-)
 def test_evaluate_runs_the_overridden_test_step(rng):
     # Construct an instance of CustomModel
     inputs = keras.Input(shape=(32,))
