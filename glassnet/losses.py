@@ -1,11 +1,16 @@
 """The Keras API's loss objects, over the kernels of :mod:`glassnet.functional.losses`.
 
-A loss is called Keras' way, ``loss(y_true, y_pred, sample_weight=None) -> float``;
-the training loop calls ``loss.compute(y_true, y_pred, sample_weight)`` for the
-value and the gradient with respect to ``y_pred``. The reduction is Keras'
-``sum_over_batch_size``. Targets are reshaped as Keras does: targets of shape (N,)
-become (N, 1), a single target per sample broadcasts against every output unit,
-and sparse labels (N, 1) become (N,).
+A loss is called Keras' way, ``loss(y_true, y_pred, sample_weight=None)``: a float,
+or the weighted per-sample losses with ``reduction="none"``; the training loop
+calls ``loss.compute(y_true, y_pred, sample_weight)`` for the value and the
+gradient with respect to ``y_pred``. Every loss takes Keras 3's ``reduction``
+(``"sum_over_batch_size"`` by default, ``"sum"``, ``"mean"``,
+``"mean_with_sample_weight"``, ``"none"`` or None), ``name`` and ``dtype``; the
+one reduction is :func:`glassnet.functional.losses.reduce_loss`, and training
+minimises what the reduction gives, so ``"sum"`` has gradients N times those of
+``"sum_over_batch_size"``. Targets are reshaped as Keras does: targets of shape
+(N,) become (N, 1), a single target per sample broadcasts against every output
+unit, and sparse labels (N, 1) become (N,).
 
 Cross-entropy on probabilities (``from_logits=False``) after a softmax or sigmoid
 output is computed by the model from the logits instead (see
@@ -75,15 +80,72 @@ def broadcast_targets(y_true: Array, y_pred: Array) -> Array:
     return y_true.astype(y_pred.dtype, copy=False)
 
 
+def _check_name(name: Any, default: str) -> str:
+    if name is None:
+        return default
+    if not isinstance(name, str) or not name:
+        raise fail("name", "a non-empty string or None", repr(name))
+    return name
+
+
+def _check_dtype(dtype: Any) -> str | None:
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise fail("dtype", "None or a floating-point dtype name", repr(dtype))
+    return dt.name
+
+
 class Loss:
-    """Base class: subclasses set ``kernel`` and pass keyword options to it."""
+    """Base class of the losses: Keras 3's ``reduction``, ``name`` and ``dtype``.
+
+    A subclass sets ``kernel(y_pred, y_true, **kwargs) -> (loss, dy_pred)``, a
+    kernel of :mod:`glassnet.functional.losses` that takes ``sample_weight`` and
+    ``reduction`` (``from_logits`` too where the subclass has it), and its
+    class attribute ``name`` (the default name).
+
+    Args:
+        name: the loss's name. Defaults to `None`, meaning the class's.
+        reduction: ``"sum_over_batch_size"``, ``"sum"``, ``"mean"``,
+            ``"mean_with_sample_weight"``, ``"none"`` or None (see
+            :func:`glassnet.functional.losses.reduce_loss`). Defaults to
+            `"sum_over_batch_size"`.
+        dtype: the dtype the loss computes in (``y_pred`` is cast to it).
+            Defaults to `None`, meaning ``y_pred``'s.
+        from_logits: whether ``y_pred`` holds logits (for losses that have the
+            option). Defaults to `False`.
+
+    Raises:
+        ValueError: for an unknown ``reduction``, a bad ``name`` or ``dtype``.
+    """
 
     name = "loss"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        reduction: Any = "sum_over_batch_size",
+        dtype: Any = None,
+        *,
+        from_logits: bool = False,
+    ) -> None:
         if not isinstance(from_logits, bool):
             raise fail("from_logits", "True or False", repr(from_logits))
         self.from_logits = from_logits
+        self.name = _check_name(name, type(self).name)
+        self.reduction = None if reduction is None else K.check_reduction(reduction)
+        self.dtype = _check_dtype(dtype)
+
+    @property
+    def kind(self) -> str:
+        """The loss's kind: its class's name (``"sparse_categorical_crossentropy"``),
+        whatever ``name`` this instance was given; accuracy and the label checks
+        of ``fit`` go by it."""
+        return type(self).name
 
     def kernel(
         self, y_pred: Array, y_true: Array, **kwargs: Any
@@ -92,11 +154,34 @@ class Loss:
 
     def kernel_options(self) -> dict[str, Any]:
         """Keyword options the kernel takes besides ``from_logits``."""
-        return {}
+        return {"from_logits": self.from_logits}
 
     def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
         """Reshape ``y_true`` to ``y_pred``'s shape when Keras would broadcast it."""
         return broadcast_targets(y_true, y_pred)
+
+    def _reduced(
+        self,
+        y_true: Array,
+        y_pred: Array,
+        sample_weight: Array | None,
+        from_logits: bool | None,
+    ) -> tuple[Any, Array]:
+        """The kernel's ``(reduced loss, dy_pred)``, in the loss's dtype."""
+        check_array("y_pred", y_pred, min_ndim=1)
+        if self.dtype is not None:
+            y_pred = y_pred.astype(self.dtype, copy=False)
+        y_true = self.prepare_targets(y_true, y_pred)
+        options = self.kernel_options()
+        if from_logits is not None:
+            options["from_logits"] = from_logits
+        return self.kernel(
+            y_pred,
+            y_true,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+            **options,
+        )
 
     def compute(
         self,
@@ -106,41 +191,51 @@ class Loss:
         *,
         from_logits: bool | None = None,
     ) -> tuple[float, Array]:
-        """Return ``(loss, dy_pred)``; ``from_logits`` overrides the constructor."""
-        check_array("y_pred", y_pred, min_ndim=1)
-        y_true = self.prepare_targets(y_true, y_pred)
-        logits = self.from_logits if from_logits is None else from_logits
-        return self.kernel(
-            y_pred,
-            y_true,
-            sample_weight=sample_weight,
-            from_logits=logits,
-            **self.kernel_options(),
-        )
+        """What training takes: ``(loss, dy_pred)``, the loss a float.
+
+        ``from_logits`` overrides the constructor's. With ``reduction="none"``
+        there is no one number to minimise: the gradient is that of the sum of
+        the per-sample losses (as TensorFlow's tape differentiates a vector)
+        and the loss is their mean (what Keras' loss tracker logs).
+        """
+        loss, dy_pred = self._reduced(y_true, y_pred, sample_weight, from_logits)
+        if hasattr(loss, "shape"):
+            loss = float(loss.mean())
+        return loss, dy_pred.astype(y_pred.dtype, copy=False)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        """The loss of a batch as a float; lists are accepted as Keras accepts
-        them. While a tape records, a 0-d array recorded on it (one op)."""
+        """The loss of a batch: a float, or with ``reduction="none"`` the
+        weighted per-sample losses; lists are accepted as Keras accepts them.
+        While a tape records, an array recorded on it (one op)."""
         taped = y_pred
         y_true, y_pred = _as_arrays(y_true, tape_mod.plain(y_pred))
         if sample_weight is not None:
             sample_weight = as_numeric_array("sample_weight", sample_weight)
-        loss, dy_pred = self.compute(y_true, y_pred, sample_weight)
+        loss, dy_pred = self._reduced(y_true, y_pred, sample_weight, None)
+        dy_pred = dy_pred.astype(y_pred.dtype, copy=False)
         if not tape_mod.is_recording():
-            return float(loss)
+            return loss if hasattr(loss, "shape") else float(loss)
+        loss = np.asarray(loss, dtype=dy_pred.dtype)
+
+        def backward(g: Array) -> tuple[Array]:
+            # dy_pred holds each position's weighted derivative, so an upstream
+            # gradient per value (reduction "none") scales its own positions.
+            g = g.reshape(g.shape + (1,) * (dy_pred.ndim - g.ndim))
+            return ((g * dy_pred).astype(dy_pred.dtype, copy=False),)
+
         # Under a tape the loss is one op: its gradient is the kernel's dy_pred.
-        return tape_mod.record(
-            np.asarray(loss, dtype=dy_pred.dtype),
-            (taped,),
-            lambda g: ((g * dy_pred).astype(dy_pred.dtype, copy=False),),
-        )
+        return tape_mod.record(loss, (taped,), backward)
 
     def fused_activation(self) -> str | None:
         """The output activation whose logits this loss can use directly, if any."""
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits}
+        """Keras' keys: ``name``, ``reduction`` (and ``dtype`` when set)."""
+        config: dict[str, Any] = {"name": self.name, "reduction": self.reduction}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
@@ -150,27 +245,73 @@ class Loss:
 class _Crossentropy(Loss):
     """A cross-entropy: ``from_logits`` and Keras' ``label_smoothing``."""
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
-        super().__init__(from_logits)
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        _check_axis(axis)
         self.label_smoothing = check_number(
             "label_smoothing", label_smoothing, low=0.0, high=1.0
         )
 
     def kernel_options(self) -> dict[str, Any]:
-        return {"label_smoothing": self.label_smoothing}
+        return {**super().kernel_options(), "label_smoothing": self.label_smoothing}
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": -1,
+        }
 
 
-class SparseCategoricalCrossentropy(_Crossentropy):
-    """Cross-entropy with integer labels (N,) against (N, C) outputs.
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy with integer labels (N,) against (N, C) outputs, or per
+    position: labels (N, ...) against outputs (N, ..., C).
 
+    Keras 3's arguments ``(from_logits, ignore_class, reduction, name, dtype)``;
     ``label_smoothing`` smooths the one-hot rows of the labels, as Keras 3's
-    newer releases do for this loss.
+    newer releases do for this loss. Labels equal to ``ignore_class`` count for
+    nothing, and the mean is over the others (see
+    :func:`glassnet.functional.losses.sparse_categorical_crossentropy_loss`).
+
+    Example:
+        >>> loss = SparseCategoricalCrossentropy(ignore_class=-1)
+        >>> round(loss([1, -1], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]), 4)
+        0.0513
     """
 
     name = "sparse_categorical_crossentropy"
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        reduction: Any = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        *,
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(name, reduction, dtype, from_logits=from_logits)
+        self.ignore_class = K._check_ignore_class(ignore_class)
+        self.label_smoothing = check_number(
+            "label_smoothing", label_smoothing, low=0.0, high=1.0
+        )
+
+    def kernel_options(self) -> dict[str, Any]:
+        return {
+            **super().kernel_options(),
+            "label_smoothing": self.label_smoothing,
+            "ignore_class": self.ignore_class,
+        }
 
     def prepare_targets(self, y_true: Array, y_pred: Array) -> Array:
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -183,9 +324,21 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     def fused_activation(self) -> str | None:
         return None if self.from_logits else "softmax"
 
+    def get_config(self) -> dict[str, Any]:
+        config = {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "ignore_class": self.ignore_class,
+        }
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
+
 
 class CategoricalCrossentropy(_Crossentropy):
-    """Cross-entropy with one-hot (or soft) targets (N, C)."""
+    """Cross-entropy with one-hot (or soft) targets (N, C), or per position
+    (N, ..., C). Keras 3's arguments ``(from_logits, label_smoothing, axis,
+    reduction, name, dtype)``; ``axis`` must be -1."""
 
     name = "categorical_crossentropy"
 
@@ -207,7 +360,8 @@ class CategoricalCrossentropy(_Crossentropy):
 
 
 class BinaryCrossentropy(_Crossentropy):
-    """Binary cross-entropy; targets in [0, 1] shaped like the outputs."""
+    """Binary cross-entropy; targets in [0, 1] shaped like the outputs. Keras 3's
+    arguments ``(from_logits, label_smoothing, axis, reduction, name, dtype)``."""
 
     name = "binary_crossentropy"
 
@@ -219,15 +373,17 @@ class BinaryCrossentropy(_Crossentropy):
 
 
 class _Regression(Loss):
-    def __init__(self) -> None:
-        super().__init__(from_logits=False)
+    """A loss without options: Keras 3's ``(reduction, name, dtype)``."""
 
-    def compute(self, y_true, y_pred, sample_weight=None, *, from_logits=None):
-        check_array("y_pred", y_pred, min_ndim=1)
-        y_true = self.prepare_targets(y_true, y_pred)
-        return self.kernel(y_pred, y_true, sample_weight=sample_weight)
+    def __init__(
+        self,
+        reduction: Any = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name, reduction, dtype)
 
-    def get_config(self) -> dict[str, Any]:
+    def kernel_options(self) -> dict[str, Any]:
         return {}
 
 
@@ -330,7 +486,8 @@ def sparse_categorical_crossentropy(
 ) -> Array:
     """Per-sample cross-entropy against integer labels, as Keras' function.
 
-    ``ignore_class`` is not supported yet (it must be None).
+    Positions labelled ``ignore_class`` get a loss of 0 (Keras also masks them
+    out of a loss object's mean; :class:`SparseCategoricalCrossentropy` does).
 
     Shapes:
         y_true: y_pred.shape[:-1] (or with a trailing 1);  y_pred: (..., C);
@@ -343,8 +500,6 @@ def sparse_categorical_crossentropy(
         [0.0513, 2.3026]
     """
     _check_axis(axis)
-    if ignore_class is not None:
-        raise fail("ignore_class", "None (not supported by glassnet yet)", ignore_class)
     y_true, y_pred = _as_arrays(y_true, y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.reshape(y_true.shape[:-1])
@@ -353,6 +508,7 @@ def sparse_categorical_crossentropy(
         y_true,
         y_pred,
         from_logits=from_logits,
+        ignore_class=ignore_class,
     )
 
 
@@ -453,9 +609,6 @@ def _from_function(identifier: Any) -> Loss | None:
     if cls is None:
         return None
     _check_axis(options.pop("axis", -1))
-    if options.get("ignore_class") is not None:
-        raise fail("ignore_class", "None (not supported by glassnet yet)", options)
-    options.pop("ignore_class", None)
     try:
         return cls(**options)
     except TypeError:

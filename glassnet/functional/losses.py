@@ -3,25 +3,27 @@
 The course API calls them directly (``softmax_loss``, ``svm_loss``); the Keras
 API's loss objects (:mod:`glassnet.losses`) wrap the same functions.
 
-Every loss is averaged over the N samples of the batch. Per-sample weights
-multiply each sample's loss and the total is still divided by N (Keras'
-``"sum_over_batch_size"`` reduction), so weights of all ones change nothing and a
-zero weight removes a sample. ``loss`` is a Python float and ``dx`` has ``x``'s
-shape and dtype. The Keras-side kernels also take ``reduction="sum"`` or
-``"none"`` (the weighted per-sample losses, which the function-form losses of
-:mod:`glassnet.losses` return).
+Every kernel computes per-sample losses and their gradients, and one function,
+:func:`reduce_loss`, weights and reduces them as Keras 3's ``reduction`` says
+(``"sum_over_batch_size"`` by default: the weighted sum divided by the number of
+per-sample values, so weights of all ones change nothing and a zero weight
+removes a sample). ``loss`` is a Python float (an array of per-sample losses for
+``reduction="none"``) and ``dx`` has ``x``'s shape and dtype.
 
 One formula, one place: the cross-entropies over classes live in two private
 kernels (from logits, from probabilities) that take dense targets; integer labels
 (``softmax_loss``, ``sparse_categorical_crossentropy_loss``) become one-hot rows
 and reuse them; label smoothing is one formula (:func:`_smooth`) applied to the
-dense targets. Every kernel computes per-sample losses and their gradients, and
-one reduction (:func:`_reduce`) weights and sums them.
+dense targets. A cross-entropy over outputs (N, ..., C) (per pixel, say) has one
+value per position, (N, ...), and ``sparse_categorical_crossentropy_loss``'s
+``ignore_class`` masks positions out of the loss and of the mean.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from glassnet._internal.checks import (
     check_array,
@@ -34,11 +36,13 @@ from glassnet.backend import Array, get_array_module
 from glassnet.functional.activations import sigmoid_forward
 
 __all__ = [
+    "REDUCTIONS",
     "binary_crossentropy_loss",
     "categorical_crossentropy_loss",
     "hinge_loss",
     "mean_absolute_error_loss",
     "mean_squared_error_loss",
+    "reduce_loss",
     "softmax_loss",
     "sparse_categorical_crossentropy_loss",
     "svm_loss",
@@ -48,8 +52,8 @@ _EPSILON = 1e-7
 """Keras' ``backend.epsilon()``: probabilities are clipped to [eps, 1 - eps]."""
 
 
-def _check_x(x: Any, *, ndim: int | None = None) -> None:
-    check_array("x", x, ndim=ndim, min_ndim=1, floating=True)
+def _check_x(x: Any, *, ndim: int | None = None, min_ndim: int = 1) -> None:
+    check_array("x", x, ndim=ndim, min_ndim=min_ndim, floating=True)
     if x.size == 0:
         raise fail("x", "a non-empty array", f"shape {tuple(x.shape)}")
 
@@ -79,22 +83,6 @@ def _labels(x: Array, y: Any) -> Array:
     return y.astype(xp.intp, copy=False)
 
 
-def _sample_scale(x: Array, sample_weight: Any) -> Array:
-    """Each sample's share of the loss: weight / N, shape (N,), in x's dtype."""
-    xp = get_array_module(x)
-    n = x.shape[0]
-    if sample_weight is None:
-        return xp.full((n,), 1.0 / n, dtype=x.dtype)
-    w = xp.asarray(sample_weight)
-    check_array("sample_weight", w, shape=(n,))
-    if w.dtype.kind not in "biuf":
-        raise fail("sample_weight", "real numbers", f"dtype {w.dtype}")
-    check_finite("sample_weight", w)
-    if bool(xp.any(w < 0)):
-        raise fail("sample_weight", "non-negative weights", f"minimum {w.min()}")
-    return w.astype(x.dtype) / n
-
-
 def _check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise fail(name, "a bool", repr(value))
@@ -108,31 +96,114 @@ def _smooth(t: Array, label_smoothing: float, k: float) -> Array:
     return t * (1.0 - label_smoothing) + label_smoothing / k
 
 
-_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
+"""Keras 3's reductions (``None`` is accepted for ``"none"``)."""
 
 
-def _reduce(
-    per_sample: Array,
-    d_per_sample: Array,
-    x: Array,
-    sample_weight: Any,
-    reduction: str,
-) -> tuple[Any, Array]:
-    """Weight the per-sample losses and reduce them as Keras' ``reduction`` says.
+def check_reduction(reduction: Any) -> str:
+    """``reduction`` checked, with None (Keras' other spelling) as ``"none"``."""
+    if reduction is None:
+        return "none"
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise fail("reduction", f"one of {list(REDUCTIONS)} or None", repr(reduction))
+    return reduction
 
-    ``"sum_over_batch_size"`` divides the weighted sum by N, ``"sum"`` does not,
-    and ``"none"`` returns the weighted per-sample losses (N,). ``dx`` is the
-    gradient of the float in the first two cases and of the sum in the last.
+
+def _weights(values: Array, sample_weight: Any) -> Array | None:
+    """Sample weights checked and shaped like ``values`` (None stays None).
+
+    A weight per sample, (N,), applies to every value of its sample; weights
+    shaped like the values (per pixel, say) apply one to one.
     """
-    if reduction not in _REDUCTIONS:
-        raise fail("reduction", f"one of {list(_REDUCTIONS)}", repr(reduction))
-    scale = _sample_scale(x, sample_weight)
-    if reduction != "sum_over_batch_size":
-        scale = scale * x.shape[0]
-    dx = d_per_sample * scale.reshape((x.shape[0],) + (1,) * (x.ndim - 1))
+    if sample_weight is None:
+        return None
+    xp = get_array_module(values)
+    w = xp.asarray(sample_weight)
+    n = values.shape[0]
+    if tuple(w.shape) not in {(n,), tuple(values.shape)}:
+        expected = f"shape {(n,)}" + (
+            f" or {tuple(values.shape)}" if values.ndim > 1 else ""
+        )
+        raise fail("sample_weight", expected, f"shape {tuple(w.shape)}")
+    if w.dtype.kind not in "biuf":
+        raise fail("sample_weight", "real numbers", f"dtype {w.dtype}")
+    check_finite("sample_weight", w)
+    if bool(xp.any(w < 0)):
+        raise fail("sample_weight", "non-negative weights", f"minimum {w.min()}")
+    w = w.astype(values.dtype, copy=False)
+    return w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+
+
+def reduce_loss(
+    values: Array,
+    d_values: Array,
+    sample_weight: Any = None,
+    reduction: Any = "sum_over_batch_size",
+    *,
+    mask: Array | None = None,
+) -> tuple[Any, Array]:
+    """Weight per-sample losses and reduce them as Keras 3's ``reduction`` says.
+
+    With w the sample weights (ones if None) times the mask (where given):
+
+    * ``"sum"``: sum(w v);
+    * ``"sum_over_batch_size"`` and ``"mean"``: sum(w v) divided by the number
+      of values, or by the number of unmasked values when there is a mask;
+    * ``"mean_with_sample_weight"``: sum(w v) / sum(w);
+    * ``"none"`` (or None): the weighted values w v, shaped like ``values``.
+
+    A division by zero (every value masked, or weights summing to 0) gives 0,
+    as Keras' ``divide_no_nan`` does. ``dx`` is the gradient of the float (of
+    the sum of the weighted values for ``"none"``).
+
+    Shapes:
+        values: S = (N, ...), one loss per sample (or per position);
+        d_values: (*S, ...), the gradient of each value w.r.t. its part of x;
+        sample_weight: (N,) or S;  mask: S;  dx: like d_values
+
+    Args:
+        values: the per-sample losses.
+        d_values: the gradient of each value, unweighted.
+        sample_weight: non-negative weights. Defaults to `None`.
+        reduction: one of :data:`REDUCTIONS`, or None. Defaults to
+            `"sum_over_batch_size"`.
+        mask: which values count (1) and which are left out (0), as Keras'
+            loss masks. Defaults to `None`.
+
+    Returns:
+        ``(loss, dx)``.
+
+    Raises:
+        ValueError: for an unknown ``reduction``, or sample weights of another
+            shape, not finite or negative.
+    """
+    reduction = check_reduction(reduction)
+    w = _weights(values, sample_weight)
+    if mask is not None:
+        mask = mask.astype(values.dtype, copy=False)
+        w = mask if w is None else w * mask
+    if reduction in ("sum", "none"):
+        denominator = 1.0
+    elif reduction == "mean_with_sample_weight" and w is not None:
+        denominator = float(w.sum())
+    elif mask is not None:
+        denominator = float(mask.sum())
+    else:
+        denominator = float(values.size)
+    if w is None:
+        scale: Any = 1.0 / denominator
+    else:
+        scale = w / denominator if denominator else w * 0.0
+    if not hasattr(scale, "shape"):
+        dx = d_values * values.dtype.type(scale)
+        weighted = values * values.dtype.type(scale)
+    else:
+        extra = (1,) * (d_values.ndim - values.ndim)
+        dx = d_values * scale.reshape(scale.shape + extra)
+        weighted = values * scale
     if reduction == "none":
-        return per_sample * scale, dx
-    return float((per_sample * scale).sum()), dx
+        return weighted, dx
+    return float(weighted.sum()), dx
 
 
 def _one_hot(x: Array, y: Array) -> Array:
@@ -187,6 +258,7 @@ def softmax_loss(
         ValueError: for a wrong shape of ``x``, ``y`` or ``sample_weight``, labels
             outside [0, C) or negative weights.
     """
+    _check_x(x, ndim=2)
     return sparse_categorical_crossentropy_loss(
         x, y, from_logits=True, sample_weight=sample_weight
     )
@@ -222,8 +294,27 @@ def svm_loss(
     # Each violated margin adds +1 to its class and -1 to the correct class.
     d_margins = (margins > 0).astype(x.dtype)
     d_margins[rows, y] = -d_margins.sum(axis=1)
-    return _reduce(
-        margins.sum(axis=1), d_margins, x, sample_weight, "sum_over_batch_size"
+    return reduce_loss(margins.sum(axis=1), d_margins, sample_weight)
+
+
+def _crossentropy(
+    x: Array,
+    t: Array,
+    from_logits: bool,
+    sample_weight: Any,
+    reduction: Any,
+    mask: Array | None = None,
+) -> tuple[Any, Array]:
+    """Cross-entropy over the last axis at every position of ``x``, reduced."""
+    c = x.shape[-1]
+    xent = _xent_from_logits if from_logits else _xent_from_probs
+    values, d_values = xent(x.reshape(-1, c), t.reshape(-1, c))
+    return reduce_loss(
+        values.reshape(x.shape[:-1]),
+        d_values.reshape(x.shape),
+        sample_weight,
+        reduction,
+        mask=mask,
     )
 
 
@@ -234,7 +325,7 @@ def categorical_crossentropy_loss(
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     sample_weight: Array | None = None,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Cross-entropy against one-hot or soft targets (Keras semantics).
 
@@ -242,18 +333,23 @@ def categorical_crossentropy_loss(
     Keras smooths them. From probabilities, each row of ``x`` is first
     renormalised to sum to 1 and clipped to [1e-7, 1 - 1e-7], as Keras does; the
     gradient flows through the renormalisation and is zero where clipping bit.
+    Outputs with more axes, (N, ..., C), have one loss per position (N, ...).
 
     Shapes:
-        x: (N, C);  y: (N, C) targets in [0, 1];  sample_weight: (N,);  dx: (N, C)
+        x: (N, C) or (N, ..., C);  y: like x, targets in [0, 1];
+        sample_weight: (N,) or x.shape[:-1];  dx: like x
 
     Args:
         x: logits, or probabilities when ``from_logits`` is false.
         y: the target distribution of each sample.
         from_logits: whether ``x`` holds logits. Defaults to `False`.
         label_smoothing: ls in [0, 1]. Defaults to `0.0`.
-        sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        sample_weight: non-negative weights, per sample or per position.
+            Defaults to `None`.
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
@@ -264,12 +360,19 @@ def categorical_crossentropy_loss(
             targets outside [0, 1], negative weights, ``label_smoothing``
             outside [0, 1] or an unknown ``reduction``.
     """
-    _check_x(x, ndim=2)
+    _check_x(x, min_ndim=2)
     from_logits = _check_flag("from_logits", from_logits)
     ls = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
-    t = _smooth(_targets_like(x, y, 0, 1), ls, x.shape[1])
-    xent = _xent_from_logits if from_logits else _xent_from_probs
-    return _reduce(*xent(x, t), x, sample_weight, reduction)
+    t = _smooth(_targets_like(x, y, 0, 1), ls, x.shape[-1])
+    return _crossentropy(x, t, from_logits, sample_weight, reduction)
+
+
+def _check_ignore_class(ignore_class: Any) -> int | None:
+    if ignore_class is None:
+        return None
+    if isinstance(ignore_class, bool) or not isinstance(ignore_class, int | np.integer):
+        raise fail("ignore_class", "an integer class id or None", repr(ignore_class))
+    return int(ignore_class)
 
 
 def sparse_categorical_crossentropy_loss(
@@ -278,27 +381,38 @@ def sparse_categorical_crossentropy_loss(
     *,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
+    ignore_class: int | None = None,
     sample_weight: Array | None = None,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Cross-entropy against integer labels (Keras semantics).
 
-    The labels become one-hot rows and :func:`categorical_crossentropy_loss`
-    does the rest (smoothing included), so ``from_logits=True`` is exactly
-    :func:`softmax_loss`.
+    The labels become one-hot rows and the cross-entropy of
+    :func:`categorical_crossentropy_loss` does the rest (smoothing included),
+    so ``from_logits=True`` is exactly :func:`softmax_loss`. Labels equal to
+    ``ignore_class`` (a "void" class such as 255 or -1 in segmentation maps)
+    contribute nothing, their gradient is zero, and the means of
+    ``"sum_over_batch_size"`` and ``"mean_with_sample_weight"`` are over the
+    other positions only, as in Keras (which masks them).
 
     Shapes:
-        x: (N, C);  y: (N,) labels in [0, C);  sample_weight: (N,);  dx: (N, C)
+        x: (N, C) or (N, ..., C);  y: x.shape[:-1], labels in [0, C) (or
+        ignore_class);  sample_weight: (N,) or x.shape[:-1];  dx: like x
 
     Args:
         x: logits, or probabilities when ``from_logits`` is false.
-        y: the correct class of each sample.
+        y: the correct class at each position.
         from_logits: whether ``x`` holds logits. Defaults to `False`.
         label_smoothing: ls in [0, 1]; the one-hot rows become
             ``(1 - ls) onehot + ls / C``. Defaults to `0.0`.
-        sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        ignore_class: a label to leave out of the loss, or None.
+            Defaults to `None`.
+        sample_weight: non-negative weights, per sample or per position.
+            Defaults to `None`.
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
@@ -306,18 +420,27 @@ def sparse_categorical_crossentropy_loss(
 
     Raises:
         ValueError: for a wrong shape of ``x``, ``y`` or ``sample_weight``, labels
-            outside [0, C), negative weights, ``label_smoothing`` outside
-            [0, 1] or an unknown ``reduction``.
+            outside [0, C) (other than ``ignore_class``), negative weights,
+            ``label_smoothing`` outside [0, 1], a non-integer ``ignore_class``
+            or an unknown ``reduction``.
     """
-    _check_x(x, ndim=2)
-    return categorical_crossentropy_loss(
-        x,
-        _one_hot(x, _labels(x, y)),
-        from_logits=from_logits,
-        label_smoothing=label_smoothing,
-        sample_weight=sample_weight,
-        reduction=reduction,
-    )
+    _check_x(x, min_ndim=2)
+    from_logits = _check_flag("from_logits", from_logits)
+    ls = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    ignore = _check_ignore_class(ignore_class)
+    xp = get_array_module(x)
+    y = xp.asarray(y)
+    if x.ndim > 2 and tuple(y.shape) != tuple(x.shape[:-1]):
+        raise fail(
+            "y", f"labels of shape {tuple(x.shape[:-1])}", f"shape {tuple(y.shape)}"
+        )
+    mask = None
+    if ignore is not None:
+        mask = y != ignore
+        y = xp.where(mask, y, 0)
+    rows = x.reshape(-1, x.shape[-1])
+    t = _smooth(_one_hot(rows, _labels(rows, y.reshape(-1))), ls, x.shape[-1])
+    return _crossentropy(x, t, from_logits, sample_weight, reduction, mask)
 
 
 def _per_sample_mean(
@@ -326,11 +449,12 @@ def _per_sample_mean(
     sample_weight: Any,
     reduction: str,
 ) -> tuple[Any, Array]:
-    """Reduce elementwise losses: mean over the non-batch axes, then :func:`_reduce`."""
+    """Reduce elementwise losses: mean over the non-batch axes, then
+    :func:`reduce_loss`."""
     n = elementwise.shape[0]
     k = elementwise.size // n
     per_sample = elementwise.reshape(n, k).mean(axis=1)
-    return _reduce(per_sample, d_elementwise / k, elementwise, sample_weight, reduction)
+    return reduce_loss(per_sample, d_elementwise / k, sample_weight, reduction)
 
 
 def binary_crossentropy_loss(
@@ -340,7 +464,7 @@ def binary_crossentropy_loss(
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     sample_weight: Array | None = None,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Binary cross-entropy, averaged over the non-batch axes (Keras semantics).
 
@@ -360,8 +484,10 @@ def binary_crossentropy_loss(
         from_logits: whether ``x`` holds logits. Defaults to `False`.
         label_smoothing: ls in [0, 1]. Defaults to `0.0`.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
@@ -392,7 +518,7 @@ def mean_squared_error_loss(
     y: Array,
     sample_weight: Array | None = None,
     *,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Mean squared error: per-sample mean of (x - y)^2, then over the batch.
 
@@ -403,8 +529,10 @@ def mean_squared_error_loss(
         x: the predictions.
         y: the targets.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
@@ -424,7 +552,7 @@ def mean_absolute_error_loss(
     y: Array,
     sample_weight: Array | None = None,
     *,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Mean absolute error: per-sample mean of |x - y|, then over the batch.
 
@@ -435,8 +563,10 @@ def mean_absolute_error_loss(
         x: the predictions.
         y: the targets.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
@@ -457,7 +587,7 @@ def hinge_loss(
     y: Array,
     sample_weight: Array | None = None,
     *,
-    reduction: str = "sum_over_batch_size",
+    reduction: Any = "sum_over_batch_size",
 ) -> tuple[Any, Array]:
     """Keras' binary hinge loss: per-sample mean of max(1 - y x, 0).
 
@@ -472,8 +602,10 @@ def hinge_loss(
         x: the decision values.
         y: the labels.
         sample_weight: a non-negative weight per sample. Defaults to `None`.
-        reduction: Keras' ``"sum_over_batch_size"`` (the weighted sum over N),
-            ``"sum"`` or ``"none"`` (the weighted per-sample losses, shape (N,)).
+        reduction: one of Keras 3's reductions (see :func:`reduce_loss`):
+            ``"sum_over_batch_size"`` (the default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, or ``"none"`` (None) for the
+            weighted losses themselves (one per sample, or per position).
             Defaults to `"sum_over_batch_size"`.
 
     Returns:
