@@ -1,7 +1,8 @@
-"""Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`),
-:func:`defer_sigint`, which lets a training loop finish its step on Ctrl-C, and
-the thread count of the element-wise kernels (:func:`set_num_threads`,
-:func:`num_threads`; see :mod:`glassnet._internal.threads`)."""
+"""Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`,
+:class:`PyDataset`, also called ``Sequence``), :func:`defer_sigint`, which lets a
+training loop finish its step on Ctrl-C, and the thread count of the element-wise
+kernels (:func:`set_num_threads`, :func:`num_threads`; see
+:mod:`glassnet._internal.threads`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import contextlib
 import random
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from glassnet import backend
+from glassnet._internal.checks import check_int, fail
 from glassnet._internal.threads import num_threads, set_num_threads
 from glassnet.backend import clear_session  # keras.utils.clear_session too
 
@@ -54,6 +58,142 @@ def set_random_seed(seed: int) -> None:
     backend.seed_generators(int(seed))
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)  # noqa: NPY002  (the user's code, as Keras)
+
+
+class PyDataset:
+    """Base class of a dataset made of batches by Python code (Keras' name).
+
+    A subclass defines ``__len__`` (the number of batches) and
+    ``__getitem__(index)``, which returns batch ``index`` as ``(x, y)``,
+    ``(x, y, sample_weight)`` or, for ``predict``, ``x`` alone; it may define
+    ``on_epoch_begin()`` and ``on_epoch_end()``, which ``fit`` calls around each
+    epoch (to reshuffle, for instance). Give it to ``fit``, ``evaluate`` or
+    ``predict`` as ``x``, with no ``y``, ``sample_weight`` or ``batch_size``.
+    An epoch is ``len(dataset)`` batches, or ``steps_per_epoch``; with
+    ``shuffle=True`` (``fit``'s default), as in Keras, ``fit`` visits the
+    batches in a fresh random order each epoch (drawn from the model's
+    generator, so a seeded run repeats), and otherwise in index order.
+
+    Args:
+        workers: with more than 1, ``fit``, ``evaluate`` and ``predict`` call
+            ``__getitem__`` ahead of time on that many threads; the batches are
+            still used in their order, so the result is the same as with 1.
+            Defaults to `1`.
+        use_multiprocessing: accepted as Keras takes it; glassnet always uses
+            threads (no process pool, so nothing is pickled): ``__getitem__``
+            must be safe to call from several threads at once when
+            ``workers > 1``. Defaults to `False`.
+        max_queue_size: how many batches may be prepared ahead at most.
+            Defaults to `10`.
+
+    Raises:
+        ValueError: naming the argument that is not valid.
+
+    Example:
+
+    >>> import numpy as np
+    >>> class Squares(PyDataset):
+    ...     def __init__(self, n, batch_size, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.x = np.arange(n, dtype="float32").reshape(n, 1)
+    ...         self.batch_size = batch_size
+    ...     def __len__(self):
+    ...         return -(-len(self.x) // self.batch_size)
+    ...     def __getitem__(self, index):
+    ...         xb = self.x[index * self.batch_size : (index + 1) * self.batch_size]
+    ...         return xb, xb**2
+    >>> data = Squares(10, batch_size=4)
+    >>> len(data), data[2][1].ravel().tolist()
+    (3, [64.0, 81.0])
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ) -> None:
+        self._workers = check_int("workers", workers, min_value=0)
+        if not isinstance(use_multiprocessing, bool):
+            raise fail(
+                "use_multiprocessing", "True or False", repr(use_multiprocessing)
+            )
+        self._use_multiprocessing = use_multiprocessing
+        self._max_queue_size = check_int("max_queue_size", max_queue_size, min_value=1)
+
+    def _warn_if_super_not_called(self) -> None:
+        missing = [
+            name
+            for name, default in (
+                ("_workers", 1),
+                ("_use_multiprocessing", False),
+                ("_max_queue_size", 10),
+            )
+            if name not in self.__dict__ and not setattr(self, name, default)
+        ]
+        if missing:
+            warnings.warn(
+                f"{type(self).__name__}: expected super().__init__(**kwargs) to be "
+                "called in its constructor (kwargs may hold workers, "
+                "use_multiprocessing and max_queue_size); received none, so the "
+                "defaults are used",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    @property
+    def workers(self) -> int:
+        self._warn_if_super_not_called()
+        return self._workers
+
+    @workers.setter
+    def workers(self, value: int) -> None:
+        self._workers = check_int("workers", value, min_value=0)
+
+    @property
+    def use_multiprocessing(self) -> bool:
+        self._warn_if_super_not_called()
+        return self._use_multiprocessing
+
+    @use_multiprocessing.setter
+    def use_multiprocessing(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise fail("use_multiprocessing", "True or False", repr(value))
+        self._use_multiprocessing = value
+
+    @property
+    def max_queue_size(self) -> int:
+        self._warn_if_super_not_called()
+        return self._max_queue_size
+
+    @max_queue_size.setter
+    def max_queue_size(self, value: int) -> None:
+        self._max_queue_size = check_int("max_queue_size", value, min_value=1)
+
+    def __getitem__(self, index: int) -> Any:
+        """Batch ``index``: ``(x, y)``, ``(x, y, sample_weight)`` or ``x``."""
+        raise NotImplementedError(
+            f"{type(self).__name__}: a PyDataset defines __getitem__(index), "
+            "returning batch index"
+        )
+
+    @property
+    def num_batches(self) -> int | None:
+        """The number of batches: ``len(self)``."""
+        if hasattr(self, "__len__"):
+            return len(self)  # type: ignore[arg-type]
+        raise NotImplementedError(
+            f"{type(self).__name__}: a PyDataset defines __len__, the number of batches"
+        )
+
+    def on_epoch_begin(self) -> None:
+        """Called at the beginning of every epoch."""
+
+    def on_epoch_end(self) -> None:
+        """Called at the end of every epoch."""
+
+
+Sequence = PyDataset  # Keras 3 exports both names
 
 
 @dataclass
@@ -100,6 +240,8 @@ def defer_sigint(enabled: bool = True) -> Iterator[SigintFlag]:
 
 
 __all__ = [
+    "PyDataset",
+    "Sequence",
     "SigintFlag",
     "clear_session",
     "defer_sigint",
