@@ -265,3 +265,131 @@ def test_a_model_with_all_three_layers_predicts_identically_after_load(rng, tmp_
         "Flatten",
         "Dense",
     ]
+
+
+# -- Resizing and CenterCrop --
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "input_shape", "expected"),
+    [
+        (preprocessing.Resizing, {"height": 5, "width": 3}, (2, 4, 6, 2), (2, 5, 3, 2)),
+        (
+            preprocessing.Resizing,
+            {"height": 3, "width": 3, "interpolation": "nearest"},
+            (2, 4, 6, 2),
+            (2, 3, 3, 2),
+        ),
+        (
+            preprocessing.Resizing,
+            {"height": 3, "width": 2, "crop_to_aspect_ratio": True, "antialias": True},
+            (2, 4, 6, 2),
+            (2, 3, 2, 2),
+        ),
+        (
+            preprocessing.Resizing,
+            {
+                "height": 4,
+                "width": 4,
+                "pad_to_aspect_ratio": True,
+                "fill_value": 1.5,
+                "data_format": "channels_first",
+            },
+            (2, 2, 2, 4),
+            (2, 2, 4, 4),
+        ),
+        (
+            preprocessing.CenterCrop,
+            {"height": 2, "width": 3},
+            (2, 4, 6, 2),
+            (2, 2, 3, 2),
+        ),
+        (
+            preprocessing.CenterCrop,
+            {"height": 5, "width": 3},
+            (2, 4, 6, 2),
+            (2, 5, 3, 2),
+        ),
+    ],
+)
+def test_resizing_layers_pass_the_layer_checks(cls, kwargs, input_shape, expected):
+    check_layer(cls, kwargs, input_shape, expected, expected_params=0)
+
+
+def test_resizing_a_constant_image_gives_the_constant_at_any_size():
+    layer = preprocessing.Resizing(7, 3)
+    for shape in ((1, 4, 4, 3), (2, 9, 2, 3)):  # the size may change after build
+        out = layer(np.full(shape, 0.75))
+        assert out.shape == (shape[0], 7, 3, 3) and out.dtype == np.float32
+        np.testing.assert_allclose(out, 0.75, rtol=1e-6)
+    with pytest.raises(ValueError, match="channels"):
+        layer(np.zeros((1, 4, 4, 2)))
+
+
+def test_resizing_with_crop_to_aspect_ratio_resizes_the_central_window(rng):
+    # (4, 8) to a square: Keras keeps the central 4 x 4 window.
+    x = rng.normal(size=(2, 4, 8, 1))
+    layer = preprocessing.Resizing(2, 2, crop_to_aspect_ratio=True, dtype="float64")
+    want = preprocessing.Resizing(2, 2, dtype="float64")(x[:, :, 2:6])
+    np.testing.assert_allclose(layer(x), want, rtol=1e-12)
+
+
+def test_resizing_with_pad_to_aspect_ratio_pads_the_short_side_evenly():
+    x = np.ones((1, 2, 4, 1))
+    out = preprocessing.Resizing(
+        4, 4, pad_to_aspect_ratio=True, fill_value=-1.0, interpolation="nearest"
+    )(x)
+    want = np.array([-1, 1, 1, -1])[:, None] * np.ones(4)  # a row of fill each side
+    np.testing.assert_array_equal(out[0, :, :, 0], want)
+
+
+def test_center_crop_keeps_the_middle_and_its_config_round_trips():
+    x = np.arange(30.0).reshape(1, 5, 6, 1)
+    layer = preprocessing.CenterCrop(3, 2)
+    # Rows (5 - 3) // 2 = 1.. and columns (6 - 2) // 2 = 2.., as Keras.
+    np.testing.assert_array_equal(layer(x)[0, :, :, 0], x[0, 1:4, 2:4, 0])
+    config = layer.get_config()
+    assert (config["height"], config["width"], config["data_format"]) == (
+        3,
+        2,
+        "channels_last",
+    )
+    assert preprocessing.CenterCrop.from_config(config).get_config() == config
+    assert layer.compute_output_shape((None, 9, 9, 1)) == (None, 3, 2, 1)
+
+
+def test_resizing_config_has_keras_defaults_and_round_trips():
+    config = preprocessing.Resizing(3, 4).get_config()
+    assert {k: config[k] for k in ("height", "width", "interpolation")} == {
+        "height": 3,
+        "width": 4,
+        "interpolation": "bilinear",
+    }
+    assert config["crop_to_aspect_ratio"] is False
+    assert config["pad_to_aspect_ratio"] is False
+    assert (config["fill_mode"], config["fill_value"]) == ("constant", 0.0)
+    json.dumps(config)
+    assert preprocessing.Resizing.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: preprocessing.Resizing(0, 3), "height"),
+        (lambda: preprocessing.Resizing(3, 2.5), "width"),
+        (lambda: preprocessing.Resizing(3, 3, interpolation="area"), "interpolation"),
+        (
+            lambda: preprocessing.Resizing(
+                3, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True
+            ),
+            "pad_to_aspect_ratio",
+        ),
+        (lambda: preprocessing.Resizing(3, 3, fill_mode="reflect"), "fill_mode"),
+        (lambda: preprocessing.Resizing(3, 3, crop_to_aspect_ratio=1), "crop_to"),
+        (lambda: preprocessing.CenterCrop(2, -1), "width"),
+        (lambda: preprocessing.CenterCrop(2, 2)(np.zeros((2, 3))), "rank-4"),
+    ],
+)
+def test_resizing_arguments_are_refused_by_name(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -34,6 +34,17 @@ from tests.helpers import check_layer
             (2, 3, 4, 5),
             (2, 3, 8, 10),
         ),
+        (UpSampling2D, {"interpolation": "bilinear"}, (2, 3, 4, 5), (2, 6, 8, 5)),
+        (
+            UpSampling2D,
+            {
+                "size": (1, 3),
+                "interpolation": "bicubic",
+                "data_format": "channels_first",
+            },
+            (2, 3, 4, 5),
+            (2, 3, 4, 15),
+        ),
     ],
 )
 def test_layers_pass_the_layer_checks(cls, kwargs, input_shape, expected):
@@ -96,3 +107,23 @@ def test_upsampling_values_in_channels_last(rng):
 def test_invalid_arguments_are_refused_by_name(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_bilinear_upsampling_of_a_ramp_is_the_ramp_at_half_pixel_centres():
+    # Keras' bilinear UpSampling2D is resize with half-pixel centres: output row
+    # o samples (o + 0.5) / 2 - 0.5, clamped to the edge rows; a ramp along the
+    # rows and the columns stays a ramp there.
+    H, W = 4, 3
+    rows, cols = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+    x = (3.0 * rows - cols + 2).reshape(1, H, W, 1)
+    out = UpSampling2D(2, interpolation="Bilinear", dtype="float64")(x)
+    r = np.clip((np.arange(2 * H) + 0.5) / 2 - 0.5, 0, H - 1)
+    c = np.clip((np.arange(2 * W) + 0.5) / 2 - 0.5, 0, W - 1)
+    want = 3.0 * r[:, None] - c[None, :] + 2
+    np.testing.assert_allclose(out[0, :, :, 0], want, rtol=1e-12)
+
+
+def test_interpolation_is_lower_cased_in_the_config_as_keras():
+    config = UpSampling2D(interpolation="BILINEAR").get_config()
+    assert config["interpolation"] == "bilinear"
+    assert UpSampling2D.from_config(config).interpolation == "bilinear"
