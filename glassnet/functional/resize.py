@@ -214,7 +214,9 @@ def resize_backward(dout: Array, cache: Cache) -> Array:
     return _along(_along(dout, wh.T, ah, xp), ww.T, aw, xp)
 
 
-def _axis_taps(o: int, n_in: int, n_out: int, interpolation: str, antialias: bool):
+def _axis_taps(
+    o: int, n_in: int, n_out: int, interpolation: str, antialias: bool
+) -> list[tuple[int, float]]:
     """The (input index, weight) pairs of output o along one axis, one by one."""
     if interpolation == "nearest":
         return [(min(math.floor((o + 0.5) * n_in / n_out), n_in - 1), 1.0)]

@@ -119,7 +119,7 @@ def _round_from(p: Any, coord: Any, xp: Any) -> Any:
 def _axis_taps(coord: Array, p: Array, interpolation: str, xp: Any) -> list:
     """(index, weight) pairs along one axis: 1 for nearest, 2 for bilinear."""
     if interpolation == "nearest":
-        return [(_round_from(p, coord, xp), 1.0)]
+        return [(_round_from(p, coord, xp), xp.ones_like(coord))]
     lo = xp.floor(coord)
     a = coord - lo  # the weight of the second neighbour
     return [(lo, 1.0 - a), (lo + 1.0, a)]
@@ -136,7 +136,7 @@ def _taps(cache: _AffineCache, xp: Any) -> Iterator[tuple[Array, Array]]:
         rows, in_r = _fold(r.astype(np.int64), H, cache.fill_mode, xp)
         for c, wc in _axis_taps(cache.cols, x, cache.interpolation, xp):
             cols, in_c = _fold(c.astype(np.int64), W, cache.fill_mode, xp)
-            weight = wr * wc * xp.ones((N, H, W))
+            weight = wr * wc
             if in_r is not None and in_c is not None:
                 weight = weight * (in_r & in_c)
             yield (n * H + rows) * W + cols, weight
@@ -185,13 +185,14 @@ def affine_transform_forward(
     cache = _AffineCache(x.shape, *_coordinates(t, H, W, xp), fill_mode, interpolation)
     flat = x.reshape(N * H * W, C)
     out = xp.zeros_like(x)
-    total = xp.zeros((N, H, W))
+    # The weights of a pixel sum to 1; what the outside taps lost reads k.
+    missing = xp.ones((N, H, W)) if fill_mode == "constant" and fill_value else None
     for idx, weight in _taps(cache, xp):
         out += weight.astype(x.dtype)[..., None] * flat[idx]
-        total += weight
-    if fill_mode == "constant" and fill_value != 0.0:
-        # The weights of a pixel sum to 1; what the outside taps lost reads k.
-        out += (fill_value * (1.0 - total)).astype(x.dtype)[..., None]
+        if missing is not None:
+            missing -= weight
+    if missing is not None:
+        out += (fill_value * missing).astype(x.dtype)[..., None]
     return out, cache
 
 
