@@ -65,6 +65,11 @@ class BackupAndRestore(Callback):
     after the last epoch or, inside an epoch, at the next batch of the same
     shuffle order: a resumed run ends bitwise identical to an uninterrupted
     one. The model, data and callbacks must be as in the interrupted run.
+    ``x`` may be a ``glassnet.utils.PyDataset``: a backup inside an epoch goes
+    on at the next batch index of the same order (the batches done are not
+    fetched again), and the data are recognised by the dataset's length and
+    its first and last batches. A Python generator cannot be rewound, so
+    ``fit`` refuses one (as ``x`` or ``validation_data``) with this callback.
 
     Ctrl-C (SIGINT) during ``fit`` lets the current batch finish, backs up, and
     raises ``KeyboardInterrupt`` with a message saying how to go on (a second

@@ -276,13 +276,6 @@ def _start_epoch(model: Any, epoch: int, source: Any, shuffle: bool) -> int:
     return done
 
 
-def _samples(x: Any) -> int:
-    """The batch size of ``x``: an array, or a list or dict of them (inputs)."""
-    while isinstance(x, list | tuple | dict):
-        x = next(iter(x.values())) if isinstance(x, dict) else x[0]
-    return len(x)
-
-
 def _concat(outs: list[Any]) -> Any:
     """The batches' outputs joined: an array, or a list or dict of them."""
     if isinstance(outs[0], dict):
@@ -332,8 +325,7 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
                 logs = subclassing.run_train_step(model, i, xb, yb, swb)
             else:
                 loss, out = training.train_step(model, xb, yb, swb)
-                n = _samples(xb)
-                total, count = total + loss * n, count + n
+                total, count = total + loss * len(yb), count + len(yb)
                 logs = {"loss": total / count, **model._update_metrics(yb, out, swb)}
             progress.update(batch=i + 1, loss_sum=total, count=count)
             callbacks.on_train_batch_end(i, logs)
@@ -349,25 +341,37 @@ def evaluate_batches(
     model: Any, source: Any, callbacks: CallbackList, steps: int | None
 ) -> dict[str, float]:
     """Loss and metrics over a source's batches (the first ``steps``), per sample,
-    as :func:`glassnet.models.fit_loop.run_evaluate` computes them for arrays."""
-    for m in model._all_metrics():
+    as :func:`glassnet.models.fit_loop.run_evaluate` computes them for arrays
+    (through the model's own ``test_step`` when its class overrides it)."""
+    from glassnet.models import subclassing  # it imports the model classes
+
+    custom = subclassing.overrides(model, "test_step")
+    for m in model.metrics if custom else model._all_metrics():
         m.reset_state()
     callbacks.on_test_begin()
-    total, count = 0.0, 0
+    total, count, logs = 0.0, 0, {}
     with contextlib.closing(source.pass_batches(steps)) as batches:
         for i, (xb, yb, swb) in batches:
             callbacks.on_test_batch_begin(i)
             xb, yb, swb = _checked(model, i, (xb, yb, swb), source.name, None)
+            if custom:  # Keras 3's rule, as subclassing.run_test_steps
+                data = subclassing.pack_x_y_sample_weight(xb, yb, swb)
+                logs = subclassing._plain_logs(model.test_step(data))
+                callbacks.on_test_batch_end(i, logs)
+                continue
             out, activity_penalty, _ = model.forward_pass(xb, training=False)
             loss, _, _ = training.loss_and_output_grad(model, yb, out, swb)
             loss += activity_penalty + training.weight_penalties(
                 model.layers, add_grads=False
             )
-            n = _samples(xb)
-            total, count = total + float(loss) * n, count + n
+            total, count = total + float(loss) * len(yb), count + len(yb)
             metrics = model._update_metrics(yb, out, swb)
             callbacks.on_test_batch_end(i, {"loss": total / count, **metrics})
-    logs = {"loss": total / count, **fit_loop._metric_results(model)}
+    if custom:
+        results = model.get_metrics_result()
+        logs = results if set(logs) == set(results) else logs
+    else:
+        logs = {"loss": total / count, **fit_loop._metric_results(model)}
     callbacks.on_test_end(logs)
     return logs
 

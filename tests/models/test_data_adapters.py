@@ -336,3 +336,38 @@ def test_py_dataset_checks_its_arguments_and_is_sequence_too():
 
     with pytest.warns(UserWarning, match=r"super\(\).__init__"):
         assert NoSuper().workers == 1
+
+
+class CountingSteps(models.Model):
+    """A subclass whose train_step and test_step count their calls (and do
+    Keras' default work through the base class)."""
+
+    calls = {"train": 0, "test": 0}
+
+    def train_step(self, data):
+        CountingSteps.calls["train"] += 1
+        return super().train_step(data)
+
+    def test_step(self, data):
+        CountingSteps.calls["test"] += 1
+        return super().test_step(data)
+
+
+def test_overridden_steps_run_on_a_py_dataset_as_on_arrays(data):
+    x, y = data
+
+    def make():
+        inputs = layers.Input(shape=(3,))
+        model = CountingSteps(inputs, layers.Dense(1)(inputs))
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        return model
+
+    arrays, source = make(), make()
+    source.set_weights(arrays.get_weights())
+    arrays.fit(x, y, batch_size=BS, epochs=2, shuffle=False, verbose=0)
+    expected = arrays.evaluate(x, y, batch_size=BS, verbose=0)
+    CountingSteps.calls.update(train=0, test=0)
+    source.fit(Batches(x, y), epochs=2, shuffle=False, verbose=0)
+    assert source.evaluate(Batches(x, y), verbose=0) == expected
+    assert CountingSteps.calls == {"train": 10, "test": 5}
+    assert arrays.history.history == source.history.history
