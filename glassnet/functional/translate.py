@@ -132,14 +132,22 @@ def _taps(cache: _AffineCache, xp: Any) -> Iterator[tuple[Array, Array]]:
     n = xp.arange(N)[:, None, None]
     y = xp.arange(H, dtype=np.float64)[None, :, None]
     x = xp.arange(W, dtype=np.float64)[None, None, :]
-    for r, wr in _axis_taps(cache.rows, y, cache.interpolation, xp):
-        rows, in_r = _fold(r.astype(np.int64), H, cache.fill_mode, xp)
-        for c, wc in _axis_taps(cache.cols, x, cache.interpolation, xp):
-            cols, in_c = _fold(c.astype(np.int64), W, cache.fill_mode, xp)
+    mode, how = cache.fill_mode, cache.interpolation
+    row_taps = [
+        (*_fold(r.astype(np.int64), H, mode, xp), w)
+        for r, w in _axis_taps(cache.rows, y, how, xp)
+    ]
+    col_taps = [
+        (*_fold(c.astype(np.int64), W, mode, xp), w)
+        for c, w in _axis_taps(cache.cols, x, how, xp)
+    ]
+    for rows, in_r, wr in row_taps:
+        base = (n * H + rows) * W
+        for cols, in_c, wc in col_taps:
             weight = wr * wc
             if in_r is not None and in_c is not None:
                 weight = weight * (in_r & in_c)
-            yield (n * H + rows) * W + cols, weight
+            yield base + cols, weight
 
 
 def affine_transform_forward(
