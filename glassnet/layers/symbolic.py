@@ -27,7 +27,8 @@ class KerasTensor:
 
     Attributes:
         shape: the shape, batch axis first (None).
-        dtype: the dtype of the layer that made it (``None`` for an input).
+        dtype: the dtype of the layer that made it (``None`` for an input);
+            a layer without weights passes on its input's.
         node: the :class:`Node` that produced it.
         name: a readable name (the producing layer's name).
     """
@@ -82,7 +83,10 @@ def call_symbolic(layer: Any, x: Any, rng: Any = None) -> KerasTensor:
         _check_shape(layer, layer.input_shape, shape)
     out_shape = tuple(layer.compute_output_shape(shape))
     node = Node(layer, inputs)
-    node.output = KerasTensor(out_shape, layer.dtype, node, layer.name or "")
+    # A layer without weights computes in its input's dtype (training's rule),
+    # so the gradient reaching it is cast to that, not to its nominal dtype.
+    dtype = layer.dtype if (layer.params or layer.states) else inputs[0].dtype
+    node.output = KerasTensor(out_shape, dtype, node, layer.name or "")
     layer._inbound_nodes = [*getattr(layer, "_inbound_nodes", []), node]
     return node.output
 

@@ -413,6 +413,7 @@ class Functional(Model):
             "nodes",
             "outputs",
             "output_keys",
+            "trainable",
             # the keys of files of one input and one output, still read
             "input_shape",
             "output",
@@ -435,7 +436,7 @@ class Functional(Model):
                 }
             )
             made[id(node.output)] = k
-        return {
+        config: dict[str, Any] = {
             "name": self.name,
             "inputs": [
                 {"shape": list(t.shape[1:]), "name": t.node.layer.name}
@@ -453,6 +454,9 @@ class Functional(Model):
             "outputs": [made[id(t)] for t in self.outputs],
             "output_keys": self._output_keys,
         }
+        if not self.trainable:  # a frozen model nested in another
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_layers(cls, config: dict[str, Any], layers: list[Layer]) -> Functional:
@@ -505,6 +509,8 @@ class Functional(Model):
         model = cls(inputs, outputs, name=name)
         if len(model.layers) != len(layers):
             raise fail("config['layers']", "only layers the graph uses", len(layers))
+        if config.get("trainable", True) is not True:
+            model.trainable = config["trainable"]
         return model
 
     @classmethod

@@ -27,10 +27,8 @@ from glassnet.backend import rng as make_rng
 from glassnet.callbacks.base import Callback, CallbackList, History, callback_list
 from glassnet.callbacks.progbar import StepProgbar
 from glassnet.layers.symbolic import call_symbolic, is_symbolic
-from glassnet.models import training
+from glassnet.models import data_adapters, source_loop, structure, training
 from glassnet.models import training as _passes  # methods take a `training` flag
-from glassnet.models import structure
-from glassnet.models import data_adapters, source_loop
 from glassnet.models.fit_loop import FitArgs, resolve_verbose, run_evaluate, run_fit
 from glassnet.models.nested import LayerAPI
 from glassnet.ops import tape as tape_mod

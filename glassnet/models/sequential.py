@@ -151,7 +151,7 @@ class Sequential(Model):
         """The name, the per-sample input shape (or None) and each layer's
         ``{"class_name", "config"}``, as a JSON-safe dict."""
         shape = self.input_spec
-        return {
+        config = {
             "name": self.name,
             "input_shape": None if shape is None else list(shape[1:]),
             "layers": [
@@ -162,8 +162,11 @@ class Sequential(Model):
                 for layer in self.layers
             ],
         }
+        if not self.trainable:  # a frozen model nested in another
+            config["trainable"] = False
+        return config
 
-    CONFIG_KEYS = frozenset({"name", "input_shape", "layers"})
+    CONFIG_KEYS = frozenset({"name", "input_shape", "layers", "trainable"})
 
     @classmethod
     def from_layers(cls, config: dict[str, Any], layers: list[Layer]) -> Sequential:
@@ -177,6 +180,8 @@ class Sequential(Model):
             model.add(InputLayer(shape))
         for layer in layers:
             model.add(layer)
+        if config.get("trainable", True) is not True:
+            model.trainable = config["trainable"]
         return model
 
     @classmethod
