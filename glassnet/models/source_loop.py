@@ -316,11 +316,11 @@ def _train_epoch(model, epoch, loop, callbacks, sigint, backups) -> dict[str, fl
     with contextlib.closing(source.batches(done)) as batches:
         for i, batch in batches:
             callbacks.on_train_batch_begin(i)
-            if not isinstance(source, ArraySource):
-                seen = getattr(model, "trained_input", None)
-                record = _trained_input.describe(batch[0])
-                model.trained_input = _trained_input.merged(seen, record)
             xb, yb, swb = _checked(model, i, batch, source.name, class_weight)
+            if not isinstance(source, ArraySource):  # arrays: recorded by fit
+                record = _trained_input.describe(batch[0])  # the dtype as given
+                seen = getattr(model, "trained_input", None)
+                model.trained_input = _trained_input.merged(seen, record)
             if custom:
                 logs = subclassing.run_train_step(model, i, xb, yb, swb)
             else:

@@ -371,3 +371,29 @@ def test_overridden_steps_run_on_a_py_dataset_as_on_arrays(data):
     assert source.evaluate(Batches(x, y), verbose=0) == expected
     assert CountingSteps.calls == {"train": 10, "test": 5}
     assert arrays.history.history == source.history.history
+
+
+def test_an_error_in_a_worker_thread_reaches_fit(data):
+    class Broken(Batches):
+        def __getitem__(self, i):
+            if i == 3:
+                raise KeyError("batch 3 is missing")
+            return super().__getitem__(i)
+
+    with pytest.raises(KeyError, match="batch 3 is missing"):
+        build().fit(Broken(*data, workers=2), shuffle=False, verbose=0)
+
+
+def test_an_empty_py_dataset_and_a_nan_batch_are_refused(data):
+    x, y = data
+    with pytest.raises(ValueError, match="x: expected a PyDataset of at least one"):
+        build().fit(Batches(x[:0], y[:0]), verbose=0)
+    bad = x.copy()
+    bad[12, 0] = np.nan  # in batch 2
+    model = build()
+    with pytest.raises(ValueError, match="batch 2 of x: x: expected finite"):
+        model.fit(Batches(bad, y), shuffle=False, verbose=0)
+    # batches 0 and 1 trained and are recorded; the refused one is not
+    seen = x[: 2 * BS]
+    expected = {"dtype": "float32", "min": float(seen.min()), "max": float(seen.max())}
+    assert model.trained_input == expected
