@@ -16,11 +16,13 @@ and the next epoch goes on where it stopped (a ``PyDataset`` starts a new pass
 after its last batch); without, an epoch is a whole pass (a generator's is up to
 ``StopIteration``). Running out before ``steps`` warns "Your input ran out of
 data"; a generator that ran out ends training after that epoch (see
-:mod:`glassnet.models.source_loop`).
+:mod:`glassnet.models.source_loop`). :func:`data_fingerprint` is what
+``BackupAndRestore`` recognises the data of such a fit by.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import warnings
 from collections import deque
@@ -30,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet._internal.checks import fail
+from glassnet._internal.checks import as_numeric_array, fail
+from glassnet.models import fit_loop
 from glassnet.utils import PyDataset
 
 Batch = tuple[Any, Any, Any]  # (x, y or None, sample_weight or None)
@@ -270,6 +273,38 @@ class GeneratorSource:
         return self.batches()
 
 
+def _batch_arrays(batch: tuple, class_weight: Any) -> tuple:
+    x, y, sw = batch
+    x, y = as_numeric_array("x", x), as_numeric_array("y", y)
+    sw = None if sw is None else as_numeric_array("sample_weight", sw)
+    return x, y, fit_loop._class_weights(y, class_weight, sw)
+
+
+def _fingerprint(source: Any, class_weight: Any) -> dict[str, Any]:
+    """Arrays as the array loop fingerprints them; a PyDataset by its length and
+    the shapes and sampled rows of its first and last batches."""
+    if isinstance(source, ArraySource):
+        return fit_loop.fingerprint(source.x, source.y, source.sw)
+    first, last = (
+        _batch_arrays(source.unpack_at(i), class_weight) for i in (0, source.units - 1)
+    )
+    found = fit_loop.fingerprint(*first, last)
+    shapes = [[source.units], *found["shapes"]]
+    return {"shapes": shapes, "sha256": f"{source.units}:{found['sha256']}"}
+
+
+def data_fingerprint(source: Any, val: Any, class_weight: Any) -> dict[str, Any]:
+    """What ``BackupAndRestore`` recognises the data of a fit by: the training
+    source's fingerprint and the validation data's, hashed together."""
+    parts = [_fingerprint(source, class_weight)]
+    if isinstance(val, PyDatasetSource):
+        parts.append(_fingerprint(val, None))
+    elif val is not None:
+        parts.append(fit_loop.fingerprint(*val[:3]))
+    digest = hashlib.sha256("|".join(p["sha256"] for p in parts).encode())
+    return {"shapes": parts[0]["shapes"], "sha256": digest.hexdigest()}
+
+
 def source_for(data: Any, steps: int | None, name: str) -> Any:
     """The adapter of a ``PyDataset`` or generator ``data``."""
     if isinstance(data, PyDataset):
@@ -280,6 +315,7 @@ def source_for(data: Any, steps: int | None, name: str) -> Any:
 __all__ = [
     "RAN_OUT",
     "ArraySource",
+    "data_fingerprint",
     "GeneratorSource",
     "PyDatasetSource",
     "is_batch_source",

@@ -16,13 +16,12 @@ training batch's dtype and range as it comes, so it covers every batch seen.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import warnings
 from typing import Any
 
 import numpy as np
 
-from glassnet._internal.checks import as_numeric_array, check_int, check_number, fail
+from glassnet._internal.checks import check_int, check_number, fail
 from glassnet.callbacks.base import CallbackList, History, callback_list
 from glassnet.callbacks.progbar import ProgbarLogger, StepProgbar
 from glassnet.models import fit_loop, training
@@ -31,6 +30,7 @@ from glassnet.models.data_adapters import (
     ArraySource,
     GeneratorSource,
     PyDatasetSource,
+    data_fingerprint,
     is_batch_source,
     kind,
     source_for,
@@ -146,36 +146,6 @@ def _check_resumable(source: Any) -> None:
         )
 
 
-def _batch_arrays(batch: tuple, class_weight: Any) -> tuple:
-    x, y, sw = batch
-    x, y = as_numeric_array("x", x), as_numeric_array("y", y)
-    sw = None if sw is None else as_numeric_array("sample_weight", sw)
-    return x, y, fit_loop._class_weights(y, class_weight, sw)
-
-
-def _fingerprint(source: Any, class_weight: Any) -> dict[str, Any]:
-    """Arrays as the array loop fingerprints them; a PyDataset by its length and
-    the shapes and sampled rows of its first and last batches."""
-    if isinstance(source, ArraySource):
-        return fit_loop.fingerprint(source.x, source.y, source.sw)
-    first, last = (
-        _batch_arrays(source.unpack_at(i), class_weight) for i in (0, source.units - 1)
-    )
-    found = fit_loop.fingerprint(*first, last)
-    shapes = [[source.units], *found["shapes"]]
-    return {"shapes": shapes, "sha256": f"{source.units}:{found['sha256']}"}
-
-
-def _data_fingerprint(source: Any, val: Any, class_weight: Any) -> dict[str, Any]:
-    parts = [_fingerprint(source, class_weight)]
-    if isinstance(val, PyDatasetSource):
-        parts.append(_fingerprint(val, None))
-    elif val is not None:
-        parts.append(fit_loop.fingerprint(*val[:3]))
-    digest = hashlib.sha256("|".join(p["sha256"] for p in parts).encode())
-    return {"shapes": parts[0]["shapes"], "sha256": digest.hexdigest()}
-
-
 def run_fit(model: Any, args: fit_loop.FitArgs) -> History:
     """Keras' ``fit`` over a source: see :meth:`glassnet.models.model.Model.fit`."""
     model._check_compiled()
@@ -203,7 +173,7 @@ def run_fit(model: Any, args: fit_loop.FitArgs) -> History:
         "verbose": verbose,
         "batch_size": getattr(source, "batch_size", None),
         "do_validation": val is not None,
-        "data": _data_fingerprint(source, val, class_weight) if backups else None,
+        "data": data_fingerprint(source, val, class_weight) if backups else None,
     }
     callbacks = CallbackList(cbs, model, params)
     model.stop_training = False
