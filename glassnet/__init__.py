@@ -30,15 +30,18 @@ from glassnet import (
     saving,
     solver,
     utils,
+    variables,
 )
 from glassnet.layers import Input
 from glassnet.models import Sequential
+from glassnet.variables import Variable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Input",
     "Sequential",
+    "Variable",
     "__version__",
     "activations",
     "backend",
@@ -60,4 +63,5 @@ __all__ = [
     "saving",
     "solver",
     "utils",
+    "variables",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import optim
+from glassnet import variables as variables_mod
 from glassnet._internal import registry as _registry
 from glassnet._internal.checks import check_int, check_number, fail
 from glassnet.backend import Array, to_numpy
@@ -314,19 +315,23 @@ class Optimizer:
                     f"shapes {np.shape(grad)} and {getattr(var, 'shape', type(var))}",
                 )
             key = self._variable_key(var)
-            params[key], grads[key], variables[key] = var, grad, var
+            # The rules compute on plain arrays; the result goes back in place.
+            plain = variables_mod.unwrap(var)
+            params[key], grads[key], variables[key] = plain, grad, var
         if grads:
             self.apply(params, grads)
             for key, var in variables.items():
-                var[...] = params[key]  # in place: the layer keeps this array
+                variables_mod.write(var, params[key])  # the layer keeps this array
         return self.iterations
 
     def _variable_key(self, var: Array) -> str:
+        # A Variable and its layer's array are one variable (one set of slots).
+        base = variables_mod.storage(var)
         keys = self.__dict__.setdefault("_variable_keys", {})
-        entry = keys.get(id(var))
-        if entry is None or entry[0] is not var:
-            entry = (var, f"variable_{len(keys)}")
-            keys[id(var)] = entry
+        entry = keys.get(id(base))
+        if entry is None or entry[0] is not base:
+            entry = (base, f"variable_{len(keys)}")
+            keys[id(base)] = entry
         return entry[1]
 
     def _update_averages(

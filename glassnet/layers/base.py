@@ -45,6 +45,7 @@ import numpy as np
 from glassnet import constraints as constraints_mod
 from glassnet import initializers as initializers_mod
 from glassnet import regularizers as regularizers_mod
+from glassnet import variables as variables_mod
 from glassnet._internal.checks import as_numeric_array, check_array, fail
 from glassnet._internal.memory import check_memory, format_bytes
 from glassnet.backend import (
@@ -307,7 +308,7 @@ class Layer:
             self.regularizers[name] = regularizers_mod.get(regularizer)
         if constraint is not None:
             self.constraints[name] = constraints_mod.get(constraint)
-        return value
+        return self._variable(name)  # Keras returns the Variable
 
     @staticmethod
     def _check_weight_shape(shape: Any) -> tuple[int, ...]:
@@ -356,6 +357,7 @@ class Layer:
                     sub.name = f"{base}_{i}"
             taken.add(sub.name)
             sub._build_rng = rng
+            sub.__dict__["_parent_layer"] = self  # a weight's path: outer/sub/key
         if not all(sub.built for sub in self._sublayers):
             self._run_on_zeros(self.input_shape)
         if not isinstance(self.params, _NestedWeights):
@@ -546,7 +548,7 @@ class Layer:
     def __getattr__(self, name: str) -> Any:
         attrs = self.__dict__.get("_weight_attrs")
         if attrs is not None and name in attrs:
-            return self._weight(attrs[name])
+            return self._variable(attrs[name])
         if name in ("input", "output"):  # the property raised: keep its message
             return self._node_attribute(name)
         raise AttributeError(
@@ -554,6 +556,8 @@ class Layer:
         )
 
     def _own_weight_key(self, value: Any) -> str | None:
+        if isinstance(value, variables_mod.Variable) and value._layer is self:
+            return value._key
         for store in (self.__dict__.get("params"), self.__dict__.get("states")):
             own = store.own if isinstance(store, _NestedWeights) else store or {}
             for key, weight in own.items():
@@ -563,6 +567,20 @@ class Layer:
 
     def _weight(self, key: str) -> Array:
         return self.params[key] if key in self.params else self.states[key]
+
+    def _variable(self, key: str) -> Any:
+        """The weight ``key`` as a :class:`~glassnet.variables.Variable` (a
+        sublayer's ``"sub/key"`` as the sublayer's own), the same object while
+        its array is unchanged."""
+        for store in (self.params, self.states):
+            own = store.own if isinstance(store, _NestedWeights) else store
+            if key in own:
+                return variables_mod.variable_of(self, key, own[key])
+        name, _, rest = key.partition("/")
+        for sub in self._sublayers:
+            if sub.name == name and (rest in sub.params or rest in sub.states):
+                return sub._variable(rest)
+        raise KeyError(key)
 
     @property
     def trainable(self) -> bool:
@@ -601,17 +619,19 @@ class Layer:
         return list(self._weight_order)
 
     @property
-    def weights(self) -> list[Array]:
-        return [self._weight(k) for k in self._weight_order]
+    def weights(self) -> list[Any]:
+        """Every weight as a :class:`~glassnet.variables.Variable`, in Keras'
+        order (``get_weights`` gives NumPy copies)."""
+        return [self._variable(k) for k in self._weight_order]
 
     @property
-    def trainable_weights(self) -> list[Array]:
-        return [self.params[k] for k in self.trainable_keys()]
+    def trainable_weights(self) -> list[Any]:
+        return [self._variable(k) for k in self.trainable_keys()]
 
     @property
-    def non_trainable_weights(self) -> list[Array]:
+    def non_trainable_weights(self) -> list[Any]:
         trainable = set(self.trainable_keys())
-        return [self._weight(k) for k in self._weight_order if k not in trainable]
+        return [self._variable(k) for k in self._weight_order if k not in trainable]
 
     # -- the symbolic calls of a functional model --
 
@@ -648,7 +668,7 @@ class Layer:
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as NumPy arrays, in Keras' order."""
-        return [to_numpy(w).copy() for w in self.weights]
+        return [to_numpy(self._weight(k)).copy() for k in self._weight_order]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Replace the weights; shapes must match exactly.
@@ -683,12 +703,19 @@ class Layer:
                 )
             checked.append((key, old, value))
         for key, old, value in checked:
+            if (
+                isinstance(old, np.ndarray)
+                and old.dtype == self.dtype
+                and old.flags.writeable
+            ):
+                old[...] = value  # in place: the weight's Variable sees it
+                continue
             new = get_array_module(old).array(value, dtype=self.dtype)  # a copy
             (self.params if key in self.params else self.states)[key] = new
 
     def count_params(self) -> int:
         """The number of scalars in every weight, trainable or not."""
-        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+        return int(sum(math.prod(self._weight(k).shape) for k in self._weight_order))
 
     # -- configuration --
 

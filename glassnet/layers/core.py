@@ -107,7 +107,7 @@ class KernelBiasMixin(ActivationMixin):
         """The current kernel (Keras' ``layer.kernel``), once built."""
         if "kernel" not in self.params:  # type: ignore[attr-defined]
             raise AttributeError(f"layer {self.name!r} is not built yet: no kernel")  # type: ignore[attr-defined]
-        return self.params["kernel"]  # type: ignore[attr-defined]
+        return self._variable("kernel")  # type: ignore[attr-defined]
 
     @property
     def bias(self) -> Array | None:
@@ -116,7 +116,7 @@ class KernelBiasMixin(ActivationMixin):
             return None
         if "bias" not in self.params:  # type: ignore[attr-defined]
             raise AttributeError(f"layer {self.name!r} is not built yet: no bias")  # type: ignore[attr-defined]
-        return self.params["bias"]  # type: ignore[attr-defined]
+        return self._variable("bias")  # type: ignore[attr-defined]
 
     def add_kernel_bias(self, kernel_shape: tuple[int, ...], rng: Any) -> None:
         """Create ``kernel`` and, if used, a ``bias`` sized by its last axis."""

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassnet import variables as variables_mod
 from glassnet._internal.malloc import keep_freed_memory
-from glassnet.backend import Array
+from glassnet.backend import Array, get_array_module
 from glassnet.models import structure
 
 
@@ -248,6 +249,26 @@ def apply_gradients(model: Any) -> None:
         value = params[name]
         if key in layer.constraints:
             value = layer.constraints[key](value)
+        store_weight(layer, key, value)
+
+
+def store_weight(layer: Any, key: str, value: Array) -> None:
+    """Store a weight's new value: into its array in place when a
+    :class:`~glassnet.variables.Variable` views it (``layer.kernel``,
+    ``model.weights`` held from before the step then see it), else as the new
+    array, which spares the copy."""
+    old = layer.params[key]
+    if old is value:
+        return
+    if (
+        variables_mod.is_viewed(old)
+        and old.shape == value.shape
+        and old.dtype == value.dtype
+        and get_array_module(old) is get_array_module(value)
+        and getattr(old.flags, "writeable", True)
+    ):
+        old[...] = value
+    else:
         layer.params[key] = value
 
 
@@ -260,7 +281,7 @@ def finalize_weights(model: Any) -> None:
         model.optimizer.bind(model)
     model.optimizer.finalize_variable_values(params)
     for name, (layer, key) in owners.items():
-        layer.params[key] = params[name]
+        store_weight(layer, key, params[name])
 
 
 def train_step(

@@ -9,7 +9,10 @@ op's inputs exist before it runs), so its reverse visits every output before the
 ops that produced its inputs. Gradients of an array used twice are summed.
 
 Arrays are plain NumPy arrays, tracked by identity (``id()``); the tape keeps a
-reference to every array it recorded, so no id can be reused while it lives.
+reference to every array it recorded, so no id can be reused while it lives. A
+:class:`~glassnet.variables.Variable` stands for its weight's array, so the
+Variables of ``model.trainable_weights`` and the arrays the layers compute with
+are one source.
 Outputs recorded on a tape are :class:`TapedArray` views, so that ``a + b``,
 ``a * 2`` or ``a @ w`` go through ``glassnet.ops`` too when ``a`` is an op's
 output; a NumPy function the tape cannot differentiate raises instead of silently
@@ -33,6 +36,7 @@ import numpy as np
 from glassnet._internal.checks import fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional._sums import unbroadcast  # the one implementation
+from glassnet.variables import Variable, storage
 
 Backward = Callable[[Array], Sequence[Array | None]]
 
@@ -64,8 +68,16 @@ def is_recording() -> bool:
 
 
 def plain(x: Any) -> Any:
-    """``x`` as a plain ndarray view (a TapedArray's data), anything else as is."""
-    return x.view(np.ndarray) if isinstance(x, TapedArray) else x
+    """``x`` as a plain ndarray view (a TapedArray's or a Variable's data),
+    anything else as is."""
+    if isinstance(x, TapedArray | Variable):
+        return np.ndarray.view(x, np.ndarray)
+    return x
+
+
+def _id(x: Any) -> int:
+    """The identity of a source: a Variable's is its weight array's."""
+    return id(storage(x))
 
 
 def record(out: Array, inputs: Sequence[Any], backward: Backward) -> Array:
@@ -210,7 +222,7 @@ class GradientTape:
             self._records, self._used = [], True
         out = []
         for s in wanted:
-            g = grads.get(id(s))
+            g = grads.get(_id(s))
             if g is None and unconnected_gradients == "zero":
                 g = get_array_module(s).zeros(s.shape, dtype=s.dtype)
             out.append(None if g is None else plain(g))
@@ -228,7 +240,7 @@ class GradientTape:
                     f"shape {np.shape(target)} like target",
                     f"shape {np.shape(seed)}",
                 )
-        grads: dict[int, Array] = {id(target): seed}
+        grads: dict[int, Array] = {_id(target): seed}
         for rec in reversed(self._records):
             g = grads.get(id(rec.out))
             if g is None:
@@ -238,7 +250,8 @@ class GradientTape:
                     continue
                 gx = plain(gx)
                 # A new array, never +=: the first gradient may be a view of g.
-                grads[id(x)] = gx if id(x) not in grads else grads[id(x)] + gx
+                key = _id(x)
+                grads[key] = gx if key not in grads else grads[key] + gx
         return grads
 
 

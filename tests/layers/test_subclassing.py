@@ -71,7 +71,9 @@ def test_linear_builds_weights_with_keras_add_weight_keywords(rng):
     assert out.shape == (2, 4) and type(out) is np.ndarray
     assert layer.weight_names == ["variable", "variable_1"]
     assert [w.shape for w in layer.trainable_weights] == [(3, 4), (4,)]
-    assert layer.w is layer.params["variable"]
+    # self.w is the weight's Variable: a view of the array the layer computes with.
+    assert layer.w is layer.trainable_weights[0]
+    assert layer.w.value is layer.params["variable"]
 
 
 def test_linear_backward_by_the_tape_passes_a_gradient_check(rng):
@@ -117,7 +119,7 @@ def test_a_sequential_with_a_subclassed_layer_trains_with_fit(rng):
     assert losses[-1] < 0.75 * losses[0]
     after = model.layers[0]
     assert not np.array_equal(before[0], after.w)  # self.w follows the update
-    assert after.w is after.params["variable"]
+    assert after.w.value is after.params["variable"]
 
 
 def test_a_layer_called_under_a_tape_is_one_op_on_it(rng):
@@ -172,7 +174,7 @@ def test_mlp_block_holds_its_sublayers_weights_and_trains(rng):
     assert losses[-1] < losses[0]
     inner = model.layers[0].linear_1  # named when created: linear_3 (Keras 3)
     assert inner.name == "linear_3"
-    assert inner.w is model.layers[0].params["linear_3/variable"]
+    assert inner.w.value is model.layers[0].params["linear_3/variable"]
 
 
 def test_add_weight_keeps_the_glassnet_positional_form(rng):
