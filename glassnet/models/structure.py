@@ -301,7 +301,7 @@ def _metrics(
     out, asked = [], []
     for name, group, loss in zip(names, groups, losses, strict=True):
         items = [] if group is None else group if isinstance(group, list) else [group]
-        loss_name = "" if loss is None else loss.name
+        loss_name = "" if loss is None else loss.kind  # its class, whatever its name
         resolved = [metrics_mod.get(m, loss_name) for m in items if m is not None]
         asked.append([m.name for m in resolved])
         for m in resolved:
