@@ -15,15 +15,6 @@ import pytest
 import glassnet as keras
 from glassnet import layers, models, ops
 
-NESTED = (
-    "models nested as layers (in progress): calling a Model on a symbolic "
-    "tensor fails with 'x: expected a numeric array; received dtype object', "
-    "and Sequential([model, ...]) with 'layer: expected a glassnet Layer'"
-)
-MULTI = (
-    "graph models of several inputs or outputs (in progress): refused with "
-    "'models of several inputs or outputs are not supported yet'"
-)
 SEQ_IO = (
     "a Sequential model has no .inputs/.input and its layers no symbolic "
     ".output (gap: Keras builds a graph for a Sequential model given an Input)"
@@ -196,7 +187,6 @@ def test_one_graph_of_layers_defines_the_encoder_and_the_autoencoder(rng):
     assert autoencoder.predict(x, verbose=0).shape == (2, 28, 28, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=NESTED)
 def test_models_are_callable_like_layers_encoder_and_decoder(rng):
     encoder_input = keras.Input(shape=(28, 28, 1), name="original_img")
     encoder_output = _encoder_layers(encoder_input)
@@ -221,7 +211,6 @@ def test_models_are_callable_like_layers_encoder_and_decoder(rng):
     np.testing.assert_allclose(autoencoder.predict(x, verbose=0), expected, 1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=NESTED)
 def test_an_ensemble_averages_its_models_predictions(rng):
     def get_model():
         inputs = keras.Input(shape=(128,))
@@ -245,7 +234,6 @@ def test_an_ensemble_averages_its_models_predictions(rng):
     assert ensemble_model.count_params() == 3 * 129
 
 
-@pytest.mark.xfail(strict=True, reason=MULTI)
 def test_the_ticket_model_with_three_inputs_and_two_outputs_trains(rng):
     num_tags = 12  # Number of unique issue tags
     num_words = 10000  # Size of vocabulary obtained when preprocessing text data
@@ -356,7 +344,6 @@ def test_the_toy_resnet_has_the_guides_parameters_and_trains(rng):
     assert model.evaluate(x_train, y_train, verbose=0)[0] < before[0]
 
 
-@pytest.mark.xfail(strict=True, reason=MULTI)
 def test_a_shared_layer_encodes_two_inputs_with_one_set_of_weights(rng):
     # glassnet has no Embedding: a shared Dense layer on two fixed-length
     # inputs stands for the guide's shared Embedding(1000, 128).
@@ -384,9 +371,6 @@ def _functional_convnet():
     return models.Model(inputs, outputs)
 
 
-@pytest.mark.xfail(
-    strict=True, reason=MULTI + "; and a graph model has no .input (gap)"
-)
 def test_intermediate_activations_make_a_feature_extraction_model(rng):
     # A small functional convnet stands for VGG19 (no pretrained weights here).
     vgg19 = _functional_convnet()
@@ -403,7 +387,7 @@ def test_intermediate_activations_make_a_feature_extraction_model(rng):
     np.testing.assert_allclose(extracted_features[-1], vgg19(img), 1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=SEQ_IO + "; " + MULTI)
+@pytest.mark.xfail(strict=True, reason=SEQ_IO)
 def test_a_sequential_models_layers_make_a_feature_extractor():
     # Sequential model guide; 32x32 images instead of 250x250.
     initial_model = keras.Sequential(
@@ -479,7 +463,6 @@ def test_freezing_all_layers_but_the_last_trains_only_the_last(rng):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-@pytest.mark.xfail(strict=True, reason=NESTED)
 def test_a_frozen_base_model_under_a_new_classifier_keeps_its_weights(rng):
     # Second blueprint; a small convnet stands for Xception (no pretrained
     # weights here), with 10 classes instead of 1000.

@@ -384,3 +384,31 @@ def test_blocks_gradients_equal_pytorchs(rng, make, shape):
     torch.mean((out - torch.tensor(y)) ** 2).backward()
     for key, w in weights.items():
         np.testing.assert_allclose(grads[key], w.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_calling_and_validation_data_take_the_same_structures(rng, tmp_path):
+    from glassnet.callbacks import BackupAndRestore
+
+    a, b, p, q = two_by_two()
+    model = models.Model({"a": a, "b": b}, {"p": p, "q": q})
+    xa, xb, yp, yq = data(rng, 12)
+    out = model({"a": xa, "b": xb})
+    assert set(out) == {"p", "q"} and out["q"].shape == (12, 2)
+    np.testing.assert_allclose(out["p"], model.predict({"a": xa, "b": xb})["p"])
+    model.compile("sgd", "mse")
+    history = model.fit(
+        {"a": xa, "b": xb},
+        {"p": yp, "q": yq},
+        validation_data=({"a": xa[:4], "b": xb[:4]}, {"p": yp[:4], "q": yq[:4]}),
+        callbacks=[BackupAndRestore(str(tmp_path / "backup"))],
+        epochs=2,
+        verbose=0,
+    )
+    val = model.evaluate(
+        {"a": xa[:4], "b": xb[:4]}, {"p": yp[:4], "q": yq[:4]}, verbose=0
+    )
+    np.testing.assert_allclose(
+        [history.history[k][-1] for k in ("val_loss", "val_p_loss", "val_q_loss")],
+        val,
+        rtol=1e-6,
+    )
