@@ -321,7 +321,11 @@ class Functional(Model):
 
     def _cast(self, x: Any) -> Any:
         if isinstance(x, structure.Rows):
-            return [a.astype(self.layers[0].dtype, copy=False) for a in x.parts]
+            # The first layer is often a weightless merge: the dtype is that
+            # of the first layer with weights (each node casts for its layer).
+            weighted = (la for la in self.layers if la.params or la.states)
+            dtype = next(weighted, self).dtype
+            return [a.astype(dtype, copy=False) for a in x.parts]
         return super()._cast(x)
 
     def _pack_outputs(self, out: Any) -> Any:

@@ -45,6 +45,7 @@ from glassnet.layers.base import Layer, Shape
 from glassnet.models.functional import Functional
 from glassnet.models.model import Model
 from glassnet.models.sequential import Sequential
+from glassnet.models.training import _input_for
 from glassnet.ops import tape as tape_mod
 
 
@@ -294,6 +295,7 @@ class SubclassedModel(TrainStepAPI, Model):
             if layer._build_rng is None:
                 layer._build_rng = self.rng
         out = self._call(self._cast(x[:1]), False)  # builds the layers
+        self._build_input_shape = tuple(x.shape[1:])  # a file builds it so again
         self._output_shape = (None, *np.shape(out)[1:])
         self.built = True
 
@@ -384,13 +386,17 @@ def call_on_tape(model: Any, x: Array, training: bool) -> Any:
 
 def _record_layers(model: Any, x: Array, training: bool) -> Any:
     if isinstance(model, Functional):
-        values: dict[int, Any] = {id(model._input): x}
+        xs = x if isinstance(x, list) else [x]  # several inputs: a list
+        values: dict[int, Any] = {
+            id(t): a for t, a in zip(model.inputs, xs, strict=True)
+        }
         for node in model._nodes:
             args = [values[id(t)] for t in node.inputs]
             multi = bool(getattr(node.layer, "multi_input", False))
             call = _record_multi if multi else _record_one
             values[id(node.output)] = call(node.layer, args, training)
-        return values[id(model._output)]
+        outs = [values[id(t)] for t in model.outputs]
+        return model._pack_outputs(outs[0] if len(outs) == 1 else outs)
     for layer in model.layers:
         x = layer(x, training=training)
     return x
@@ -402,7 +408,8 @@ def _record_one(layer: Layer, args: list[Any], training: bool) -> Any:
 
 def _record_multi(layer: Any, xs: list[Any], training: bool) -> Any:
     """A merge layer as one op: its inputs are the arrays it merges."""
-    cast = [layer.cast_input(tape_mod.plain(x)) for x in xs]
+    # As the model's own pass: only a layer with weights casts its inputs.
+    cast = [_input_for(layer, tape_mod.plain(x)) for x in xs]
     out = layer.forward(cast, training)
     saved = layer._cache
 
@@ -516,7 +523,12 @@ def subclass_for(cls: type, functional: bool) -> type:
         engine = SubclassedModel
     key = (cls, engine)
     if key not in _ENGINES:
-        names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        names: dict[str, Any] = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+        }
+        if engine is SubclassedModel:  # what saving names the file's class by
+            names["_user_class"] = cls
         _ENGINES[key] = type(cls.__name__, (cls, engine), names)
     return _ENGINES[key]
 

@@ -412,3 +412,23 @@ def test_calling_and_validation_data_take_the_same_structures(rng, tmp_path):
         val,
         rtol=1e-6,
     )
+
+
+def test_a_multi_output_graph_under_a_tape_gives_fits_gradients(rng):
+    from glassnet import losses, ops
+
+    model = fan_out_graph()
+    model.compile("sgd", "mse", loss_weights=[0.7, 1.3])
+    xs = [rng.normal(size=(5, 3)), rng.normal(size=(5, 2))]
+    ys = [rng.normal(size=(5, 3)), rng.normal(size=(5, 2))]
+    mse = losses.MeanSquaredError()
+    with ops.GradientTape() as tape:
+        o1, o2 = model(xs, training=True)
+        loss = 0.7 * mse(ys[0], o1) + 1.3 * mse(ys[1], o2)
+    taped = tape.gradient(loss, model.trainable_weights)
+    out, _, activity = model.forward_pass(xs, training=True)
+    _, douts, flags = loss_and_output_grad(model, Rows(ys), out, None)
+    model.backward_pass(douts, flags, activity)
+    ours = [la.grads[k] for la in model.layers for k in la.trainable_keys()]
+    for a, b in zip(taped, ours, strict=True):
+        assert rel_error(np.asarray(a), b) < 1e-9
