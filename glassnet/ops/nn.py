@@ -17,6 +17,12 @@ from glassnet._internal.checks import check_array, fail
 from glassnet.backend import Array, get_array_module
 from glassnet.functional._im2col import Pads, Pair, as_pair, tf_axis_geometry
 from glassnet.functional.activations import (
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
     relu_backward,
     relu_forward,
     sigmoid_backward,
@@ -64,6 +70,24 @@ def tanh(x: Any) -> Array:
 def softmax(x: Any, axis: int = -1) -> Array:
     """Softmax along ``axis``, by ``softmax_forward``/``softmax_backward``."""
     return _unary(softmax_forward, softmax_backward, x, axis)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> Array:
+    """``x`` where ``x > 0``, else ``negative_slope * x`` (Keras' default 0.2),
+    by ``leaky_relu_forward``/``leaky_relu_backward``."""
+    return _unary(leaky_relu_forward, leaky_relu_backward, x, negative_slope)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Array:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``, by
+    ``elu_forward``/``elu_backward``."""
+    return _unary(elu_forward, elu_backward, x, alpha)
+
+
+def gelu(x: Any, approximate: bool = True) -> Array:
+    """``x * Phi(x)`` (the tanh form by default, as Keras' ``ops.gelu``), by
+    ``gelu_forward``/``gelu_backward``."""
+    return _unary(gelu_forward, gelu_backward, x, approximate)
 
 
 # ---- products ------------------------------------------------------------------
@@ -242,6 +266,9 @@ UFUNC_OPS.update({np.matmul: matmul, np.tanh: tanh})
 __all__ = [
     "average_pool",
     "conv",
+    "elu",
+    "gelu",
+    "leaky_relu",
     "matmul",
     "max_pool",
     "relu",

@@ -165,6 +165,68 @@ def square(x: Any) -> Array:
     return record(a * a, (x,), lambda g: (2 * g * a,))
 
 
+def abs(x: Any) -> Array:  # noqa: A001
+    """``|x|``; its gradient is ``sign(x)`` (0 at 0, as TensorFlow's)."""
+    (a,) = _arrays(x)
+    xp = get_array_module(a)
+    return record(xp.abs(a), (x,), lambda g: (g * xp.sign(a),))
+
+
+def log1p(x: Any) -> Array:
+    """``log(1 + x)``, accurate for small ``x``."""
+    (a,) = _arrays(x)
+    return record(get_array_module(a).log1p(a), (x,), lambda g: (g / (1 + a),))
+
+
+def maximum(x1: Any, x2: Any) -> Array:
+    """The elementwise maximum (broadcast). Where ``x1 == x2`` the gradient goes
+    to ``x1``, as TensorFlow's."""
+    a, b = _arrays(x1, x2)
+    first = a >= b
+    return record(get_array_module(a).maximum(a, b), (x1, x2), _pick(first, a, b))
+
+
+def minimum(x1: Any, x2: Any) -> Array:
+    """The elementwise minimum (broadcast); ties send the gradient to ``x1``."""
+    a, b = _arrays(x1, x2)
+    first = a <= b
+    return record(get_array_module(a).minimum(a, b), (x1, x2), _pick(first, a, b))
+
+
+def _pick(first: Array, a: Array, b: Array) -> Any:
+    """An elementwise choice's gradient: ``x1``'s where ``first``, else ``x2``'s."""
+
+    def backward(g: Array) -> tuple[Array, Array]:
+        return (
+            unbroadcast(np.where(first, g, 0), a.shape),
+            unbroadcast(np.where(first, 0, g), b.shape),
+        )
+
+    return backward
+
+
+def clip(x: Any, x_min: Any, x_max: Any) -> Array:
+    """``x`` limited to ``[x_min, x_max]`` (broadcast).
+
+    The gradient passes where ``x_min <= x <= x_max``; below, it goes to
+    ``x_min``, above to ``x_max`` (TensorFlow's ``clip_by_value`` rule).
+    """
+    a, lo, hi = _arrays(x, x_min, x_max)
+    xp = get_array_module(a)
+    below, above = a < lo, a > hi
+    out = xp.minimum(xp.maximum(a, lo), hi).astype(a.dtype, copy=False)
+
+    def backward(g: Array) -> tuple[Array, Array, Array]:
+        inside = ~(below | above)
+        return (
+            unbroadcast(np.where(inside, g, 0), a.shape),
+            unbroadcast(np.where(below & ~above, g, 0), lo.shape),
+            unbroadcast(np.where(above, g, 0), hi.shape),
+        )
+
+    return record(out, (x, x_min, x_max), backward)
+
+
 # ---- reductions --------------------------------------------------------------------
 
 
@@ -188,12 +250,10 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Array:
     return divide(sum(x, axis, keepdims), count)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
-    """The maximum over ``axis``. Tied maxima share the gradient equally, as in
-    TensorFlow's ``reduce_max``."""
+def _extreme(x: Any, axis: Any, keepdims: bool, largest: bool) -> Array:
     (a,) = _arrays(x)
     axes = _axes(axis, a.ndim)
-    out = a.max(axis=axes, keepdims=True)
+    out = (a.max if largest else a.min)(axis=axes, keepdims=True)
 
     def backward(g: Array) -> tuple[Array]:
         winners = a == out
@@ -201,6 +261,55 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A00
         return (share * _expand(g, axes, keepdims),)
 
     return record(out if keepdims else out.squeeze(axes), (x,), backward)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
+    """The maximum over ``axis``. Tied maxima share the gradient equally, as in
+    TensorFlow's ``reduce_max``."""
+    return _extreme(x, axis, keepdims, largest=True)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
+    """The minimum over ``axis``; tied minima share the gradient equally."""
+    return _extreme(x, axis, keepdims, largest=False)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """The (population) variance over ``axis``: ``mean(square(x - mean(x)))``,
+    composed of recorded ops, so its gradient is theirs."""
+    centred = subtract(x, mean(x, axis, keepdims=True))
+    return mean(square(centred), axis, keepdims)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """The (population) standard deviation over ``axis``: ``sqrt(var(x))``."""
+    return sqrt(var(x, axis, keepdims))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A002
+    """A vector norm (Keras' ``ops.norm``), composed of recorded ops.
+
+    ``ord=None`` is the 2-norm of the flattened entries over ``axis`` (the
+    Frobenius norm of a matrix, ``"fro"`` too); for one axis, ``ord`` may also
+    be 1 (sum of absolute values), 2, or ``inf`` (largest absolute value). At
+    ``x = 0`` the 2-norm's gradient is not finite, as in TensorFlow.
+
+    Raises:
+        ValueError: for another ``ord`` (matrix norms such as the spectral one
+            are not implemented).
+    """
+    one_axis = isinstance(axis, int | np.integer)
+    if ord is None or ord == "fro" or (ord == 2 and one_axis):
+        return sqrt(sum(square(x), axis, keepdims))
+    if one_axis and ord == 1:
+        return sum(abs(x), axis, keepdims)
+    if one_axis and ord == np.inf:
+        return max(abs(x), axis, keepdims)
+    raise fail(
+        "ord",
+        "None or 'fro', or 1, 2 or inf with one axis",
+        f"ord={ord!r}, axis={axis!r}",
+    )
 
 
 # ---- shapes ------------------------------------------------------------------------
@@ -246,6 +355,30 @@ def concatenate(xs: Any, axis: int = 0) -> Array:
     return record(out, tuple(xs), lambda g: tuple(xp.split(g, ends, axis=axis)))
 
 
+def stack(x: Any, axis: int = 0) -> Array:
+    """Join arrays of one shape along a new axis ``axis`` (Keras' default: 0).
+
+    Shapes:
+        x: n arrays of shape S;  out: S with n inserted at ``axis``
+    """
+    if not isinstance(x, list | tuple) or not x:
+        raise fail("x", "a non-empty list of arrays", type(x).__name__)
+    arrays = _arrays(*x)
+    xp = get_array_module(*arrays)
+    out = xp.stack(arrays, axis=axis)
+    ax = axis % out.ndim
+    return record(
+        out, tuple(x), lambda g: tuple(xp.take(g, i, axis=ax) for i in range(len(x)))
+    )
+
+
+def broadcast_to(x: Any, shape: Any) -> Array:
+    """``x`` repeated to ``shape`` by NumPy's broadcasting rule."""
+    (a,) = _arrays(x)
+    out = get_array_module(a).broadcast_to(a, tuple(shape)).copy()
+    return record(out, (x,), lambda g: (unbroadcast(g, a.shape),))
+
+
 def take_slice(x: Any, key: Any) -> Array:
     """``x[key]``: what indexing a TapedArray records. The gradient adds each
     picked entry's gradient back at its place (``add.at``, so repeated indices
@@ -286,6 +419,10 @@ UFUNC_OPS.update(
         np.log: log,
         np.sqrt: sqrt,
         np.square: square,
+        np.absolute: abs,
+        np.log1p: log1p,
+        np.maximum: maximum,
+        np.minimum: minimum,
     }
 )
 METHOD_OPS.update(
@@ -293,6 +430,10 @@ METHOD_OPS.update(
         "sum": sum,
         "mean": mean,
         "max": max,
+        "min": min,
+        "var": var,
+        "std": std,
+        "clip": clip,
         "reshape": _method_reshape,
         "transpose": _method_transpose,
         "T": transpose,
@@ -301,24 +442,35 @@ METHOD_OPS.update(
 )
 
 __all__ = [
+    "abs",
     "add",
+    "broadcast_to",
+    "clip",
     "concatenate",
     "divide",
     "exp",
     "expand_dims",
     "log",
+    "log1p",
     "max",
+    "maximum",
     "mean",
+    "min",
+    "minimum",
     "multiply",
     "negative",
+    "norm",
     "power",
     "reshape",
     "sqrt",
     "square",
     "squeeze",
+    "stack",
+    "std",
     "subtract",
     "sum",
     "take_slice",
     "transpose",
+    "var",
     "where",
 ]
