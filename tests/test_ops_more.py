@@ -8,7 +8,8 @@ documented dtypes.
 import numpy as np
 import pytest
 
-from glassnet import layers, ops
+from glassnet import activations, layers, ops
+from glassnet.gradcheck import eval_numerical_gradient_array, rel_error
 from tests.test_ops import check_op, randn
 
 
@@ -223,3 +224,72 @@ def test_bad_arguments_name_themselves():
         ops.stack(np.zeros(3))
     with pytest.raises(ValueError, match="num_classes"):
         ops.one_hot(np.array([0]), 0)
+
+
+# ---- keras.activations are ops -----------------------------------------------------
+
+
+ACTIVATION_FUNCTIONS = [
+    activations.relu,
+    activations.leaky_relu,
+    activations.sigmoid,
+    activations.tanh,
+    activations.softmax,
+    activations.elu,
+    activations.gelu,
+    lambda v: activations.relu(v, negative_slope=0.1, max_value=1.0, threshold=0.2),
+]
+
+
+@pytest.mark.parametrize(
+    "f", ACTIVATION_FUNCTIONS, ids=lambda f: f.__name__.replace("<lambda>", "relu_gen")
+)
+def test_activation_functions_are_recorded_with_their_kernel_gradient(f, rng):
+    x = away_from(1.5 * randn(rng, 3, 5), [0.0, 0.2, 1.0])
+    check_op(lambda v: f(ops.multiply(v, 1.0)), x, rng=rng)
+
+
+def test_relu_takes_keras_arguments_with_its_docstring_values():
+    x = np.array([-10, -5, 0.0, 5, 10])  # keras.activations.relu's docstring
+    np.testing.assert_array_equal(activations.relu(x), [0, 0, 0, 5, 10])
+    np.testing.assert_array_equal(
+        activations.relu(x, negative_slope=0.5), [-5, -2.5, 0, 5, 10]
+    )
+    np.testing.assert_array_equal(activations.relu(x, max_value=5.0), [0, 0, 0, 5, 5])
+    np.testing.assert_array_equal(activations.relu(x, threshold=5.0), [0, 0, 0, 0, 10])
+
+
+def test_leaky_relu_by_name_has_keras_slope_of_0_2(rng):
+    dense = layers.Dense(3, activation="leaky_relu", dtype="float64")
+    x = randn(rng, 4, 2)
+    out = dense(x)
+    z = x @ dense.kernel + dense.bias
+    np.testing.assert_allclose(out, np.where(z > 0, z, 0.2 * z))
+    np.testing.assert_allclose(activations.leaky_relu(z), np.where(z > 0, z, 0.2 * z))
+
+
+class _MLPBlock(layers.Layer):  # keras.io's subclassing guide, in float64
+    def __init__(self):
+        super().__init__(dtype="float64")
+        self.linear_1 = layers.Dense(5, dtype="float64")
+        self.linear_2 = layers.Dense(1, dtype="float64")
+
+    def call(self, inputs):
+        x = self.linear_1(inputs)
+        x = activations.relu(x)
+        return activations.sigmoid(self.linear_2(x))
+
+
+def test_a_layer_calling_keras_activations_has_the_numerical_gradient(rng):
+    block = _MLPBlock()
+    x = randn(rng, 4, 3)
+    out = block(x)
+    dout = randn(rng, *out.shape)
+    with ops.GradientTape() as tape:
+        loss = ops.sum(ops.multiply(block(x), dout))
+    weights = block.trainable_weights
+    grads = tape.gradient(loss, weights)
+    assert len(weights) == 4
+    for w, g in zip(weights, grads, strict=True):
+        num = eval_numerical_gradient_array(lambda _: np.asarray(block(x)), w, dout)
+        assert rel_error(g, num) < 1e-7
