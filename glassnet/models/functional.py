@@ -355,6 +355,8 @@ class Functional(Model):
             if layer.activity_regularizer is not None:
                 p, activity_grads[k] = activity_penalty(layer, out)
                 penalty += p
+            elif "_nested_penalty" in layer.__dict__:  # a model used as a layer
+                penalty += layer._nested_penalty
             values[id(node.output)] = out
         outs = [values[id(t)] for t in self.outputs]
         return (outs[0] if self._single_out else outs), penalty, activity_grads

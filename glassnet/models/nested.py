@@ -10,8 +10,9 @@ one mapping over its layers' under ``"<layer name>/<key>"`` keys
 
 ``forward`` is the model's own ``forward_pass`` and ``backward`` its
 ``backward_pass``, which returns the gradient of the model's input when the
-outer model asks for it (``need_dx``). Activity penalties inside a nested model
-are applied to the gradients; the loss value reported does not include them.
+outer model asks for it (``need_dx``). The activity penalties of its layers
+join the outer model's loss (``_nested_penalty``, read by the outer pass) and
+``model.losses``, and their gradients the backward pass.
 """
 
 from __future__ import annotations
@@ -125,7 +126,12 @@ class LayerAPI(Layer):
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """The model's output for ``x``, keeping what ``backward`` needs."""
-        out, _, self._activity_grads = self.forward_pass(x, training)
+        out, penalty, self._activity_grads = self.forward_pass(x, training)
+        # The outer model's pass adds it to the loss; model.losses lists them.
+        self._nested_penalty = penalty
+        self._activity_losses = [
+            p for la in self.layers for p in la.__dict__.get("_activity_losses", [])
+        ]
         if self.need_dx:  # the outer model reads this model's input gradient
             self.apply_need_dx(everywhere=True)
         return out

@@ -96,6 +96,8 @@ def forward(layers: list[Any], x: Array, training: bool) -> tuple[Array, float, 
         if layer.activity_regularizer is not None:
             p, activity_grads[i] = activity_penalty(layer, x)
             penalty += p
+        elif "_nested_penalty" in layer.__dict__:  # a model used as a layer
+            penalty += layer._nested_penalty
     return x, penalty, activity_grads
 
 

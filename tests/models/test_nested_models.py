@@ -201,3 +201,27 @@ def test_a_nested_model_below_weights_passes_its_input_gradient_on(rng):
 
     num = eval_numerical_gradient(loss, stem.params["kernel"], verbose=False)
     assert rel_error(stem.grads["kernel"], num) < 1e-7
+
+
+def test_activity_penalties_inside_a_nested_model_join_the_loss(rng):
+    def stack():
+        return [
+            layers.Dense(5, activation="tanh", activity_regularizer="l2"),
+            layers.Dense(3),
+        ]
+
+    base = models.Sequential([layers.Input((4,)), *stack()], name="base")
+    x = layers.Input((4,))
+    graph = models.Model(x, layers.Dense(2)(base(x)))
+    flat = models.Sequential([layers.Input((4,)), *stack(), layers.Dense(2)])
+    flat.set_weights(graph.get_weights())
+    data_x, data_y = rng.normal(size=(12, 4)), rng.normal(size=(12, 2))
+    runs = []
+    for model in (graph, flat):
+        model.compile(optimizers.SGD(0.1), "mse")
+        history = model.fit(data_x, data_y, epochs=2, shuffle=False, verbose=0)
+        runs.append((history.history["loss"], model.losses, model.get_weights()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-6)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)
+    for u, v in zip(runs[0][2], runs[1][2], strict=True):
+        np.testing.assert_allclose(u, v, rtol=1e-5)
