@@ -1,5 +1,6 @@
 """Keras' ``keras.utils`` helpers that glassnet has (:func:`set_random_seed`,
-:class:`PyDataset`, also called ``Sequence``), :func:`defer_sigint`, which lets a
+:class:`PyDataset`, also called ``Sequence``, :func:`to_categorical`,
+:func:`plot_model` and :func:`model_to_dot`), :func:`defer_sigint`, which lets a
 training loop finish its step on Ctrl-C, and the thread count of the element-wise
 kernels (:func:`set_num_threads`, :func:`num_threads`; see
 :mod:`glassnet._internal.threads`)."""
@@ -19,8 +20,10 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._internal.checks import check_int, fail
+from glassnet._internal.plot_model import model_to_dot, plot_model
 from glassnet._internal.threads import num_threads, set_num_threads
 from glassnet.backend import clear_session  # keras.utils.clear_session too
+from glassnet.datasets.utils import to_categorical  # the one implementation
 
 
 def set_random_seed(seed: int) -> None:
@@ -245,7 +248,10 @@ __all__ = [
     "SigintFlag",
     "clear_session",
     "defer_sigint",
+    "model_to_dot",
     "num_threads",
+    "plot_model",
     "set_num_threads",
     "set_random_seed",
+    "to_categorical",
 ]
