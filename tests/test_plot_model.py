@@ -4,6 +4,7 @@ and the edges between them; images only through Graphviz where it is present."""
 import re
 import shutil
 
+import numpy as np
 import pytest
 
 from glassnet import layers, models, utils
@@ -130,3 +131,18 @@ def test_graphviz_renders_an_svg(tmp_path):
     utils.plot_model(_two_branch(), to_file=tmp_path / "m.svg", show_layer_names=True)
     svg = (tmp_path / "m.svg").read_text()
     assert "<svg" in svg and "sum (Add)" in svg
+
+
+def test_a_subclassed_model_is_one_box():
+    class Net(models.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model(np.zeros((1, 3), "float32"))
+    text = utils.model_to_dot(model)
+    assert list(_boxes(text).values()) == ["net (Net)"] and not _edges(text)

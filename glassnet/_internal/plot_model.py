@@ -101,6 +101,19 @@ def _sequential(graph: _Graph, model: Any, opts: dict) -> None:
         graph.edge(below, above)
 
 
+def _kind(model: Any) -> str | None:
+    """``"Sequential"`` or ``"Functional"`` for glassnet's two graph classes (and
+    their subclasses), else None. By class name: this module sits below
+    ``glassnet.models`` and does not import it."""
+    for cls in type(model).__mro__:
+        if cls.__module__.startswith("glassnet.models.") and cls.__name__ in (
+            "Sequential",
+            "Functional",
+        ):
+            return cls.__name__
+    return None
+
+
 def model_to_dot(
     model: Any,
     show_shapes: bool = False,
@@ -163,8 +176,6 @@ def model_to_dot(
         raise fail(
             "model", "a built model (give it an Input or call it once)", "unbuilt"
         )
-    from glassnet.models import Functional, Sequential  # noqa: PLC0415  (above this)
-
     opts = {
         "show_shapes": show_shapes,
         "show_dtype": show_dtype,
@@ -173,9 +184,10 @@ def model_to_dot(
         "show_trainable": show_trainable,
     }
     graph = _Graph()
-    if isinstance(model, Sequential):
+    kind = _kind(model)
+    if kind == "Sequential":
         _sequential(graph, model, opts)
-    elif isinstance(model, Functional):
+    elif kind == "Functional":
         _graph_model(graph, model, opts)
     else:
         graph.box(model, _label(model, (None, None), None, opts))
