@@ -60,6 +60,7 @@ from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
 from glassnet.errors import InvalidFileError
 from glassnet.layers.base import Layer
+from glassnet.saving import subclassed
 from glassnet.saving.container import (
     FORMAT,
     FORMAT_VERSION,
@@ -178,7 +179,11 @@ def load_model(
             "a whole-model file",
             "a weights-only file: build the model and call model.load_weights",
         )
-    model = rebuild_model(path, json_field(path, meta, "model"), tensors, custom)
+    spec = json_field(path, meta, "model")
+    if spec.get("class_name") in MODELS:
+        model = rebuild_model(path, spec, tensors, custom)
+    else:  # a subclassed model's class, by its registered key
+        model = subclassed.rebuild(path, spec, meta, tensors, custom)
     model.trained_input = trained_input(path, meta)
     compile = compile and "compile" in meta
     if compile:

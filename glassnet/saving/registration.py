@@ -60,10 +60,27 @@ def _check_part(what: str, value: Any) -> None:
         )
 
 
+def is_model_class(cls: Any) -> bool:
+    """Whether ``cls`` is a subclass of ``glassnet.models.Model`` (saving sits
+    below the models and never imports them)."""
+    return isinstance(cls, type) and any(
+        k.__module__ == "glassnet.models.model" and k.__qualname__ == "Model"
+        for k in cls.__mro__[1:]
+    )
+
+
+def _is_layer_or_model_class(cls: Any) -> bool:
+    """A Layer subclass, or a subclassed model's class."""
+    if not isinstance(cls, type) or cls is Layer:
+        return False
+    return issubclass(cls, Layer) or is_model_class(cls)
+
+
 def register_serializable(
     package: str = "Custom", name: str | None = None
 ) -> Callable[[L], L]:
-    """Class decorator: let model files name this Layer subclass.
+    """Class decorator: let model files name this Layer subclass (or this
+    subclassed model, whose files then load by themselves).
 
     The class is registered, for the whole process, under ``"package>name"``;
     saving writes that key as the layer's ``class_name`` and loading finds it
@@ -100,7 +117,7 @@ def register_serializable(
         _check_part("name", name)
 
     def decorator(cls: L) -> L:
-        if not (isinstance(cls, type) and issubclass(cls, Layer) and cls is not Layer):
+        if not _is_layer_or_model_class(cls):
             got = _qualified(cls) if isinstance(cls, type) else type(cls).__name__
             raise fail("register_serializable", "a glassnet Layer subclass", got)
         key = f"{package}>{name or cls.__name__}"
@@ -164,7 +181,7 @@ def check_custom_objects(custom_objects: Any) -> dict[str, type[Layer]]:
     for key, value in custom_objects.items():
         if not isinstance(key, str) or not key:
             raise fail("custom_objects", "non-empty string keys", repr(key)[:100])
-        if not (isinstance(value, type) and issubclass(value, Layer)) or value is Layer:
+        if not _is_layer_or_model_class(value):
             got = _qualified(value) if isinstance(value, type) else repr(value)[:100]
             raise fail(f"custom_objects[{key!r}]", "a glassnet Layer subclass", got)
     return dict(custom_objects)
@@ -216,6 +233,7 @@ __all__ = [
     "custom_object_scope",
     "get_registered_name",
     "get_registered_object",
+    "is_model_class",
     "register_keras_serializable",
     "register_serializable",
     "registered_by_class_name",

@@ -17,6 +17,7 @@ import numpy as np
 
 from glassnet import optimizers as optimizers_mod
 from glassnet._internal.checks import fail
+from glassnet.saving import subclassed
 from glassnet.saving.container import invalid, json_field
 from glassnet.saving.registration import get_registered_name
 from glassnet.saving.spec import CONFIG_ERRORS, MODELS, dumps, first_difference
@@ -29,14 +30,27 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def check_model(model: Any) -> None:
-    """Refuse anything but a model class of :data:`MODELS`."""
-    if type(model) not in MODELS.values():
-        raise fail("model", f"one of {sorted(MODELS)}", type(model).__name__)
+    """Refuse anything but a model class of :data:`MODELS` or a subclassed model
+    with ``call`` (see :mod:`glassnet.saving.subclassed`)."""
+    if type(model) not in MODELS.values() and subclassed.user_class(model) is None:
+        raise fail(
+            "model",
+            f"one of {sorted(MODELS)} or a subclass of Model with call",
+            type(model).__name__,
+        )
 
 
 def model_spec(model: Model) -> dict[str, Any]:
     """The model's ``{"class_name", "config"}``, each registered layer class
-    named by its ``register_serializable`` key (``"Custom>ScaledReLU"``)."""
+    named by its ``register_serializable`` key (``"Custom>ScaledReLU"``); a
+    subclassed model's class by its key and its config by its ``get_config``.
+
+    Raises:
+        ValueError: for a subclassed model whose class is not registered or
+            cannot be rebuilt from its config, saying what to do.
+    """
+    if subclassed.user_class(model) is not None:
+        return subclassed.spec_of(model)
     config = model.get_config()
     specs = config.get("layers")
     if isinstance(specs, list) and len(specs) == len(model.layers):
@@ -57,15 +71,19 @@ def layer_order(model: Model) -> list[str]:
 def layer_order_record(model: Model) -> dict[str, Any]:
     """What files keep of the model's layout (metadata ``layer_order``): the
     weighted layers' names (``layers``), each one's weight names in order
-    (``weights``) and every layer's name (``all``). Loading matches a file to a
+    (``weights``), every layer's name (``all``) and, for a subclassed model,
+    the shape of one input sample (``input_shape``). Loading matches a file to a
     model by these positions, as Keras 3 does (its files address layers by
     position, since automatic names differ from one instance to another)."""
     weighted = [layer for layer in model.layers if layer.weight_names]
-    return {
+    record = {
         "layers": [layer.name for layer in weighted],
         "weights": [list(layer.weight_names) for layer in weighted],
         "all": [layer.name for layer in model.layers],
     }
+    if subclassed.user_class(model) is not None:  # built again by calling it
+        record.update(subclassed.input_record(model))
+    return record
 
 
 # -- layer weights --
