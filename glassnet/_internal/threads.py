@@ -4,7 +4,8 @@ NumPy releases the GIL inside ufunc loops and array copies, so two threads
 working on two halves of a batch keep two cores busy, where one NumPy call keeps
 one. BLAS already uses every core for the matrix products; this module does the
 same for the memory-bound passes between them (ReLU, batchnorm's element-wise
-passes, max pooling).
+passes, max pooling); the compiled loop kernels take their thread count from
+:func:`threads_here`.
 
 Only work whose result does not depend on the split is ever split: element-wise
 passes and copies, or sums that stay inside one sample. A reduction over the
@@ -31,7 +32,13 @@ import numpy as np
 from glassnet._internal.checks import check_int
 from glassnet.backend import Array, get_array_module
 
-__all__ = ["limit_threads", "num_threads", "set_num_threads", "split_batch"]
+__all__ = [
+    "limit_threads",
+    "num_threads",
+    "set_num_threads",
+    "split_batch",
+    "threads_here",
+]
 
 _ENV_VARS = (
     "GLASSNET_NUM_THREADS",
@@ -112,6 +119,17 @@ def _pool(workers: int) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(workers, thread_name_prefix="glassnet")
             _state["pool"] = pool
         return pool
+
+
+def threads_here() -> int:
+    """Threads a kernel called from this thread may use: :func:`num_threads`, or
+    1 inside work that :func:`split_batch` already handed to a pool thread.
+
+    The compiled loop kernels (:mod:`glassnet.functional._loops`) set Numba's
+    thread count from it at every call, so the ``--threads`` setting,
+    :func:`set_num_threads` and :func:`limit_threads` bound them as well.
+    """
+    return 1 if _inside.active else num_threads()
 
 
 def _parts(n: int, elements: int) -> int:

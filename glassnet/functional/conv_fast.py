@@ -21,6 +21,7 @@ import numpy as np
 from glassnet._internal.checks import fail
 from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
+from glassnet.functional import _loops
 from glassnet.functional._im2col import (
     Window,
     col2im_nhwc,
@@ -129,10 +130,15 @@ def _forward_core(
     HH, WW, Cg, F = w.shape
     M, K, Fg = N * Ho * Wo, HH * WW * Cg, F // G
     xp = get_array_module(x)
-    windows = windows_nhwc(pad_nhwc(x, win.pads, 0.0), win)
-    # Splitting C into (G, C/G) is a view; copying the windows into the column
-    # matrix is the one im2col copy.
-    src = windows.reshape(N, Ho, Wo, HH, WW, G, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
+    loops = _loops.enabled(x)
+    if loops:  # the compiled copy reads x itself and writes the padding's zeros
+        x = np.ascontiguousarray(x)
+    else:
+        windows = windows_nhwc(pad_nhwc(x, win.pads, 0.0), win)
+        # Splitting C into (G, C/G) is a view; copying the windows into the
+        # column matrix is the one im2col copy.
+        src = windows.reshape(N, Ho, Wo, HH, WW, G, Cg)
+        src = src.transpose(5, 0, 1, 2, 3, 4, 6)
     # A column of ones after the windows, with the bias as the kernel's last
     # row, makes the product add the bias: no pass over the output for it, and
     # the weight gradient's product yields db as its last row.
@@ -147,8 +153,11 @@ def _forward_core(
     for start in range(0, N, step):
         images = slice(start, min(start + step, N))
         rows = slice(images.start * per_image, images.stop * per_image)
-        cols[:, rows, K] = 1.0
-        _copy_windows(dst[:, images], src[:, images], xp)
+        if loops:
+            _loops.im2col(x, cols, images, win)
+        else:
+            cols[:, rows, K] = 1.0
+            _copy_windows(dst[:, images], src[:, images], xp)
         _group_matmul(cols[:, rows], kernel, out[:, rows])
     out = out.transpose(1, 0, 2).reshape(N, Ho, Wo, F)
     # Memory: the cache keeps the column matrix (HH*WW/(sh*sw) times the input)
@@ -192,6 +201,8 @@ def _input_grad(
     dcols is computed one kernel offset at a time, (G, M, C/G) each, so every
     slice-add of col2im reads a contiguous block instead of a strided column.
     """
+    if _loops.enabled(dout_g, kernel):
+        return _input_grad_loops(dout_g, kernel, x_shape, win)
     xp = get_array_module(dout_g, kernel)
     N, H, W, C = x_shape
     (Ho, Wo), (HH, WW), G = win.out, win.kernel, kernel.shape[0]
@@ -206,6 +217,29 @@ def _input_grad(
 
     col2im_nhwc(dxpad, grad_at, win)
     return crop_nhwc(dxpad.reshape(*dxpad.shape[:3], C), win.pads, (H, W))
+
+
+def _input_grad_loops(
+    dout_g: Array, kernel: Array, x_shape: tuple[int, ...], win: Window
+) -> Array:
+    """:func:`_input_grad` by the compiled col2im, a gather over input pixels.
+
+    One block of the batch at a time (as in the forward pass): its dcols =
+    dout @ kernel.T, all offsets in one product, then gathered into dx.
+    """
+    N = x_shape[0]
+    G, K = kernel.shape[:2]
+    per_image = win.out[0] * win.out[1]
+    dx = np.empty(x_shape, dtype=kernel.dtype)
+    taps = kernel.transpose(0, 2, 1)  # (G, F/G, K)
+    step = max(1, _BLOCK_BYTES // (per_image * K * G * kernel.itemsize))
+    for start in range(0, N, step):
+        images = slice(start, min(start + step, N))
+        rows = slice(images.start * per_image, images.stop * per_image)
+        dcols = np.empty((G, rows.stop - rows.start, K), dtype=kernel.dtype)
+        _group_matmul(dout_g[:, rows], taps, dcols)
+        _loops.col2im(dcols, dx[images], win)
+    return dx
 
 
 def _check_backward_args(dout: Any, cache: Any, layout: str, forward: str) -> None:

@@ -13,6 +13,10 @@ One core works channels-last on a window view (N, H_out, W_out, HH, WW, C):
   strided view of the padded input, and a backward that adds the window gradients
   back with one slice-add per window offset (the col2im of the conv kernels).
 
+Where :func:`glassnet.functional._loops.enabled` says so (Numba installed, NumPy
+float arrays, ``GLASSNET_KERNELS=numba``), the core runs the compiled
+loop kernels of :mod:`~._loops` instead of either path; the caches are the same.
+
 The cs231n entry points (NCHW) transpose views around the core. As with
 :mod:`~.conv_fast`, their outputs are transposed views of channels-last memory, so
 a chain of these kernels hands each other contiguous channels-last arrays.
@@ -28,6 +32,7 @@ import numpy as np
 from glassnet._internal.checks import fail
 from glassnet._internal.threads import split_batch
 from glassnet.backend import Array, Cache, get_array_module
+from glassnet.functional import _loops
 from glassnet.functional._im2col import (
     Window,
     col2im_nhwc,
@@ -112,6 +117,10 @@ def _max_forward_core(
 ) -> tuple[Array, Cache]:
     xp = get_array_module(x)
     tiled = _tiles(win, x.shape[1:3])
+    if _loops.enabled(x):
+        out, idx = _loops.max_pool_forward(x, win, keep_argmax)
+        saved = idx if keep_argmax else x
+        return out, _FastPoolCache("max", layout, x.shape, win, tiled, saved)
     windows = _windows(x, win, tiled, -float("inf"))
     K, WW = win.kernel[0] * win.kernel[1], win.kernel[1]
     out = xp.empty((x.shape[0], *win.out, x.shape[3]), dtype=x.dtype)
@@ -145,6 +154,8 @@ def _max_backward_core(dout: Array, cache: _FastPoolCache) -> Array:
     idx, (HH, WW) = cache.saved, cache.win.kernel
     if idx.dtype.kind == "f":  # the forward pass kept x, not the winners
         idx = _max_forward_core(idx, cache.win, cache.layout)[1].saved
+    if _loops.enabled(dout):
+        return _loops.max_pool_backward(dout, idx, cache.win, cache.x_shape)
     # Each window's gradient goes to its winning offset only.
     if not cache.tiled:
         return _strided_dx(lambda o: (idx == o) * dout, cache, dout)
@@ -179,18 +190,23 @@ def _real_cells(win: Window, hw: tuple[int, int], xp: Any, dtype: Any) -> Any:
 def _avg_forward_core(x: Array, win: Window, layout: str) -> tuple[Array, Cache]:
     xp = get_array_module(x)
     tiled = _tiles(win, x.shape[1:3])
+    cells = _real_cells(win, x.shape[1:3], xp, x.dtype)
+    if _loops.enabled(x):
+        out = _loops.avg_pool_forward(x, win)
+        return out, _FastPoolCache("avg", layout, x.shape, win, tiled, cells)
     windows = _windows(x, win, tiled, 0.0)
     WW = win.kernel[1]
     out = windows[:, :, :, 0, 0].copy()
     for offset in range(1, win.kernel[0] * WW):
         out += windows[:, :, :, offset // WW, offset % WW]
     # Zero padding adds nothing to a sum, so dividing by the real cells is exact.
-    cells = _real_cells(win, x.shape[1:3], xp, x.dtype)
     out /= cells
     return out, _FastPoolCache("avg", layout, x.shape, win, tiled, cells)
 
 
 def _avg_backward_core(dout: Array, cache: _FastPoolCache) -> Array:
+    if _loops.enabled(dout):
+        return _loops.avg_pool_backward(dout, cache.win, cache.x_shape)
     # d mean / d cell = 1 / cells: every cell of a window gets an equal share.
     share = dout / cache.saved
     if cache.tiled:

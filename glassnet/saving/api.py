@@ -180,7 +180,8 @@ def load_model(
             "a weights-only file: build the model and call model.load_weights",
         )
     spec = json_field(path, meta, "model")
-    if spec.get("class_name") in MODELS:
+    name = spec.get("class_name") if isinstance(spec, dict) else None
+    if not isinstance(name, str) or name in MODELS:  # rebuild_model refuses junk
         model = rebuild_model(path, spec, tensors, custom)
     else:  # a subclassed model's class, by its registered key
         model = subclassed.rebuild(path, spec, meta, tensors, custom)

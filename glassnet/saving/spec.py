@@ -254,7 +254,8 @@ def _model_checked(
     for layer in config["layers"]:
         name = layer.get("class_name") if isinstance(layer, dict) else None
         inner = layer.get("config") if isinstance(layer, dict) else None
-        if name in MODELS and name not in custom and isinstance(inner, dict):
+        nested = isinstance(name, str) and name in MODELS and name not in custom
+        if nested and isinstance(inner, dict):
             sub = inner.get("name")
             if not isinstance(sub, str) or not sub:
                 raise invalid(path, "a nested model with a name", repr(sub)[:100])
